@@ -1,0 +1,199 @@
+"""Principals: the people the secretary works for, and who may act for them.
+
+Everything the secretary stores is keyed by a principal's ``id``: the profile,
+the threads, the ledger rows, the memory collection and the provider accounts.
+A principal's workspace lives in its own directory under the data directory,
+so one principal's thread cannot even name another's files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+Role = Literal["principal", "staff", "outsider"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def local_timezone() -> str:
+    """Best guess of this machine's IANA zone name (``UTC`` when unknown)."""
+    tz = os.environ.get("TZ", "").lstrip(":")
+    if tz and _is_iana(tz):
+        return tz
+    try:
+        target = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in target:
+            name = target.split("zoneinfo/", 1)[1]
+            if _is_iana(name):
+                return name
+    except OSError:
+        pass
+    return "UTC"
+
+
+def _is_iana(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+class WorkingHours(BaseModel):
+    """When the principal works, in their own time zone."""
+
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS[:5]))
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WorkingHours:
+        if self.end <= self.start:
+            raise ValueError("working hours must end after they start (e.g. 09:00-17:00)")
+        return self
+
+    @classmethod
+    def parse(cls, text: str) -> WorkingHours:
+        """Parse ``"09:00-17:00"`` (optionally ``"09:00-17:00 mon-fri"``)."""
+        m = re.fullmatch(
+            r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})(?:\s+([a-z]{3})-([a-z]{3}))?\s*",
+            text.lower(),
+        )
+        if not m:
+            raise ValueError(f"'{text}' is not a range like 09:00-17:00")
+        h1, m1, h2, m2 = (int(g) for g in m.groups()[:4])
+        if not (0 <= h1 < 24 and 0 <= h2 <= 24 and m1 < 60 and m2 < 60):
+            raise ValueError(f"'{text}' has an impossible time")
+        end = time(23, 59, 59) if h2 == 24 else time(h2, m2)
+        days: list[Weekday] = list(WEEKDAYS[:5])
+        if m.group(5):
+            a, b = m.group(5), m.group(6)
+            if a not in WEEKDAYS or b not in WEEKDAYS:
+                raise ValueError(f"'{text}': days must be like mon-fri")
+            i, j = WEEKDAYS.index(a), WEEKDAYS.index(b)  # type: ignore[arg-type]
+            days = list(WEEKDAYS[i : j + 1])
+        return cls(start=time(h1, m1), end=end, days=days)
+
+    def label(self) -> str:
+        """``09:00-17:00 mon-fri``."""
+        return f"{self.start:%H:%M}-{self.end:%H:%M} {self.days[0]}-{self.days[-1]}"
+
+
+class Policy(BaseModel):
+    """What may happen without asking, and who may decide."""
+
+    auto_approve: list[str] = Field(
+        default_factory=list,
+        description="Write tools that run without asking (keep this narrow, e.g. save_draft).",
+    )
+    staff_may_approve: list[str] = Field(
+        default_factory=list,
+        description="Write tools that assistant staff may approve for this principal.",
+    )
+
+
+class Identity(BaseModel):
+    """A channel identity that speaks for or to a principal."""
+
+    channel: Literal["terminal", "slack", "email"]
+    address: str = Field(description="Slack user id, e-mail address, or OS user name")
+    role: Role = "staff"
+    name: str = ""
+
+
+class Principal(BaseModel):
+    """One employer of the secretary."""
+
+    id: str = "me"
+    name: str = "Me"
+    email: str = "me@localhost"
+    timezone: str = Field(default_factory=local_timezone)
+    working_hours: WorkingHours = Field(default_factory=WorkingHours)
+    signature: str = ""
+    organisation: str = ""
+    domain_pack: str | None = None
+    policy: Policy = Field(default_factory=Policy)
+    identities: list[Identity] = Field(default_factory=list)
+    accounts: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Provider per duty, e.g. {'mail': {'provider': 'local'}}.",
+    )
+    preferences: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not _ID_RE.match(v):
+            raise ValueError(
+                f"principal id '{v}' must be lowercase letters, digits, '-' or '_' (max 40)"
+            )
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana(cls, v: str) -> str:
+        if not _is_iana(v) or v not in available_timezones() | {"UTC"}:
+            raise ValueError(
+                f"'{v}' is not an IANA time zone name (e.g. Europe/Berlin, America/New_York)"
+            )
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The principal's time zone."""
+        return ZoneInfo(self.timezone)
+
+    def now(self) -> datetime:
+        """The current time in the principal's zone."""
+        return datetime.now(self.tz)
+
+    def workdir(self, home: Path) -> Path:
+        """The principal's own directory under the data directory."""
+        path = home / "principals" / self.id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def role_of(self, channel: str, address: str) -> Role:
+        """The role a channel identity holds for this principal."""
+        if channel == "terminal":
+            # Whoever runs the CLI on the data directory is the principal's own desk.
+            return "principal"
+        addr = address.strip().lower()
+        if channel == "email" and addr == self.email.lower():
+            return "principal"
+        for ident in self.identities:
+            if ident.channel == channel and ident.address.lower() == addr:
+                return ident.role
+        return "outsider"
+
+    def may_approve(self, role: Role, tool: str) -> bool:
+        """Whether someone with ``role`` may decide a proposal of ``tool``."""
+        if role == "principal":
+            return True
+        if role == "staff":
+            return tool in self.policy.staff_may_approve
+        return False
+
+    def working_windows(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """Working-hour intervals between two instants, DST-correct, in the principal's zone."""
+        tz = self.tz
+        day = start.astimezone(tz).date()
+        last = end.astimezone(tz).date()
+        out: list[tuple[datetime, datetime]] = []
+        while day <= last:
+            if WEEKDAYS[day.weekday()] in self.working_hours.days:
+                a = datetime.combine(day, self.working_hours.start, tzinfo=tz)
+                b = datetime.combine(day, self.working_hours.end, tzinfo=tz)
+                a, b = max(a, start), min(b, end)
+                if a < b:
+                    out.append((a, b))
+            day += timedelta(days=1)
+        return out

@@ -1,0 +1,133 @@
+"""One typed Settings for the whole secretary.
+
+Values come, in this order of precedence, from: keyword arguments, the
+environment (``SECRETARY_*``, plus the standard ``OPENAI_API_KEY`` and
+``OPENAI_BASE_URL``), and the optional ``secretary.toml`` in the data
+directory (or the file named by ``SECRETARY_CONFIG``). Principals live in that
+TOML file under ``[[principals]]``; ``secretary init`` writes them there.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from agent.principals import Principal
+
+
+def default_home() -> Path:
+    """The per-user data directory (``SECRETARY_HOME`` overrides it)."""
+    env = os.environ.get("SECRETARY_HOME")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "secretary"
+
+
+def config_path() -> Path:
+    """Where the TOML settings file lives."""
+    env = os.environ.get("SECRETARY_CONFIG")
+    return Path(env).expanduser() if env else default_home() / "secretary.toml"
+
+
+class Settings(BaseSettings):
+    """Everything configurable about the secretary."""
+
+    model_config = SettingsConfigDict(env_prefix="SECRETARY_", extra="ignore")
+
+    home: Path = Field(default_factory=default_home, description="Data directory.")
+    model: str | None = Field(
+        None, description="Chat model name; 'scripted' uses the built-in scripted model."
+    )
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_API_KEY", "SECRETARY_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_BASE_URL", "SECRETARY_OPENAI_BASE_URL")
+    )
+    model_timeout: float = Field(60.0, description="Seconds before a model call gives up.")
+    model_max_retries: int = Field(3, description="Retries on 429/5xx with backoff.")
+    temperature: float | None = None
+    max_steps: int = Field(12, description="Plan steps per request before stopping.")
+    principals: list[Principal] = Field(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments, then environment, then ``secretary.toml``."""
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=config_path()),
+        )
+
+    @property
+    def model_configured(self) -> bool:
+        """Whether a chat model is attached."""
+        return bool(self.model)
+
+    def ensure_home(self) -> Path:
+        """Create the data directory (private to the user) and return it."""
+        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self.home
+
+    def principal(self, pid: str | None = None) -> Principal:
+        """The principal with that id; default the first (or a default profile)."""
+        if not self.principals:
+            if pid not in (None, "me"):
+                raise KeyError(f"No principal '{pid}'. Create one with: secretary init --id {pid}")
+            return Principal()
+        if pid is None:
+            return self.principals[0]
+        for p in self.principals:
+            if p.id == pid:
+                return p
+        known = ", ".join(p.id for p in self.principals)
+        raise KeyError(f"No principal '{pid}' (known: {known}).")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings from keyword overrides, environment and TOML."""
+    return Settings(**overrides)
+
+
+def save_principal(principal: Principal, path: Path | None = None) -> Path:
+    """Create or replace one principal in the TOML file, keeping everything else."""
+    import tomli_w
+
+    path = path or config_path()
+    data: dict[str, Any] = {}
+    if path.exists():
+        data = tomllib.loads(path.read_text())
+    plist = [p for p in data.get("principals", []) if p.get("id") != principal.id]
+    new = principal.model_dump(mode="json", exclude_none=True)
+    old = next((p for p in data.get("principals", []) if p.get("id") == principal.id), None)
+    if old is not None:
+        idx = data["principals"].index(old)
+        plist.insert(idx, new)
+    else:
+        plist.append(new)
+    data["principals"] = plist
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(tomli_w.dumps(data))
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+    return path

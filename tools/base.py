@@ -1,0 +1,204 @@
+"""Typed tool functions: the declaration every duty uses, and the registry.
+
+A tool is a plain function whose first parameter is the :class:`ToolContext`
+(injected, never shown to the model) and whose other parameters are typed and
+documented in a Google-style docstring. The decorator turns the signature into
+a pydantic model (the JSON schema the model sees and the validator every call
+passes through) and records the tool's declared **effect**:
+
+* ``read``  - no side effect; the gate lets it run at once.
+* ``write`` - changes something in the world or in the workspace; the gate
+  turns every call into a proposal that waits for a human decision, and only
+  ``act`` (through the ledger) may run it.
+
+Write tools may also declare a ``preview`` function that renders the exact
+action for the approval card (summary, recipients, time, warnings such as a
+calendar conflict).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, get_type_hints
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+if TYPE_CHECKING:
+    from tools.context import ToolContext
+
+Effect = Literal["read", "write"]
+Trust = Literal["workspace", "memory", "untrusted"]
+"""Where a read tool's output comes from, for argument provenance:
+``workspace`` is the principal's own data (calendar, contacts), ``memory`` is
+recalled past correspondence, ``untrusted`` is content written by outsiders
+(incoming mail bodies, web pages)."""
+
+
+class ToolError(Exception):
+    """An expected, recoverable failure: the message goes back to the model.
+
+    Raise it with a sentence that says what went wrong and what to do
+    ("No contact named 'Dana'. Search contacts or give an e-mail address.").
+    """
+
+
+@dataclass
+class Preview:
+    """The human-readable face of a proposed action, shown on approval cards."""
+
+    summary: str
+    """One line: what will happen ("Send e-mail to dana@acme.com: 'Budget'")."""
+    details: dict[str, str] = field(default_factory=dict)
+    """Labelled facts: To, When, Where, Price... in display order."""
+    body: str | None = None
+    """Long text the human must read before approving (e-mail body, etc.)."""
+    warnings: list[str] = field(default_factory=list)
+    """Conflicts and risks ("Overlaps 'Board call' 10:00-11:00")."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form stored with the proposal."""
+        return {
+            "summary": self.summary,
+            "details": dict(self.details),
+            "body": self.body,
+            "warnings": list(self.warnings),
+        }
+
+
+PreviewFn = Callable[["ToolContext", BaseModel], Preview]
+
+
+@dataclass
+class ToolSpec:
+    """A registered tool: its function, schema, effect and presentation."""
+
+    name: str
+    fn: Callable[..., Any]
+    effect: Effect
+    duty: str
+    description: str
+    args_model: type[BaseModel]
+    trust: Trust = "workspace"
+    preview: PreviewFn | None = None
+    title: str = ""
+
+    def validate(self, args: dict[str, Any]) -> BaseModel:
+        """Validate raw arguments; raise ToolError with a readable message."""
+        try:
+            return self.args_model.model_validate(args)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ToolError(f"Invalid arguments for {self.name}: {problems}") from None
+
+    def run(self, ctx: ToolContext, args: BaseModel) -> Any:
+        """Call the function with validated arguments."""
+        return self.fn(ctx, **{k: getattr(args, k) for k in self.args_model.model_fields})
+
+    def render_preview(self, ctx: ToolContext, args: BaseModel) -> Preview:
+        """The approval-card preview, or a generic one listing the arguments."""
+        if self.preview is not None:
+            return self.preview(ctx, args)
+        return Preview(summary=f"{self.title or self.name}")
+
+    def openai_schema(self) -> dict[str, Any]:
+        """The Chat Completions ``tools`` entry for this tool."""
+        params = self.args_model.model_json_schema()
+        params.pop("title", None)
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": params,
+            },
+        }
+
+
+_REGISTRY: dict[str, ToolSpec] = {}
+
+
+def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
+    """Split a Google-style docstring into description and per-argument text."""
+    doc = inspect.cleandoc(doc or "")
+    parts = re.split(r"^\s*(Args|Arguments|Returns|Raises):\s*$", doc, flags=re.M)
+    description = parts[0].strip()
+    arg_docs: dict[str, str] = {}
+    for header, body in zip(parts[1::2], parts[2::2], strict=False):
+        if header not in ("Args", "Arguments"):
+            continue
+        current: str | None = None
+        for line in body.splitlines():
+            m = re.match(r"^\s{0,8}(\w+)(?:\s*\([^)]*\))?:\s*(.*)$", line)
+            if m:
+                current = m.group(1)
+                arg_docs[current] = m.group(2).strip()
+            elif current and line.strip():
+                arg_docs[current] += " " + line.strip()
+    return description, arg_docs
+
+
+def tool(
+    *,
+    effect: Effect,
+    duty: str,
+    trust: Trust = "workspace",
+    preview: PreviewFn | None = None,
+    title: str = "",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a typed tool function.
+
+    Args:
+        effect: ``read`` (runs at once) or ``write`` (needs an approval).
+        duty: The duty the tool belongs to (calendar, mail, contacts...).
+        trust: Where a read tool's output comes from (for provenance).
+        preview: Renders the approval card of a write tool.
+        title: Short human label ("Send e-mail").
+    """
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        hints = get_type_hints(fn)
+        description, arg_docs = _parse_docstring(fn.__doc__ or "")
+        params = list(inspect.signature(fn).parameters.values())
+        if not params or params[0].name != "ctx":
+            raise TypeError(f"tool {fn.__name__}: first parameter must be 'ctx'")
+        fields: dict[str, Any] = {}
+        for p in params[1:]:
+            default = ... if p.default is inspect.Parameter.empty else p.default
+            fields[p.name] = (
+                hints[p.name],
+                Field(default, description=arg_docs.get(p.name)),
+            )
+        model = create_model(  # type: ignore[call-overload]
+            f"{fn.__name__}_args",
+            __config__=ConfigDict(extra="forbid"),
+            **fields,
+        )
+        if fn.__name__ in _REGISTRY and _REGISTRY[fn.__name__].fn is not fn:
+            raise ValueError(f"duplicate tool name {fn.__name__}")
+        _REGISTRY[fn.__name__] = ToolSpec(
+            name=fn.__name__,
+            fn=fn,
+            effect=effect,
+            duty=duty,
+            description=description,
+            args_model=model,
+            trust=trust,
+            preview=preview,
+            title=title or fn.__name__.replace("_", " ").capitalize(),
+        )
+        return fn
+
+    return register
+
+
+def registry() -> dict[str, ToolSpec]:
+    """All registered tools, importing every duty module first."""
+    import tools  # noqa: F401  (the package imports each duty module)
+
+    return dict(_REGISTRY)

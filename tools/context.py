@@ -1,0 +1,68 @@
+"""The context every tool receives: who it works for and the providers to use.
+
+Built once per request by the runtime (never at import time) and injected as
+the first argument of each tool function; the model never sees it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.principals import Principal
+    from tools.providers.base import CalendarProvider, ContactsProvider, MailProvider
+
+
+@dataclass
+class Workspace:
+    """One principal's providers. Nothing in it can reach another principal's data."""
+
+    principal: Principal
+    root: Path
+    calendar: CalendarProvider
+    mail: MailProvider
+    contacts: ContactsProvider
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        """Release connections held by the providers."""
+        for p in (self.calendar, self.mail, self.contacts, *self.extra.values()):
+            close = getattr(p, "close", None)
+            if callable(close):
+                close()
+
+
+@dataclass
+class ToolContext:
+    """What a tool may use while it runs."""
+
+    principal: Principal
+    workspace: Workspace
+    idempotency_key: str = ""
+    """Set by the ledger when a write tool executes; empty for reads and previews."""
+    clock: Any = None
+    """Optional callable returning 'now' (tests pin time); default is the wall clock."""
+
+    def now(self) -> datetime:
+        """The current instant in the principal's time zone."""
+        if self.clock is not None:
+            return self.clock().astimezone(self.principal.tz)  # type: ignore[no-any-return]
+        return self.principal.now()
+
+    @property
+    def calendar(self) -> CalendarProvider:
+        """The principal's calendar provider."""
+        return self.workspace.calendar
+
+    @property
+    def mail(self) -> MailProvider:
+        """The principal's mail provider."""
+        return self.workspace.mail
+
+    @property
+    def contacts(self) -> ContactsProvider:
+        """The principal's contacts provider."""
+        return self.workspace.contacts

@@ -1,0 +1,1 @@
+"""Backends behind each duty: local (embedded default) and, later, real accounts."""

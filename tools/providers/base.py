@@ -1,0 +1,225 @@
+"""The small Protocols every provider of a duty implements, and their data types.
+
+The local providers (SQLite, Maildir) implement them first; Google, Microsoft
+365, IMAP/SMTP and CalDAV implement the same Protocols later, so the tools and
+the planner never know which backend they talk to.
+
+Write methods take an ``idempotency_key``: a provider that can make the
+operation idempotent on its backend does so (a deterministic Message-ID or
+event id derived from the key), so a retried action lands once even if the
+process died between doing it and recording it.
+
+All datetimes are timezone-aware; naive datetimes are rejected.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, Protocol, runtime_checkable
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+
+class ProviderError(Exception):
+    """A backend failed in an expected way (unreachable, refused, not found).
+
+    The message is a sentence for a person: what went wrong and what to do.
+    """
+
+
+class NotFound(ProviderError):
+    """The requested object does not exist for this principal."""
+
+
+# ----------------------------------------------------------------- calendar
+
+
+class Event(BaseModel):
+    """A calendar event as every calendar provider returns it."""
+
+    id: str
+    title: str
+    start: AwareDatetime
+    end: AwareDatetime
+    timezone: str = Field(description="IANA zone the event was created in.")
+    all_day: bool = False
+    location: str = ""
+    description: str = ""
+    attendees: list[str] = Field(default_factory=list)
+    organizer: str = ""
+    status: Literal["confirmed", "tentative", "cancelled"] = "confirmed"
+
+
+class NewEvent(BaseModel):
+    """What is needed to create an event."""
+
+    title: str
+    start: AwareDatetime
+    end: AwareDatetime
+    timezone: str
+    all_day: bool = False
+    location: str = ""
+    description: str = ""
+    attendees: list[str] = Field(default_factory=list)
+
+
+class Busy(BaseModel):
+    """One busy interval (free/busy answers)."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+    title: str = ""
+
+
+@runtime_checkable
+class CalendarProvider(Protocol):
+    """A principal's calendar."""
+
+    def list_events(self, start: datetime, end: datetime) -> list[Event]:
+        """Events overlapping [start, end), recurring ones expanded, sorted by start."""
+        ...
+
+    def get_event(self, event_id: str) -> Event:
+        """One event; raises NotFound."""
+        ...
+
+    def free_busy(
+        self, start: datetime, end: datetime, attendees: list[str] | None = None
+    ) -> dict[str, list[Busy]]:
+        """Busy intervals per calendar ('me' is the principal; others where known)."""
+        ...
+
+    def create_event(self, event: NewEvent, idempotency_key: str) -> Event:
+        """Create an event (once per key)."""
+        ...
+
+    def move_event(
+        self, event_id: str, start: datetime, end: datetime, idempotency_key: str
+    ) -> Event:
+        """Give an event new start and end."""
+        ...
+
+    def cancel_event(self, event_id: str, idempotency_key: str) -> Event:
+        """Cancel an event (kept with status 'cancelled')."""
+        ...
+
+
+# --------------------------------------------------------------------- mail
+
+
+class MessageSummary(BaseModel):
+    """A message in a listing."""
+
+    message_id: str
+    folder: str
+    sender: str
+    to: list[str] = Field(default_factory=list)
+    subject: str = ""
+    date: AwareDatetime | None = None
+    snippet: str = ""
+    thread_id: str = ""
+
+
+class Message(MessageSummary):
+    """A full message: headers for threading and the text body."""
+
+    cc: list[str] = Field(default_factory=list)
+    in_reply_to: str = ""
+    references: list[str] = Field(default_factory=list)
+    body: str = ""
+    attachments: list[str] = Field(default_factory=list, description="File names.")
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class OutgoingMessage(BaseModel):
+    """A message to send (or keep as a draft)."""
+
+    to: list[str]
+    subject: str
+    body: str
+    cc: list[str] = Field(default_factory=list)
+    bcc: list[str] = Field(default_factory=list)
+    in_reply_to: str = ""
+    references: list[str] = Field(default_factory=list)
+    extra_headers: dict[str, str] = Field(default_factory=dict)
+
+
+class SentReceipt(BaseModel):
+    """What a provider reports after sending."""
+
+    message_id: str
+    folder: str = "sent"
+    recipients: list[str] = Field(default_factory=list)
+
+
+@runtime_checkable
+class MailProvider(Protocol):
+    """A principal's mailbox."""
+
+    def search(
+        self,
+        query: str = "",
+        sender: str = "",
+        since: datetime | None = None,
+        folder: str = "inbox",
+        limit: int = 20,
+    ) -> list[MessageSummary]:
+        """Newest first. ``query`` matches subject, sender and body words."""
+        ...
+
+    def get_message(self, message_id: str) -> Message:
+        """One message by Message-ID; raises NotFound."""
+        ...
+
+    def get_thread(self, message_id: str) -> list[Message]:
+        """The conversation a message belongs to, oldest first."""
+        ...
+
+    def send(self, message: OutgoingMessage, idempotency_key: str) -> SentReceipt:
+        """Send (once per key) and keep a copy in the sent folder."""
+        ...
+
+    def save_draft(self, message: OutgoingMessage, idempotency_key: str) -> SentReceipt:
+        """Keep a message in the drafts folder without sending it."""
+        ...
+
+
+# ----------------------------------------------------------------- contacts
+
+ContactRole = Literal[
+    "client", "vendor", "press", "staff", "family", "colleague", "visitor", "other"
+]
+
+
+class Contact(BaseModel):
+    """A person or organisation the principal deals with."""
+
+    id: str = ""
+    name: str
+    email: str = ""
+    phone: str = ""
+    organisation: str = ""
+    role: ContactRole = "other"
+    timezone: str = ""
+    notes: str = ""
+
+
+@runtime_checkable
+class ContactsProvider(Protocol):
+    """A principal's address book."""
+
+    def find(self, query: str = "", role: str | None = None, limit: int = 20) -> list[Contact]:
+        """Contacts whose name, e-mail or organisation match ``query``."""
+        ...
+
+    def get(self, contact_id: str) -> Contact:
+        """One contact; raises NotFound."""
+        ...
+
+    def by_email(self, email: str) -> Contact | None:
+        """The contact with that address, if any."""
+        ...
+
+    def upsert(self, contact: Contact, idempotency_key: str = "") -> Contact:
+        """Add a contact or update the one with the same id / e-mail."""
+        ...

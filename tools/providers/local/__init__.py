@@ -1,0 +1,1 @@
+"""The embedded default providers: SQLite and local folders under the data directory."""
