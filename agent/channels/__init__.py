@@ -1,0 +1,1 @@
+"""Front doors: terminal chat, Slack bot, e-mail autoresponder."""

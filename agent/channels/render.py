@@ -1,0 +1,108 @@
+"""Rich rendering shared by the terminal chat and the CLI commands."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from agent.approval import card_lines
+
+if TYPE_CHECKING:
+    from agent.ledger import Proposal
+    from agent.runtime import Reply
+
+STATUS_STYLE = {
+    "proposed": "yellow",
+    "approved": "cyan",
+    "executed": "green",
+    "rejected": "red",
+    "failed": "bold red",
+}
+
+
+def card(p: Proposal) -> Panel:
+    """The approval card: what will happen, every argument and where it came from."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for label, value in card_lines(p)[1:]:
+        style = "red" if "UNTRUSTED" in value else ""
+        table.add_row(label, Text(value, style=style))
+    parts: list[Any] = [table]
+    body = p.preview.get("body")
+    if body:
+        parts.append(Panel(Text(body), title="text", title_align="left", border_style="dim"))
+    for w in p.preview.get("warnings") or []:
+        parts.append(Text(f"! {w}", style="bold red"))
+    title = f"[bold]{p.preview.get('summary') or p.tool}[/]"
+    return Panel(
+        Group(*parts),
+        title=title,
+        subtitle=f"proposal {p.id} - {p.status}",
+        border_style=STATUS_STYLE.get(p.status, "white"),
+    )
+
+
+def proposals_table(rows: list[Proposal], *, title: str) -> Table:
+    """A compact table of proposals (pending / audit)."""
+    t = Table(title=title, title_justify="left")
+    for col in ("id", "principal", "thread", "tool", "summary", "status", "decided by", "when"):
+        t.add_column(col, overflow="fold")
+    for p in rows:
+        t.add_row(
+            p.id,
+            p.principal,
+            p.thread,
+            p.tool,
+            p.preview.get("summary", ""),
+            Text(p.status, style=STATUS_STYLE.get(p.status, "")),
+            p.decided_by or "",
+            (p.executed_at or p.decided_at or p.created_at or "").replace("T", " ")[:19],
+        )
+    return t
+
+
+def show_reply(console: Console, err: Console, reply: Reply, *, cards: bool = True) -> None:
+    """Print a reply: the answer on stdout, meta (notices, approvals) on stderr."""
+    if reply.notice:
+        err.print(f"[cyan]{reply.notice}[/]")
+    for p in reply.settled:
+        if p.status == "executed":
+            err.print(f"[green]Done:[/] {p.preview.get('summary', p.tool)} (proposal {p.id})")
+        elif p.status == "failed":
+            err.print(f"[red]Failed:[/] {p.preview.get('summary', p.tool)}: {p.error}")
+        elif p.status == "rejected":
+            err.print(f"[red]Not done:[/] {p.preview.get('summary', p.tool)} ({p.decision})")
+    if reply.text:
+        console.print(reply.text)
+    if reply.error:
+        err.print(f"[yellow]{reply.error}[/]")
+    if reply.pending:
+        err.print(f"[yellow]{len(reply.pending)} action(s) waiting for your approval:[/]")
+        for p in reply.pending:
+            if cards:
+                err.print(card(p))
+            else:
+                err.print(f"  {p.id}  {p.preview.get('summary', p.tool)}")
+        err.print(
+            f"[dim]Decide with: secretary approve ID | reject ID --reason TEXT | "
+            f"edit ID --set FIELD=VALUE   (thread {reply.thread})[/]"
+        )
+
+
+def agenda_table(events: list[Any], tz: Any, title: str) -> Table:
+    """Events as a table in the principal's zone."""
+    t = Table(title=title, title_justify="left")
+    for col in ("when", "title", "where", "with", "id"):
+        t.add_column(col, overflow="fold")
+    for e in events:
+        if e.all_day:
+            when = f"{e.start.astimezone(tz):%a %d %b} (all day)"
+        else:
+            when = f"{e.start.astimezone(tz):%a %d %b %H:%M}-{e.end.astimezone(tz):%H:%M}"
+        t.add_row(when, e.title, e.location, ", ".join(e.attendees), e.id)
+    return t

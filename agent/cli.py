@@ -1,0 +1,473 @@
+"""The ``secretary`` command.
+
+Heavy libraries (LangGraph, LangChain, the model client) are imported inside
+the commands that need them, so ``secretary --help`` and the ledger commands
+start fast. Results go to stdout (``--json`` for scripts); status lines and
+approval cards go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from agent.runtime import Secretary
+
+PRINCIPAL = click.option(
+    "-p",
+    "--principal",
+    envvar="SECRETARY_PRINCIPAL",
+    default=None,
+    help="Which principal (default: the only or first one).",
+)
+JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def _secretary() -> Secretary:
+    from agent.runtime import Secretary
+
+    try:
+        return Secretary()
+    except Exception as exc:  # settings errors are user mistakes: say which
+        from pydantic import ValidationError
+
+        if isinstance(exc, ValidationError):
+            raise click.ClickException(f"Settings are invalid: {_pydantic_msg(exc)}") from None
+        raise
+
+
+def _pydantic_msg(exc: Any) -> str:
+    return "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+
+
+def _consoles() -> tuple[Any, Any]:
+    from rich.console import Console
+
+    return Console(), Console(stderr=True)
+
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn expected failures into one-sentence errors instead of tracebacks."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from agent.runtime import SecretaryError
+
+        try:
+            return fn(*args, **kwargs)
+        except SecretaryError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="secretary")
+def cli() -> None:
+    """Secretary: an AI personal secretary that never acts without your approval.
+
+    \b
+    Start here:
+      secretary init --name "Ada Lovelace" --email ada@example.com --timezone Europe/London
+      secretary chat
+      secretary ask "E-mail dana@acme.com that I'll be 10 minutes late"
+      secretary pending
+      secretary approve 3f9c2a1b
+
+    The data directory is $SECRETARY_HOME (default ~/.local/share/secretary).
+    A model is attached with SECRETARY_MODEL, OPENAI_API_KEY and OPENAI_BASE_URL.
+    """
+
+
+# ------------------------------------------------------------------ profile
+
+
+@cli.command()
+@click.option("--id", "pid", default=None, help="Principal id (lowercase, e.g. 'ada').")
+@click.option("--name", help="Full name, as signed in mail.")
+@click.option("--email", help="The principal's e-mail address.")
+@click.option("--timezone", "tz", help="IANA time zone, e.g. Europe/Berlin.")
+@click.option("--hours", help="Working hours, e.g. 09:00-17:00 or '08:30-18:00 mon-fri'.")
+@click.option("--organisation", help="Company or practice.")
+@click.option("--signature", help="Sign-off for e-mails, e.g. 'Best, A.'")
+def init(
+    pid: str | None,
+    name: str | None,
+    email: str | None,
+    tz: str | None,
+    hours: str | None,
+    organisation: str | None,
+    signature: str | None,
+) -> None:
+    """Create or update a principal's profile.
+
+    With flags it runs without questions; with none it asks for each value.
+
+    \b
+    Example:
+      secretary init --name "Ada Lovelace" --email ada@example.com \\
+        --timezone Europe/London --hours 09:00-17:30
+    """
+    from pydantic import ValidationError
+
+    from agent.principals import Principal, WorkingHours
+    from agent.settings import config_path, load_settings, save_principal
+
+    settings = load_settings()
+    existing = {p.id: p for p in settings.principals}
+    base_id = pid or (settings.principals[0].id if settings.principals else "me")
+    current = existing.get(base_id) or Principal(id=base_id)
+    interactive = not any([pid, name, email, tz, hours, organisation, signature])
+    if interactive:
+        if not sys.stdin.isatty():
+            raise click.ClickException(
+                "No flags given and no terminal to ask on; pass --name, --email, "
+                "--timezone and --hours."
+            )
+        name = click.prompt("Name", default=current.name)
+        email = click.prompt("E-mail", default=current.email)
+        tz = click.prompt("Time zone (IANA)", default=current.timezone)
+        hours = click.prompt("Working hours", default=current.working_hours.label())
+    data = current.model_dump()
+    updates = {
+        "name": name,
+        "email": email,
+        "timezone": tz,
+        "organisation": organisation,
+        "signature": signature,
+    }
+    data.update({k: v for k, v in updates.items() if v is not None})
+    try:
+        if hours:
+            data["working_hours"] = WorkingHours.parse(hours).model_dump()
+        principal = Principal.model_validate(data)
+    except (ValidationError, ValueError) as exc:
+        msg = _pydantic_msg(exc) if isinstance(exc, ValidationError) else str(exc)
+        raise click.ClickException(msg) from None
+    path = save_principal(principal, config_path())
+    principal.workdir(settings.home)
+    click.echo(
+        f"Saved principal '{principal.id}': {principal.name} <{principal.email}>, "
+        f"{principal.timezone}, {principal.working_hours.label()} -> {path}",
+        err=True,
+    )
+
+
+@cli.command()
+@JSON
+def status(as_json: bool) -> None:
+    """Show the data directory, the principals and whether a model is attached."""
+    from agent.settings import config_path, load_settings
+
+    s = load_settings()
+    principals = s.principals or [s.principal()]
+    info = {
+        "home": str(s.home),
+        "config": str(config_path()),
+        "model": s.model,
+        "base_url": s.openai_base_url,
+        "principals": [
+            {"id": p.id, "name": p.name, "email": p.email, "timezone": p.timezone}
+            for p in principals
+        ],
+    }
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    click.echo(f"data directory: {info['home']}\nsettings file:  {info['config']}")
+    click.echo(f"model:          {s.model or '(none: set SECRETARY_MODEL)'}")
+    for p in principals:
+        click.echo(f"principal:      {p.id}: {p.name} <{p.email}> {p.timezone}")
+
+
+# ------------------------------------------------------------------ conversation
+
+
+@cli.command()
+@click.argument("text")
+@click.option("-t", "--thread", help="Continue this thread (default: a new one).")
+@PRINCIPAL
+@JSON
+@_guard
+def ask(text: str, thread: str | None, principal: str | None, as_json: bool) -> None:
+    """One turn, without waiting for input: print the reply and what awaits approval.
+
+    \b
+    Example:
+      secretary ask "Move my 3pm with Dana to tomorrow" --thread 20261123-4f2a
+    """
+    from agent.channels.render import show_reply
+
+    with _secretary() as sec:
+        reply = sec.ask(text, principal=principal, thread=thread)
+    if as_json:
+        click.echo(json.dumps(reply.to_json(), indent=2, default=str))
+    else:
+        out, err = _consoles()
+        show_reply(out, err, reply)
+        err.print(f"[dim]thread {reply.thread}[/]")
+    if reply.error:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("-t", "--thread", help="Continue this thread.")
+@PRINCIPAL
+@_guard
+def chat(thread: str | None, principal: str | None) -> None:
+    """Talk with the secretary; approve, edit or reject its proposals as they come.
+
+    Slash commands work without a model: /pending, /approve ID, /reject ID,
+    /agenda, /audit, /help.
+    """
+    from agent.channels.terminal import run_chat
+
+    with _secretary() as sec:
+        run_chat(sec, principal=principal, thread=thread)
+
+
+# ------------------------------------------------------------------ approvals
+
+
+@cli.command()
+@PRINCIPAL
+@JSON
+@_guard
+def pending(principal: str | None, as_json: bool) -> None:
+    """List actions waiting for a decision.
+
+    --json prints an array of objects with id, principal, thread, tool, args,
+    status (and more); that shape is a stable contract.
+    """
+    with _secretary() as sec:
+        rows = sec.pending(principal and sec.principal(principal).id)
+    if as_json:
+        click.echo(json.dumps([p.to_json() for p in rows], indent=2, default=str))
+        return
+    from agent.channels.render import card
+
+    out, err = _consoles()
+    if not rows:
+        err.print("Nothing is waiting for approval.")
+    for p in rows:
+        out.print(card(p))
+
+
+def _decide(proposal_id: str, decision: Any, principal: str | None, as_json: bool) -> None:
+    from agent.channels.render import show_reply
+
+    with _secretary() as sec:
+        reply = sec.decide(proposal_id, decision, principal=principal)
+    if as_json:
+        click.echo(json.dumps(reply.to_json(), indent=2, default=str))
+    else:
+        out, err = _consoles()
+        show_reply(out, err, reply, cards=False)
+    if reply.error:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("proposal_id")
+@PRINCIPAL
+@JSON
+@_guard
+def approve(proposal_id: str, principal: str | None, as_json: bool) -> None:
+    """Approve a proposal: it runs now, exactly once."""
+    from agent.approval import Decision
+
+    _decide(proposal_id, Decision(kind="approve"), principal, as_json)
+
+
+@cli.command()
+@click.argument("proposal_id")
+@click.option("-r", "--reason", default=None, help="Why; the secretary is told.")
+@PRINCIPAL
+@JSON
+@_guard
+def reject(proposal_id: str, reason: str | None, principal: str | None, as_json: bool) -> None:
+    """Reject a proposal (the reason goes back to the secretary)."""
+    from agent.approval import Decision
+
+    _decide(proposal_id, Decision(kind="reject", text=reason), principal, as_json)
+
+
+@cli.command()
+@click.argument("proposal_id")
+@click.option("-m", "--message", required=True, help="What to tell the secretary instead.")
+@PRINCIPAL
+@JSON
+@_guard
+def respond(proposal_id: str, message: str, principal: str | None, as_json: bool) -> None:
+    """Do not run the action; send a message back to the secretary instead."""
+    from agent.approval import Decision
+
+    _decide(proposal_id, Decision(kind="respond", text=message), principal, as_json)
+
+
+@cli.command()
+@click.argument("proposal_id")
+@click.option(
+    "-s",
+    "--set",
+    "assignments",
+    multiple=True,
+    required=True,
+    help="FIELD=VALUE; repeat for several. JSON values allowed; lists by comma.",
+)
+@PRINCIPAL
+@JSON
+@_guard
+def edit(
+    proposal_id: str, assignments: tuple[str, ...], principal: str | None, as_json: bool
+) -> None:
+    """Change a proposal's arguments, then run it (approval with edits).
+
+    \b
+    Example:
+      secretary edit 3f9c2a1b --set subject="Budget, revised" --set to=a@x.com,b@y.com
+    """
+    from agent.approval import Decision, coerce_edit, parse_assignments
+    from agent.runtime import SecretaryError
+    from tools.base import registry
+
+    with _secretary() as sec:
+        try:
+            proposal = sec.ledger.get(proposal_id, principal)
+        except Exception as exc:
+            raise SecretaryError(str(exc)) from None
+    spec = registry().get(proposal.tool)
+    if spec is None:
+        raise click.ClickException(f"The tool {proposal.tool} no longer exists.")
+    try:
+        changes = parse_assignments(list(assignments))
+        args = coerce_edit(spec.args_model.model_json_schema(), proposal.args, changes)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    _decide(proposal.id, Decision(kind="edit", args=args), principal, as_json)
+
+
+@cli.command()
+@PRINCIPAL
+@click.option("--events", is_flag=True, help="Show the raw audit events instead.")
+@JSON
+@_guard
+def audit(principal: str | None, events: bool, as_json: bool) -> None:
+    """Every proposal and action: who decided, idempotency key, result, times."""
+    with _secretary() as sec:
+        pid = principal and sec.principal(principal).id
+        if events:
+            trail = sec.trail(pid)
+            if as_json:
+                click.echo(json.dumps(trail, indent=2, default=str))
+            else:
+                for e in trail:
+                    detail = json.dumps(e["detail"]) if e["detail"] else ""
+                    click.echo(
+                        f"{e['at']}  {e['principal']:<10} {e['proposal_id'] or '-':<9} "
+                        f"{e['event']:<16} {e['actor'] or ''}  {detail}"
+                    )
+            return
+        rows = sec.audit(pid)
+    if as_json:
+        click.echo(json.dumps([p.to_json() for p in rows], indent=2, default=str))
+        return
+    from agent.channels.render import proposals_table
+
+    out, _ = _consoles()
+    out.print(proposals_table(rows, title="Audit"))
+
+
+# ------------------------------------------------------------------ workspace
+
+
+@cli.command()
+@click.option("-d", "--date", "day", default=None, help="First day, YYYY-MM-DD (default today).")
+@click.option("-n", "--days", default=1, show_default=True, help="How many days.")
+@PRINCIPAL
+@JSON
+@_guard
+def agenda(day: str | None, days: int, principal: str | None, as_json: bool) -> None:
+    """Show the calendar for a day or a range of days."""
+    from agent.channels.terminal import agenda_events
+
+    with _secretary() as sec:
+        p = sec.principal(principal)
+        events, title = agenda_events(sec, p, day, days)
+    if as_json:
+        click.echo(json.dumps([e.model_dump(mode="json") for e in events], indent=2))
+        return
+    from agent.channels.render import agenda_table
+
+    out, _ = _consoles()
+    out.print(agenda_table(events, p.tz, title))
+
+
+@cli.command("export-calendar")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), default="-", help="File (- = stdout)."
+)
+@PRINCIPAL
+@_guard
+def export_calendar(output: str, principal: str | None) -> None:
+    """Export the calendar as iCalendar (.ics)."""
+    with _secretary() as sec:
+        p = sec.principal(principal)
+        data = sec.workspace(p).calendar.export_ics()  # type: ignore[attr-defined]
+    if output == "-":
+        sys.stdout.buffer.write(data)
+    else:
+        with open(output, "wb") as fh:
+            fh.write(data)
+        click.echo(f"Wrote {output}", err=True)
+
+
+@cli.command()
+@click.option(
+    "-f",
+    "--folder",
+    type=click.Choice(["inbox", "sent", "drafts"]),
+    default="inbox",
+    show_default=True,
+    help="Which folder.",
+)
+@click.option("-q", "--query", default="", help="Words to look for.")
+@click.option("-n", "--limit", default=20, show_default=True, help="How many.")
+@PRINCIPAL
+@JSON
+@_guard
+def mail(folder: str, query: str, limit: int, principal: str | None, as_json: bool) -> None:
+    """List messages in the local mailbox (drop .eml files into its inbox/new)."""
+    with _secretary() as sec:
+        p = sec.principal(principal)
+        ws = sec.workspace(p)
+        rows = ws.mail.search(query=query, folder=folder, limit=limit)
+        root = ws.root
+    if as_json:
+        click.echo(json.dumps([m.model_dump(mode="json") for m in rows], indent=2))
+        return
+    from rich.table import Table
+
+    out, err = _consoles()
+    t = Table(title=f"{folder} ({root / 'mail' / folder})", title_justify="left")
+    for col in ("date", "from", "to", "subject", "message id"):
+        t.add_column(col, overflow="fold")
+    for m in rows:
+        when = m.date.astimezone(p.tz).strftime("%Y-%m-%d %H:%M") if m.date else ""
+        t.add_row(when, m.sender, ", ".join(m.to), m.subject, m.message_id)
+    out.print(t)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,351 @@
+"""The Secretary facade: the only thing channels (terminal, Slack, e-mail) talk to.
+
+``ask()`` runs one turn of a thread, ``decide()`` applies a human decision to
+a proposal from any process at any time (resuming the thread from its
+checkpoint), ``pending()`` and ``audit()`` read the ledger. Expected failures
+(no model, model unreachable, unknown proposal, refused approver) come back
+as plain sentences on the :class:`Reply` or as :class:`SecretaryError`, never
+as tracebacks.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import secrets
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from agent.approval import Decision
+from agent.ledger import Ledger, LedgerError, Proposal
+from agent.principals import Principal, Role
+from agent.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from tools.context import Workspace
+
+log = logging.getLogger(__name__)
+
+
+class SecretaryError(Exception):
+    """An expected failure with a sentence for a person (what happened, what to do)."""
+
+
+@dataclass
+class Actor:
+    """Who is speaking or deciding, on which channel."""
+
+    channel: str = "terminal"
+    address: str = "local user"
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.address}"
+
+
+@dataclass
+class Reply:
+    """What one call into the secretary produced."""
+
+    principal: str
+    thread: str
+    text: str | None = None
+    pending: list[Proposal] = field(default_factory=list)
+    executed: list[Proposal] = field(default_factory=list)
+    settled: list[Proposal] = field(default_factory=list)
+    """Proposals decided or run during this call (executed, failed, rejected)."""
+    error: str | None = None
+    notice: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Stable JSON for ``ask --json``."""
+        return {
+            "principal": self.principal,
+            "thread": self.thread,
+            "reply": self.text,
+            "error": self.error,
+            "notice": self.notice,
+            "pending": [p.to_json() for p in self.pending],
+            "settled": [p.to_json() for p in self.settled],
+        }
+
+
+def new_thread_id() -> str:
+    """A short thread id a person can type: ``20261123-4f2a``."""
+    return f"{datetime.now():%Y%m%d}-{secrets.token_hex(2)}"
+
+
+class Secretary:
+    """One secretary over one data directory, serving one or more principals."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        model: BaseChatModel | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.settings = settings or load_settings()
+        self.home = self.settings.ensure_home()
+        self.ledger = Ledger(self.home / "ledger.sqlite")
+        self._model = model
+        self._clock = clock
+        self._graph: Any = None
+        self._checkpoint_conn: sqlite3.Connection | None = None
+        self._workspaces: dict[str, Workspace] = {}
+
+    # ------------------------------------------------------------ plumbing
+    def principal(self, pid: str | None = None) -> Principal:
+        """The principal by id (default: the only or first one)."""
+        try:
+            return self.settings.principal(pid)
+        except KeyError as exc:
+            raise SecretaryError(str(exc.args[0])) from None
+
+    def workspace(self, principal: Principal) -> Workspace:
+        """The principal's providers (built once per process)."""
+        ws = self._workspaces.get(principal.id)
+        if ws is None:
+            from tools.workspace import open_workspace
+
+            ws = open_workspace(self.settings, principal)
+            self._workspaces[principal.id] = ws
+        return ws
+
+    @property
+    def model_configured(self) -> bool:
+        """Whether a chat model is attached."""
+        return self._model is not None or self.settings.model_configured
+
+    def model(self) -> BaseChatModel | None:
+        """The chat model, built on first use; None when none is configured."""
+        if self._model is None and self.settings.model_configured:
+            from agent.llm import make_chat_model
+
+            self._model = make_chat_model(self.settings)
+        return self._model
+
+    def graph(self) -> Any:
+        """The compiled graph with its SQLite checkpointer."""
+        if self._graph is None:
+            from langgraph.checkpoint.sqlite import SqliteSaver
+
+            from agent.graph import build_graph
+
+            self._checkpoint_conn = sqlite3.connect(
+                self.home / "checkpoints.sqlite", check_same_thread=False, timeout=30
+            )
+            self._checkpoint_conn.execute("PRAGMA journal_mode=WAL")
+            self._graph = build_graph(SqliteSaver(self._checkpoint_conn))
+        return self._graph
+
+    def close(self) -> None:
+        """Release databases and provider connections."""
+        for ws in self._workspaces.values():
+            ws.close()
+        self._workspaces.clear()
+        if self._checkpoint_conn is not None:
+            self._checkpoint_conn.close()
+            self._checkpoint_conn = None
+            self._graph = None
+        self.ledger.close()
+
+    def __enter__(self) -> Secretary:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _thread_lock(self, principal: str, thread: str) -> Iterator[None]:
+        """One process at a time drives a thread (two approvals never race)."""
+        locks = self.home / "locks"
+        locks.mkdir(exist_ok=True)
+        name = hashlib.sha256(f"{principal}/{thread}".encode()).hexdigest()[:24]
+        with open(locks / f"{name}.lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _context(self, principal: Principal, thread: str, actor: Actor) -> Any:
+        from agent.state import AgentContext
+        from tools.base import registry
+
+        return AgentContext(
+            settings=self.settings,
+            principal=principal,
+            thread=thread,
+            ledger=self.ledger,
+            workspace=self.workspace(principal),
+            tools=registry(),
+            model=self.model(),
+            actor=str(actor),
+            clock=self._clock,
+        )
+
+    @staticmethod
+    def _config(principal: Principal, thread: str) -> dict[str, Any]:
+        # The checkpoint key carries the principal: a thread id alone can never
+        # open another principal's conversation.
+        return {"configurable": {"thread_id": f"{principal.id}/{thread}"}, "recursion_limit": 100}
+
+    def _run(self, principal: Principal, thread: str, actor: Actor, payload: Any) -> Reply:
+        """Drive the graph once and describe what happened."""
+        from agent.llm import ModelNotConfigured, describe_model_error, is_model_error
+
+        before = {p.id: p.status for p in self.ledger.list(principal.id, thread=thread)}
+        graph = self.graph()
+        config = self._config(principal, thread)
+        start_len = len(graph.get_state(config).values.get("messages", []))
+        reply = Reply(principal=principal.id, thread=thread)
+        try:
+            graph.invoke(payload, config, context=self._context(principal, thread, actor))
+        except ModelNotConfigured as exc:
+            reply.error = str(exc)
+        except Exception as exc:
+            if not is_model_error(exc):
+                raise
+            log.warning("model call failed: %r", exc)
+            reply.error = describe_model_error(exc, self.settings)
+        state = graph.get_state(config)
+        messages = state.values.get("messages", [])
+        from langchain_core.messages import AIMessage
+
+        for m in reversed(messages[start_len:]):
+            if isinstance(m, AIMessage) and not m.tool_calls and m.content:
+                reply.text = m.content if isinstance(m.content, str) else str(m.content)
+                break
+        after = self.ledger.list(principal.id, thread=thread)
+        reply.pending = [p for p in after if p.status == "proposed"]
+        reply.settled = [
+            p for p in after if p.status != "proposed" and before.get(p.id) != p.status
+        ]
+        reply.executed = [p for p in reply.settled if p.status == "executed"]
+        return reply
+
+    # ------------------------------------------------------------ the API
+    def ask(
+        self,
+        text: str,
+        *,
+        principal: str | None = None,
+        thread: str | None = None,
+        actor: Actor | None = None,
+        role: Role = "principal",
+        ref: str = "",
+    ) -> Reply:
+        """One turn: the text goes to the planner; proposals wait in the ledger."""
+        from langchain_core.messages import HumanMessage
+
+        p = self.principal(principal)
+        thread = thread or new_thread_id()
+        actor = actor or Actor()
+        if not text.strip():
+            raise SecretaryError("Say what you need (the message was empty).")
+        if not self.model_configured:
+            from agent.llm import NO_MODEL_HINT
+
+            reply = Reply(principal=p.id, thread=thread, error=NO_MODEL_HINT)
+            reply.pending = self.ledger.list(p.id, "proposed", thread)
+            return reply
+        message = HumanMessage(
+            content=text,
+            additional_kwargs={"secretary_role": role, "secretary_ref": ref or str(actor)},
+        )
+        with self._thread_lock(p.id, thread):
+            return self._run(p, thread, actor, {"messages": [message], "steps": 0})
+
+    def decide(
+        self,
+        proposal_id: str,
+        decision: Decision,
+        *,
+        actor: Actor | None = None,
+        principal: str | None = None,
+    ) -> Reply:
+        """Apply a human decision and resume the proposal's thread.
+
+        Deciding twice is a no-op that says so; an approved action runs once.
+        """
+        from langgraph.types import Command
+
+        from tools.base import ToolError, registry
+
+        actor = actor or Actor()
+        try:
+            proposal = self.ledger.get(proposal_id, principal)
+        except LedgerError as exc:
+            raise SecretaryError(str(exc)) from None
+        p = self.principal(proposal.principal)
+        role = p.role_of(actor.channel, actor.address)
+        if not p.may_approve(role, proposal.tool):
+            self.ledger.note(p.id, "decision_refused", str(actor), {"role": role}, proposal.id)
+            raise SecretaryError(
+                f"Sorry, {actor.address} may not decide actions for {p.name}; "
+                "only the principal (or staff they allowed) can."
+            )
+        final_args = None
+        if decision.kind == "edit":
+            spec = registry().get(proposal.tool)
+            if spec is None:
+                raise SecretaryError(f"The tool {proposal.tool} no longer exists.")
+            try:
+                merged = {**proposal.args, **(decision.args or {})}
+                final_args = spec.validate(merged).model_dump(mode="json")
+            except ToolError as exc:
+                raise SecretaryError(f"{exc}. Nothing was changed.") from None
+        kind = decision.kind
+        proposal, changed = self.ledger.decide(
+            proposal.id, kind, str(actor), final_args=final_args, reason=decision.text
+        )
+        if not changed and proposal.status != "approved":
+            when = proposal.executed_at or proposal.decided_at or ""
+            reply = Reply(principal=p.id, thread=proposal.thread)
+            reply.notice = (
+                f"Proposal {proposal.id} was already {proposal.status}"
+                f"{' by ' + proposal.decided_by if proposal.decided_by else ''}"
+                f"{' at ' + when if when else ''}; nothing to do."
+            )
+            reply.pending = self.ledger.list(p.id, "proposed", proposal.thread)
+            return reply
+        with self._thread_lock(p.id, proposal.thread):
+            graph = self.graph()
+            state = graph.get_state(self._config(p, proposal.thread))
+            if any(t.interrupts for t in state.tasks):
+                payload: Any = Command(resume={"decided": [proposal.id]})
+            elif state.next:
+                payload = None  # an interrupted run (crash): carry on from the checkpoint
+            else:
+                payload = Command(goto="act")
+            reply = self._run(p, proposal.thread, actor, payload)
+        if not changed:
+            reply.notice = f"Proposal {proposal.id} was approved earlier; finished running it."
+        return reply
+
+    def pending(self, principal: str | None = None) -> list[Proposal]:
+        """Proposals waiting for a decision (all principals when None)."""
+        return self.ledger.list(principal, "proposed")
+
+    def audit(self, principal: str | None = None) -> list[Proposal]:
+        """Every proposal and what became of it, oldest first."""
+        return self.ledger.list(principal)
+
+    def trail(
+        self, principal: str | None = None, proposal_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The append-only audit events."""
+        return self.ledger.trail(principal, proposal_id)
+
+    def history(self, principal: str | None, thread: str) -> list[Any]:
+        """The messages of a thread (for display)."""
+        p = self.principal(principal)
+        state = self.graph().get_state(self._config(p, thread))
+        return list(state.values.get("messages", []))

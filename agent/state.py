@@ -1,0 +1,84 @@
+"""Graph state and the runtime context the graph's nodes receive.
+
+The state is only the conversation (LangGraph messages) and a step counter;
+what is pending lives in the ledger, and clients and stores live on the
+context, which is built at the entry point and never checkpointed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict
+
+from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
+from langgraph.graph.message import add_messages
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from agent.ledger import Ledger
+    from agent.principals import Principal
+    from agent.settings import Settings
+    from tools.base import ToolSpec
+    from tools.context import Workspace
+
+
+class State(TypedDict, total=False):
+    """What the graph checkpoints for one thread."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    steps: int
+    """Plan steps taken since the last human input (bounded by Settings.max_steps)."""
+
+
+@dataclass
+class AgentContext:
+    """Everything a node needs for one run; passed as LangGraph runtime context."""
+
+    settings: Settings
+    principal: Principal
+    thread: str
+    ledger: Ledger
+    workspace: Workspace
+    tools: dict[str, ToolSpec]
+    model: BaseChatModel | None = None
+    actor: str = "terminal"
+    clock: Callable[[], datetime] | None = None
+
+    def tool_context(self, idempotency_key: str = "") -> Any:
+        """A ToolContext for one tool call."""
+        from tools.context import ToolContext
+
+        return ToolContext(
+            principal=self.principal,
+            workspace=self.workspace,
+            idempotency_key=idempotency_key,
+            clock=self.clock,
+        )
+
+    def now(self) -> datetime:
+        """Now in the principal's zone (pinned in tests)."""
+        if self.clock is not None:
+            return self.clock().astimezone(self.principal.tz)
+        return self.principal.now()
+
+
+def open_calls(messages: list[AnyMessage]) -> list[dict[str, Any]]:
+    """Tool calls in the whole thread that have no result yet, oldest first."""
+    answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+    out = []
+    for m in messages:
+        if isinstance(m, AIMessage):
+            out.extend(c for c in m.tool_calls if c["id"] not in answered)
+    return out
+
+
+def current_calls(messages: list[AnyMessage]) -> list[dict[str, Any]]:
+    """Unanswered tool calls of the latest model turn."""
+    for m in reversed(messages):
+        if isinstance(m, AIMessage):
+            answered = {x.tool_call_id for x in messages if isinstance(x, ToolMessage)}
+            return [c for c in m.tool_calls if c["id"] not in answered]
+    return []

@@ -1,0 +1,78 @@
+"""Shared fixtures: an isolated data directory, principals, a scripted model.
+
+Every test runs with SECRETARY_HOME in a temporary directory and no model
+credentials from the environment; nothing reaches a real model or network.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("SECRETARY_HOME", str(home))
+    monkeypatch.setenv("SECRETARY_CONFIG", str(home / "secretary.toml"))
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SECRETARY_MODEL", "SECRETARY_PRINCIPAL"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refuse any connection that is not to loopback."""
+    real = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not (
+            host.startswith("127.") or host in ("localhost", "::1") or host.startswith("/")
+        ):
+            raise OSError(f"test tried to reach {host}: only loopback is allowed")
+        return real(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def ada() -> object:
+    from agent.principals import Principal
+
+    return Principal(
+        id="ada", name="Ada Lovelace", email="ada@example.com", timezone="Europe/Berlin"
+    )
+
+
+@pytest.fixture
+def settings(isolated_home: Path, ada: object) -> object:
+    from agent.principals import Principal
+    from agent.settings import Settings
+
+    bob = Principal(id="bob", name="Bob Byron", email="bob@example.org", timezone="America/New_York")
+    return Settings(home=isolated_home, principals=[ada, bob])
+
+
+@pytest.fixture
+def make_secretary(settings: object) -> Iterator[object]:
+    """Build Secretary instances (each like a separate process) on one data directory."""
+    from agent.runtime import Secretary
+
+    made: list[Secretary] = []
+
+    def make(model: object = None) -> Secretary:
+        sec = Secretary(settings, model=model, clock=lambda: NOW)  # type: ignore[arg-type]
+        made.append(sec)
+        return sec
+
+    yield make
+    for sec in made:
+        sec.close()

@@ -1,0 +1,93 @@
+"""Every registered write tool reaches the world only through gate and act."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from agent.scripted import ScriptedChatModel
+from tools.base import ToolSpec, registry
+
+# Valid arguments for each write tool. A new write tool without an entry here
+# fails test_every_write_tool_has_sample_arguments, so none escapes the check.
+SAMPLES: dict[str, dict[str, Any]] = {
+    "send_email": {"to": ["dana@acme.com"], "subject": "Hello", "body": "Hi Dana"},
+    "reply_to_message": {"message_id": "<m1@acme.com>", "body": "Thanks!"},
+    "save_draft": {"to": ["dana@acme.com"], "subject": "Draft", "body": "Hi"},
+    "create_event": {"title": "Review", "start": "2026-11-24T10:00", "duration_minutes": 30},
+    "move_event": {"event_id": "EVENT", "start": "2026-11-25T11:00"},
+    "cancel_event": {"event_id": "EVENT"},
+    "add_contact": {"name": "Dana Scully", "email": "dana@acme.com"},
+    "update_contact": {"contact_id": "CONTACT", "notes": "prefers phone"},
+}
+
+WRITE_TOOLS = sorted(name for name, spec in registry().items() if spec.effect == "write")
+
+
+def test_every_write_tool_has_sample_arguments() -> None:
+    assert WRITE_TOOLS, "no write tools registered"
+    assert set(WRITE_TOOLS) <= set(SAMPLES), set(WRITE_TOOLS) - set(SAMPLES)
+
+
+def _seed(sec: Any) -> dict[str, str]:
+    """Objects the sample arguments refer to (an inbox message, an event, a contact)."""
+    from tools.providers.base import Contact, NewEvent
+
+    ws = sec.workspace(sec.principal("ada"))
+    ws.mail.import_eml(
+        b"From: Dana <dana@acme.com>\r\nTo: ada@example.com\r\nSubject: Hello\r\n"
+        b"Message-ID: <m1@acme.com>\r\nDate: Mon, 23 Nov 2026 08:00:00 +0100\r\n\r\nHi Ada\r\n"
+    )
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("Europe/Berlin")
+    event = ws.calendar.create_event(
+        NewEvent(
+            title="Standup",
+            start=datetime(2026, 11, 24, 9, 0, tzinfo=tz),
+            end=datetime(2026, 11, 24, 9, 30, tzinfo=tz),
+            timezone="Europe/Berlin",
+        ),
+        "seed-event",
+    )
+    contact = ws.contacts.upsert(Contact(name="Fox Mulder", email="fox@fbi.example"))
+    return {"EVENT": event.id, "CONTACT": contact.id}
+
+
+@pytest.mark.parametrize("name", WRITE_TOOLS)
+def test_write_tool_cannot_run_without_approval(name: str, make_secretary: Any, monkeypatch: Any) -> None:
+    spec: ToolSpec = registry()[name]
+    ran: list[Any] = []
+    monkeypatch.setattr(spec, "fn", lambda *a, **k: ran.append((a, k)))
+    sec = make_secretary(None)
+    ids = _seed(sec)
+    args = {k: ids.get(v, v) if isinstance(v, str) else v for k, v in SAMPLES[name].items()}
+    sec._model = ScriptedChatModel([{"tool_calls": [{"name": name, "args": args}]}])
+    reply = sec.ask(f"please {name}", principal="ada", thread="t1")
+    assert [p.tool for p in reply.pending] == [name], reply
+    assert ran == []
+
+    # Even driving the graph's act node directly does not run it: the ledger
+    # refuses to execute anything that is not approved.
+    from langgraph.types import Command
+
+    from agent.runtime import Actor
+
+    ctx = sec._context(sec.principal("ada"), "t1", Actor())
+    config = {"configurable": {"thread_id": "ada/t1"}}
+    sec.graph().invoke(Command(goto="act"), config, context=ctx)
+    assert ran == []
+    assert sec.ledger.get(reply.pending[0].id).status == "proposed"
+
+
+def test_ledger_refuses_to_execute_an_unapproved_proposal(make_secretary: Any) -> None:
+    from agent.ledger import LedgerError
+
+    sec = make_secretary(
+        ScriptedChatModel([{"tool_calls": [{"name": "send_email", "args": SAMPLES["send_email"]}]}])
+    )
+    [p] = sec.ask("send", principal="ada", thread="t1").pending
+    with pytest.raises(LedgerError):
+        sec.ledger.execute(p, lambda key: None)
