@@ -328,7 +328,7 @@ class Ledger:
         )
         return _row_to_proposal(row) if row else None
 
-    def list(
+    def query(
         self,
         principal: str | None = None,
         status: Status | None = None,

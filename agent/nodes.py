@@ -25,6 +25,7 @@ from langgraph.types import interrupt
 from agent.approval import decision_from_human_response, interrupt_payload
 from agent.ledger import Proposal
 from agent.provenance import Evidence, trace_args, untrusted_warnings
+from agent.provenance import EvidenceSource as Source
 from agent.state import AgentContext, State, open_calls
 from tools.base import ToolError, ToolSpec
 from tools.providers.base import ProviderError
@@ -80,7 +81,7 @@ def model_view(messages: list[AnyMessage]) -> list[BaseMessage]:
     for m in messages:
         if isinstance(m, AIMessage):
             out.append(AIMessage(content=m.content, tool_calls=m.tool_calls, id=m.id))
-            expect = [c["id"] for c in m.tool_calls]
+            expect = [c["id"] or "" for c in m.tool_calls]
             # Results produced right after this turn go in place; others are late.
             for cid in expect:
                 r = results.get(cid)
@@ -157,12 +158,13 @@ def evidence(messages: list[AnyMessage]) -> list[Evidence]:
         text = m.content if isinstance(m.content, str) else json.dumps(m.content)
         if isinstance(m, HumanMessage):
             role = m.additional_kwargs.get(ROLE_KEY, "principal")
-            source = "untrusted" if role == "outsider" else "principal"
+            source: Source = "untrusted" if role == "outsider" else "principal"
             ref = m.additional_kwargs.get("secretary_ref", "your message")
             out.append(Evidence(source, text, ref if source == "untrusted" else "your message"))
         elif isinstance(m, ToolMessage):
             artifact = m.artifact if isinstance(m.artifact, dict) else {}
-            trust = artifact.get("trust", "workspace")
+            raw = artifact.get("trust", "workspace")
+            trust: Source = raw if raw in ("workspace", "memory", "untrusted") else "workspace"
             out.append(Evidence(trust, text, f"{m.name} result"))
     return out
 

@@ -78,7 +78,7 @@ class WorkingHours(BaseModel):
             a, b = m.group(5), m.group(6)
             if a not in WEEKDAYS or b not in WEEKDAYS:
                 raise ValueError(f"'{text}': days must be like mon-fri")
-            i, j = WEEKDAYS.index(a), WEEKDAYS.index(b)  # type: ignore[arg-type]
+            i, j = WEEKDAYS.index(a), WEEKDAYS.index(b)
             days = list(WEEKDAYS[i : j + 1])
         return cls(start=time(h1, m1), end=end, days=days)
 

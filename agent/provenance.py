@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 Source = Literal["principal", "workspace", "memory", "untrusted", "model"]
+EvidenceSource = Literal["principal", "workspace", "memory", "untrusted"]
 _RANK: dict[str, int] = {"principal": 0, "workspace": 1, "memory": 2, "untrusted": 3}
 _WORD = re.compile(r"[\w@.+-]+", re.UNICODE)
 
@@ -40,7 +41,7 @@ LABELS: dict[str, str] = {
 class Evidence:
     """One piece of text the planner has seen, with its trust level."""
 
-    source: Literal["principal", "workspace", "memory", "untrusted"]
+    source: EvidenceSource
     text: str
     ref: str = ""
     """What it was: 'message <id> from x@y', 'search_mail result', 'your message'."""
@@ -86,7 +87,7 @@ def trace_value(value: Any, evidence: list[Evidence]) -> dict[str, Any]:
     worst: dict[str, Any] | None = None
     for part in parts:
         found = _trace_text(part, evidence)
-        order = {**_RANK, "model": 2.5}
+        order: dict[str, float] = {**_RANK, "model": 2.5}
         if worst is None or order[found["source"]] > order[worst["source"]]:
             worst = found
     assert worst is not None
@@ -121,7 +122,7 @@ def _trace_text(text: str, evidence: list[Evidence]) -> dict[str, Any]:
     rank, ev, share = min(candidates, key=lambda c: c[0])
     if has_untrusted_copy and ev.source != "principal":
         _, ev, share = has_untrusted_copy[0]
-    out = {"source": ev.source, "label": LABELS[ev.source], "ref": ev.ref}
+    out: dict[str, Any] = {"source": ev.source, "label": LABELS[ev.source], "ref": ev.ref}
     if share < 1.0:
         out["share"] = round(share, 2)
     return out

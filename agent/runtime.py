@@ -201,7 +201,7 @@ class Secretary:
         """Drive the graph once and describe what happened."""
         from agent.llm import ModelNotConfigured, describe_model_error, is_model_error
 
-        before = {p.id: p.status for p in self.ledger.list(principal.id, thread=thread)}
+        before = {p.id: p.status for p in self.ledger.query(principal.id, thread=thread)}
         graph = self.graph()
         config = self._config(principal, thread)
         start_len = len(graph.get_state(config).values.get("messages", []))
@@ -223,7 +223,7 @@ class Secretary:
             if isinstance(m, AIMessage) and not m.tool_calls and m.content:
                 reply.text = m.content if isinstance(m.content, str) else str(m.content)
                 break
-        after = self.ledger.list(principal.id, thread=thread)
+        after = self.ledger.query(principal.id, thread=thread)
         reply.pending = [p for p in after if p.status == "proposed"]
         reply.settled = [
             p for p in after if p.status != "proposed" and before.get(p.id) != p.status
@@ -254,7 +254,7 @@ class Secretary:
             from agent.llm import NO_MODEL_HINT
 
             reply = Reply(principal=p.id, thread=thread, error=NO_MODEL_HINT)
-            reply.pending = self.ledger.list(p.id, "proposed", thread)
+            reply.pending = self.ledger.query(p.id, "proposed", thread)
             return reply
         message = HumanMessage(
             content=text,
@@ -314,7 +314,7 @@ class Secretary:
                 f"{' by ' + proposal.decided_by if proposal.decided_by else ''}"
                 f"{' at ' + when if when else ''}; nothing to do."
             )
-            reply.pending = self.ledger.list(p.id, "proposed", proposal.thread)
+            reply.pending = self.ledger.query(p.id, "proposed", proposal.thread)
             return reply
         with self._thread_lock(p.id, proposal.thread):
             graph = self.graph()
@@ -332,11 +332,11 @@ class Secretary:
 
     def pending(self, principal: str | None = None) -> list[Proposal]:
         """Proposals waiting for a decision (all principals when None)."""
-        return self.ledger.list(principal, "proposed")
+        return self.ledger.query(principal, "proposed")
 
     def audit(self, principal: str | None = None) -> list[Proposal]:
         """Every proposal and what became of it, oldest first."""
-        return self.ledger.list(principal)
+        return self.ledger.query(principal)
 
     def trail(
         self, principal: str | None = None, proposal_id: str | None = None

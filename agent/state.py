@@ -68,10 +68,10 @@ class AgentContext:
 def open_calls(messages: list[AnyMessage]) -> list[dict[str, Any]]:
     """Tool calls in the whole thread that have no result yet, oldest first."""
     answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
-    out = []
+    out: list[dict[str, Any]] = []
     for m in messages:
         if isinstance(m, AIMessage):
-            out.extend(c for c in m.tool_calls if c["id"] not in answered)
+            out.extend(dict(c) for c in m.tool_calls if c["id"] not in answered)
     return out
 
 
@@ -80,5 +80,5 @@ def current_calls(messages: list[AnyMessage]) -> list[dict[str, Any]]:
     for m in reversed(messages):
         if isinstance(m, AIMessage):
             answered = {x.tool_call_id for x in messages if isinstance(x, ToolMessage)}
-            return [c for c in m.tool_calls if c["id"] not in answered]
+            return [dict(c) for c in m.tool_calls if c["id"] not in answered]
     return []

@@ -57,7 +57,9 @@ def settings(isolated_home: Path, ada: object) -> object:
     from agent.principals import Principal
     from agent.settings import Settings
 
-    bob = Principal(id="bob", name="Bob Byron", email="bob@example.org", timezone="America/New_York")
+    bob = Principal(
+        id="bob", name="Bob Byron", email="bob@example.org", timezone="America/New_York"
+    )
     return Settings(home=isolated_home, principals=[ada, bob])
 
 

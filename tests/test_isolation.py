@@ -21,7 +21,11 @@ def test_a_thread_of_bob_cannot_read_adas_mail(make_secretary: Any) -> None:
     model = ScriptedChatModel(
         [
             {"tool_calls": [{"name": "search_mail", "args": {"query": "merger"}}]},
-            {"tool_calls": [{"name": "read_message", "args": {"message_id": "<secret1@firm.example>"}}]},
+            {
+                "tool_calls": [
+                    {"name": "read_message", "args": {"message_id": "<secret1@firm.example>"}}
+                ]
+            },
             "Nothing found.",
         ]
     )
@@ -43,7 +47,13 @@ def test_same_thread_name_is_a_different_thread_per_principal(make_secretary: An
 
 def test_proposals_are_listed_and_decided_per_principal(make_secretary: Any) -> None:
     model = ScriptedChatModel(
-        [{"tool_calls": [{"name": "send_email", "args": {"to": ["x@y.com"], "subject": "s", "body": "b"}}]}]
+        [
+            {
+                "tool_calls": [
+                    {"name": "send_email", "args": {"to": ["x@y.com"], "subject": "s", "body": "b"}}
+                ]
+            }
+        ]
     )
     sec = make_secretary(model)
     [p] = sec.ask("send", principal="ada", thread="t1").pending
@@ -57,7 +67,13 @@ def test_outsider_cannot_approve(make_secretary: Any) -> None:
     from agent.runtime import Actor
 
     model = ScriptedChatModel(
-        [{"tool_calls": [{"name": "send_email", "args": {"to": ["x@y.com"], "subject": "s", "body": "b"}}]}]
+        [
+            {
+                "tool_calls": [
+                    {"name": "send_email", "args": {"to": ["x@y.com"], "subject": "s", "body": "b"}}
+                ]
+            }
+        ]
     )
     sec = make_secretary(model)
     [p] = sec.ask("send", principal="ada", thread="t1").pending

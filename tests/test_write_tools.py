@@ -57,7 +57,9 @@ def _seed(sec: Any) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("name", WRITE_TOOLS)
-def test_write_tool_cannot_run_without_approval(name: str, make_secretary: Any, monkeypatch: Any) -> None:
+def test_write_tool_cannot_run_without_approval(
+    name: str, make_secretary: Any, monkeypatch: Any
+) -> None:
     spec: ToolSpec = registry()[name]
     ran: list[Any] = []
     monkeypatch.setattr(spec, "fn", lambda *a, **k: ran.append((a, k)))

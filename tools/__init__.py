@@ -3,4 +3,6 @@
 Importing the package registers every duty's tools (see :func:`tools.base.registry`).
 """
 
-from tools import calendar, contacts, mail  # noqa: F401
+import tools.calendar
+import tools.contacts
+import tools.mail  # noqa: F401

@@ -174,7 +174,7 @@ def tool(
                 hints[p.name],
                 Field(default, description=arg_docs.get(p.name)),
             )
-        model = create_model(  # type: ignore[call-overload]
+        model = create_model(
             f"{fn.__name__}_args",
             __config__=ConfigDict(extra="forbid"),
             **fields,

@@ -49,7 +49,7 @@ class ToolContext:
     def now(self) -> datetime:
         """The current instant in the principal's time zone."""
         if self.clock is not None:
-            return self.clock().astimezone(self.principal.tz)  # type: ignore[no-any-return]
+            return self.clock().astimezone(self.principal.tz)
         return self.principal.now()
 
     @property

@@ -143,7 +143,7 @@ class Chat:
 
     def _read_assignments(self) -> list[str]:
         self.err.print("Enter FIELD=VALUE lines (lists by comma); an empty line ends.")
-        lines = []
+        lines: list[str] = []
         while True:
             line = self.read("  ")
             if not line:
