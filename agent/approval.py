@@ -88,12 +88,19 @@ def card_lines(p: Proposal) -> list[tuple[str, str]]:
     lines: list[tuple[str, str]] = [("Action", p.preview.get("summary") or p.tool)]
     for label, value in (p.preview.get("details") or {}).items():
         lines.append((label, str(value)))
+    body = p.preview.get("body") or ""
     for name, value in p.effective_args.items():
+        if value in (None, "", [], {}):
+            continue
         src = p.provenance.get(name, {})
         origin = src.get("label", "")
-        if src.get("ref"):
+        if src.get("ref") and src.get("ref") != "your message":
             origin += f" - {src['ref']}"
-        lines.append((f"arg {name}", f"{_fmt(value)}  [from {origin or 'unknown'}]"))
+        text = _fmt(value)
+        if "\n" in text or len(text) > 100:
+            first = text.strip().splitlines()[0][:80]
+            text = f"{first} ... (full text below)" if body else text
+        lines.append((name, f"{text}  [from {origin or 'unknown'}]"))
     return lines
 
 

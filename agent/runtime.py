@@ -34,6 +34,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "local user"
+
+
 class SecretaryError(Exception):
     """An expected failure with a sentence for a person (what happened, what to do)."""
 
@@ -43,7 +52,7 @@ class Actor:
     """Who is speaking or deciding, on which channel."""
 
     channel: str = "terminal"
-    address: str = "local user"
+    address: str = field(default_factory=lambda: _os_user())
 
     def __str__(self) -> str:
         return f"{self.channel}:{self.address}"

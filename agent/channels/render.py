@@ -50,18 +50,20 @@ def card(p: Proposal) -> Panel:
 def proposals_table(rows: list[Proposal], *, title: str) -> Table:
     """A compact table of proposals (pending / audit)."""
     t = Table(title=title, title_justify="left")
-    for col in ("id", "principal", "thread", "tool", "summary", "status", "decided by", "when"):
-        t.add_column(col, overflow="fold")
+    t.add_column("id", no_wrap=True)
+    t.add_column("who/thread", overflow="fold")
+    t.add_column("action", overflow="fold", ratio=3)
+    t.add_column("status", no_wrap=True)
+    t.add_column("decided by", overflow="fold", ratio=1)
+    t.add_column("when (UTC)", no_wrap=True)
     for p in rows:
         t.add_row(
             p.id,
-            p.principal,
-            p.thread,
-            p.tool,
-            p.preview.get("summary", ""),
+            f"{p.principal}/{p.thread}",
+            p.preview.get("summary", "") or p.tool,
             Text(p.status, style=STATUS_STYLE.get(p.status, "")),
             p.decided_by or "",
-            (p.executed_at or p.decided_at or p.created_at or "").replace("T", " ")[:19],
+            (p.executed_at or p.decided_at or p.created_at or "").replace("T", " ")[5:16],
         )
     return t
 
