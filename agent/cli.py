@@ -464,6 +464,34 @@ def mail(folder: str, query: str, limit: int, principal: str | None, as_json: bo
     out.print(t)
 
 
+@cli.command()
+@click.argument("query", required=False, default="")
+@click.option("-r", "--role", default=None, help="Only this role (vendor, press, client, staff...).")
+@PRINCIPAL
+@JSON
+@_guard
+def contacts(query: str, role: str | None, principal: str | None, as_json: bool) -> None:
+    """List or search the principal's contacts."""
+    with _secretary() as sec:
+        p = sec.principal(principal)
+        rows = sec.workspace(p).contacts.find(query, role=role, limit=200)
+    if as_json:
+        click.echo(json.dumps([c.model_dump(mode="json") for c in rows], indent=2))
+        return
+    from rich.table import Table
+
+    out, err = _consoles()
+    if not rows:
+        err.print("No contacts match." if query or role else "No contacts yet.")
+        return
+    t = Table(title="Contacts", title_justify="left")
+    for col in ("name", "e-mail", "organisation", "role", "notes", "id"):
+        t.add_column(col, overflow="fold")
+    for c in rows:
+        t.add_row(c.name, c.email, c.organisation, c.role, c.notes, c.id)
+    out.print(t)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli()

@@ -108,6 +108,7 @@ class Secretary:
         self._graph: Any = None
         self._checkpoint_conn: sqlite3.Connection | None = None
         self._workspaces: dict[str, Workspace] = {}
+        self._model_problem: str | None = None
 
     # ------------------------------------------------------------ plumbing
     def principal(self, pid: str | None = None) -> Principal:
@@ -135,9 +136,14 @@ class Secretary:
     def model(self) -> BaseChatModel | None:
         """The chat model, built on first use; None when none is configured."""
         if self._model is None and self.settings.model_configured:
-            from agent.llm import make_chat_model
+            from agent.llm import ModelNotConfigured, make_chat_model
 
-            self._model = make_chat_model(self.settings)
+            try:
+                self._model = make_chat_model(self.settings)
+            except ModelNotConfigured as exc:
+                # Decisions and read-only work go on without a model; the
+                # planner reports this sentence when it is needed.
+                self._model_problem = str(exc)
         return self._model
 
     def graph(self) -> Any:
@@ -216,9 +222,10 @@ class Secretary:
         start_len = len(graph.get_state(config).values.get("messages", []))
         reply = Reply(principal=principal.id, thread=thread)
         try:
-            graph.invoke(payload, config, context=self._context(principal, thread, actor))
+            context = self._context(principal, thread, actor)
+            graph.invoke(payload, config, context=context)
         except ModelNotConfigured as exc:
-            reply.error = str(exc)
+            reply.error = self._model_problem or str(exc)
         except Exception as exc:
             if not is_model_error(exc):
                 raise
@@ -337,6 +344,10 @@ class Secretary:
             reply = self._run(p, proposal.thread, actor, payload)
         if not changed:
             reply.notice = f"Proposal {proposal.id} was approved earlier; finished running it."
+        if reply.error and self._model is None:
+            # The decision itself worked; only the follow-up answer needs a model.
+            reply.notice = " ".join(filter(None, [reply.notice, reply.error]))
+            reply.error = None
         return reply
 
     def pending(self, principal: str | None = None) -> list[Proposal]:

@@ -276,3 +276,15 @@ def test_audit_rows_cannot_be_deleted(make_secretary: Any) -> None:
         db.execute("DELETE FROM audit")
     with pytest.raises(sqlite3.DatabaseError, match="never deleted"):
         db.execute("DELETE FROM proposals")
+
+
+def test_approval_works_when_the_model_is_gone(make_secretary: Any) -> None:
+    sec = make_secretary(ScriptedChatModel([send()]))
+    pid = sec.ask("E-mail dana", principal="ada", thread="t1").pending[0].id
+    sec.close()
+    later = make_secretary(None)  # e.g. the model server is switched off
+    reply = later.decide(pid, Decision(kind="approve"))
+    assert reply.error is None
+    assert [p.status for p in reply.executed] == ["executed"]
+    assert "SECRETARY_MODEL" in (reply.notice or "")
+    assert len(sent(later)) == 1
