@@ -466,7 +466,7 @@ def mail(folder: str, query: str, limit: int, principal: str | None, as_json: bo
 
 @cli.command()
 @click.argument("query", required=False, default="")
-@click.option("-r", "--role", default=None, help="Only this role (vendor, press, client, staff...).")
+@click.option("-r", "--role", default=None, help="Only this role (vendor, press, staff...).")
 @PRINCIPAL
 @JSON
 @_guard
