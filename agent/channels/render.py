@@ -68,7 +68,9 @@ def proposals_table(rows: list[Proposal], *, title: str) -> Table:
     return t
 
 
-def show_reply(console: Console, err: Console, reply: Reply, *, cards: bool = True) -> None:
+def show_reply(
+    console: Console, err: Console, reply: Reply, *, cards: bool = True, hint: bool = True
+) -> None:
     """Print a reply: the answer on stdout, meta (notices, approvals) on stderr."""
     if reply.notice:
         err.print(f"[cyan]{reply.notice}[/]")
@@ -90,10 +92,11 @@ def show_reply(console: Console, err: Console, reply: Reply, *, cards: bool = Tr
                 err.print(card(p))
             else:
                 err.print(f"  {p.id}  {p.preview.get('summary', p.tool)}")
-        err.print(
-            f"[dim]Decide with: secretary approve ID | reject ID --reason TEXT | "
-            f"edit ID --set FIELD=VALUE   (thread {reply.thread})[/]"
-        )
+        if hint:
+            err.print(
+                f"[dim]Decide with: secretary approve ID | reject ID --reason TEXT | "
+                f"edit ID --set FIELD=VALUE   (thread {reply.thread})[/]"
+            )
 
 
 def agenda_table(events: list[Any], tz: Any, title: str) -> Table:

@@ -103,7 +103,7 @@ class Chat:
 
     def handle(self, reply: Reply) -> None:
         """Show a reply, then ask for a decision on each new proposal."""
-        show_reply(self.out, self.err, reply, cards=True)
+        show_reply(self.out, self.err, reply, cards=True, hint=not self.interactive)
         if not self.interactive:
             return
         for proposal in list(reply.pending):
