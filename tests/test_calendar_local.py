@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+from toolkit import preview, run
 
 import tools.calendar as cal_tools
 from agent.principals import Principal
-from tools.base import Preview, ToolError, registry
+from tools.base import ToolError, registry
 from tools.context import ToolContext, Workspace
 from tools.providers.base import CalendarProvider, NewEvent, NotFound, ProviderError
 from tools.providers.local.calendar import LocalCalendar
@@ -53,17 +54,6 @@ def at(day: int, hour: int, minute: int = 0, tz: ZoneInfo = BERLIN) -> datetime:
 
 def new(title: str, start: datetime, end: datetime, **kw: Any) -> NewEvent:
     return NewEvent(title=title, start=start, end=end, timezone="Europe/Berlin", **kw)
-
-
-def preview(ctx: ToolContext, tool: str, /, **args: Any) -> Preview:
-    spec = registry()[tool]
-    return spec.render_preview(ctx, spec.validate(args))
-
-
-def run(ctx: ToolContext, tool: str, key: str = "", /, **args: Any) -> Any:
-    spec = registry()[tool]
-    ctx.idempotency_key = key
-    return spec.run(ctx, spec.validate(args))
 
 
 # ----------------------------------------------------------------- provider

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from toolkit import preview, run
 
 import tools.contacts as contact_tools
 from agent.principals import Principal
-from tools.base import Preview, ToolError, registry
+from tools.base import ToolError, registry
 from tools.context import ToolContext, Workspace
 from tools.providers.base import Contact, ContactsProvider, NotFound, ProviderError
 from tools.providers.local.calendar import LocalCalendar
@@ -31,17 +31,6 @@ def ctx(tmp_path: Path, book: LocalContacts) -> Iterator[ToolContext]:
     ws = Workspace(principal=p, root=tmp_path, calendar=calendar, mail=object(), contacts=book)
     yield ToolContext(principal=p, workspace=ws)
     calendar.close()
-
-
-def preview(ctx: ToolContext, tool: str, /, **args: Any) -> Preview:
-    spec = registry()[tool]
-    return spec.render_preview(ctx, spec.validate(args))
-
-
-def run(ctx: ToolContext, tool: str, key: str = "", /, **args: Any) -> Any:
-    spec = registry()[tool]
-    ctx.idempotency_key = key
-    return spec.run(ctx, spec.validate(args))
 
 
 # ----------------------------------------------------------------- provider

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import threading
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tools.providers.base import Busy, Event, NewEvent, NotFound, ProviderError
+from tools.providers.local.sqlite import SQLiteStore
 
 if TYPE_CHECKING:
     from agent.principals import Principal
@@ -101,7 +101,7 @@ def all_day_dates(start: datetime, end: datetime, tz: ZoneInfo) -> tuple[date, d
     return first, stop
 
 
-class LocalCalendar:
+class LocalCalendar(SQLiteStore):
     """A principal's calendar in ``root/calendar.sqlite``."""
 
     def __init__(self, root: Path, principal: Principal) -> None:
@@ -111,21 +111,8 @@ class LocalCalendar:
             root: The principal's workspace directory.
             principal: Whose calendar it is (organizer address and default zone).
         """
-        root.mkdir(parents=True, exist_ok=True)
-        self.path = root / "calendar.sqlite"
         self.principal = principal
-        # Tools may run on worker threads; one connection guarded by a lock is enough.
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        """Close the database connection."""
-        with self._lock:
-            self._db.close()
+        super().__init__(root / "calendar.sqlite", _SCHEMA)
 
     # ------------------------------------------------------------- reading
 

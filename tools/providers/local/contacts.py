@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, get_args
 
 from tools.providers.base import Contact, ContactRole, NotFound, ProviderError
+from tools.providers.local.sqlite import SQLiteStore
 
 ROLES: tuple[str, ...] = get_args(ContactRole)
 _FIELDS = ("name", "email", "phone", "organisation", "role", "timezone", "notes")
@@ -43,7 +43,7 @@ def _email_key(email: str) -> str | None:
     return email.strip().lower() or None
 
 
-class LocalContacts:
+class LocalContacts(SQLiteStore):
     """A principal's contacts in ``root/contacts.sqlite``."""
 
     def __init__(self, root: Path) -> None:
@@ -52,20 +52,7 @@ class LocalContacts:
         Args:
             root: The principal's workspace directory.
         """
-        root.mkdir(parents=True, exist_ok=True)
-        self.path = root / "contacts.sqlite"
-        # Tools may run on worker threads; one connection guarded by a lock is enough.
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        """Close the database connection."""
-        with self._lock:
-            self._db.close()
+        super().__init__(root / "contacts.sqlite", _SCHEMA)
 
     def find(self, query: str = "", role: str | None = None, limit: int = 20) -> list[Contact]:
         """Contacts whose name, e-mail or organisation contain every word of ``query``.
