@@ -86,22 +86,31 @@ def _fmt(value: Any) -> str:
 def card_lines(p: Proposal) -> list[tuple[str, str]]:
     """Labelled lines of an approval card, in display order (shared by all channels)."""
     lines: list[tuple[str, str]] = [("Action", p.preview.get("summary") or p.tool)]
-    for label, value in (p.preview.get("details") or {}).items():
-        lines.append((label, str(value)))
     body = p.preview.get("body") or ""
+    shown: set[str] = set()
     for name, value in p.effective_args.items():
         if value in (None, "", [], {}):
             continue
-        src = p.provenance.get(name, {})
-        origin = src.get("label", "")
-        if src.get("ref") and src.get("ref") != "your message":
-            origin += f" - {src['ref']}"
         text = _fmt(value)
+        shown.add(text)
         if "\n" in text or len(text) > 100:
-            first = text.strip().splitlines()[0][:80]
+            first = text.strip().splitlines()[0][:60]
             text = f"{first} ... (full text below)" if body else text
-        lines.append((name, f"{text}  [from {origin or 'unknown'}]"))
+        label = name.replace("_", " ").capitalize()
+        lines.append((label, f"{text}  [{origin(p, name)}]"))
+    for label, value in (p.preview.get("details") or {}).items():
+        if str(value) not in shown:
+            lines.append((label, str(value)))
     return lines
+
+
+def origin(p: Proposal, name: str) -> str:
+    """Where one argument came from, as a short phrase."""
+    src = p.provenance.get(name, {})
+    text = str(src.get("label") or "source unknown")
+    if src.get("ref") and src.get("ref") != "your message":
+        text += f": {src['ref']}"
+    return text
 
 
 def card_markdown(p: Proposal) -> str:
@@ -113,12 +122,11 @@ def card_markdown(p: Proposal) -> str:
     out.append("| argument | value | from |")
     out.append("|---|---|---|")
     for name, value in p.effective_args.items():
-        src = p.provenance.get(name, {})
-        origin = src.get("label", "unknown") + (f" ({src['ref']})" if src.get("ref") else "")
+        where = origin(p, name)
         cell = _fmt(value).replace("\n", " ").replace("|", "\\|")
         if len(cell) > 120:
             cell = cell[:117] + "..."
-        out.append(f"| {name} | {cell} | {origin} |")
+        out.append(f"| {name} | {cell} | {where} |")
     body = p.preview.get("body")
     if body:
         out += ["", "```", body, "```"]

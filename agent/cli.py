@@ -42,7 +42,12 @@ def _secretary() -> Secretary:
 
 
 def _pydantic_msg(exc: Any) -> str:
-    return "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+    parts = []
+    for e in exc.errors():
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        loc = ".".join(str(x) for x in e["loc"])
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)
 
 
 def _consoles() -> tuple[Any, Any]:
@@ -143,6 +148,17 @@ def init(
         "signature": signature,
     }
     data.update({k: v for k, v in updates.items() if v is not None})
+    if email is not None:
+        from tools.mail_compose import is_valid_address
+
+        if not is_valid_address(email):
+            raise click.ClickException(f"'{email}' is not an e-mail address (name@example.com).")
+    if tz is not None:
+        from zoneinfo import available_timezones
+
+        match = {z.lower(): z for z in available_timezones()}.get(tz.lower())
+        if match and match != tz:
+            raise click.ClickException(f"Unknown time zone '{tz}'; did you mean {match}?")
     try:
         if hours:
             data["working_hours"] = WorkingHours.parse(hours).model_dump()
@@ -211,7 +227,7 @@ def ask(text: str, thread: str | None, principal: str | None, as_json: bool) -> 
     else:
         out, err = _consoles()
         show_reply(out, err, reply)
-        err.print(f"[dim]thread {reply.thread}[/]")
+        err.print(f"[dim]thread {reply.thread} (continue it with --thread {reply.thread})[/]")
     if reply.error:
         sys.exit(1)
 
@@ -371,7 +387,7 @@ def audit(principal: str | None, events: bool, as_json: bool) -> None:
                     detail = json.dumps(e["detail"]) if e["detail"] else ""
                     click.echo(
                         f"{e['at']}  {e['principal']:<10} {e['proposal_id'] or '-':<9} "
-                        f"{e['event']:<16} {e['actor'] or ''}  {detail}"
+                        f"{e['event']:<18} {e['actor'] or '':<22} {detail}"
                     )
             return
         rows = sec.audit(pid)
@@ -380,7 +396,10 @@ def audit(principal: str | None, events: bool, as_json: bool) -> None:
         return
     from agent.channels.render import proposals_table
 
-    out, _ = _consoles()
+    out, err = _consoles()
+    if not rows:
+        err.print("Nothing has been proposed yet.")
+        return
     out.print(proposals_table(rows, title="Audit"))
 
 
@@ -405,7 +424,10 @@ def agenda(day: str | None, days: int, principal: str | None, as_json: bool) -> 
         return
     from agent.channels.render import agenda_table
 
-    out, _ = _consoles()
+    out, err = _consoles()
+    if not events:
+        err.print(f"{title}: nothing scheduled.")
+        return
     out.print(agenda_table(events, p.tz, title))
 
 
@@ -455,6 +477,9 @@ def mail(folder: str, query: str, limit: int, principal: str | None, as_json: bo
     from rich.table import Table
 
     out, err = _consoles()
+    if not rows:
+        err.print(f"No messages in {folder}" + (f" matching '{query}'." if query else "."))
+        return
     t = Table(title=f"{folder} ({root / 'mail' / folder})", title_justify="left")
     for col in ("date", "from", "to", "subject", "message id"):
         t.add_column(col, overflow="fold")
@@ -494,7 +519,26 @@ def contacts(query: str, role: str | None, principal: str | None, as_json: bool)
 
 def main() -> None:
     """Console-script entry point."""
+    _log_to_file()
     cli()
+
+
+def _log_to_file() -> None:
+    """Diagnostics go to secretary.log in the data directory, not onto the screen."""
+    import logging
+    import os
+
+    from agent.settings import default_home
+
+    home = default_home()
+    try:
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handler: logging.Handler = logging.FileHandler(home / "secretary.log", encoding="utf-8")
+        os.chmod(home / "secretary.log", 0o600)
+    except OSError:
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from agent.errors import SecretaryError
+
 Status = Literal["proposed", "approved", "rejected", "executed", "failed"]
 DecisionKind = Literal["approve", "edit", "reject", "respond"]
 
@@ -112,7 +114,7 @@ def idempotency_key_for(
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-class LedgerError(Exception):
+class LedgerError(SecretaryError):
     """A decision or lookup that cannot be applied; the message says why."""
 
 
@@ -352,6 +354,7 @@ class Ledger:
         principal: str | None = None,
         final_args: dict[str, Any] | None = None,
         reason: str | None = None,
+        preview: dict[str, Any] | None = None,
     ) -> tuple[Proposal, bool]:
         """Record a decision. Returns the proposal and whether this call changed it.
 
@@ -385,6 +388,11 @@ class Ledger:
                     p.id,
                 ),
             )
+            if preview is not None:
+                # The card and the audit describe what will run, not what was first proposed.
+                db.execute(
+                    "UPDATE proposals SET preview = ? WHERE id = ?", (canonical(preview), p.id)
+                )
             detail: dict[str, Any] = {"reason": reason} if reason else {}
             if final_args is not None:
                 detail["args"] = final_args

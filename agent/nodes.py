@@ -225,14 +225,16 @@ def _propose(
 ) -> Proposal:
     args = spec.validate(call["args"])
     preview = spec.render_preview(ctx.tool_context(), args).to_dict()
-    provenance = trace_args(args.model_dump(mode="json"), ev)
+    # Only what the model chose is shown and recorded; defaults fill in at run time.
+    chosen = args.model_dump(mode="json", exclude_defaults=True)
+    provenance = trace_args(chosen, ev)
     preview["warnings"] = list(preview.get("warnings") or []) + untrusted_warnings(provenance)
     proposal = ctx.ledger.propose(
         principal=ctx.principal.id,
         thread=ctx.thread,
         tool_call_id=call["id"],
         tool=spec.name,
-        args=args.model_dump(mode="json"),
+        args=chosen,
         preview=preview,
         provenance=provenance,
     )

@@ -29,10 +29,10 @@ _RANK: dict[str, int] = {"principal": 0, "workspace": 1, "memory": 2, "untrusted
 _WORD = re.compile(r"[\w@.+-]+", re.UNICODE)
 
 LABELS: dict[str, str] = {
-    "principal": "your request",
-    "workspace": "your own data",
-    "memory": "memory of past correspondence",
-    "untrusted": "UNTRUSTED incoming content",
+    "principal": "from your request",
+    "workspace": "from your own data",
+    "memory": "from past correspondence",
+    "untrusted": "from UNTRUSTED incoming content",
     "model": "written by the secretary",
 }
 

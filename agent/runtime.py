@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from agent.approval import Decision
+from agent.errors import SecretaryError
 from agent.ledger import Ledger, LedgerError, Proposal
 from agent.principals import Principal, Role
 from agent.settings import Settings, load_settings
@@ -41,10 +42,6 @@ def _os_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "local user"
-
-
-class SecretaryError(Exception):
-    """An expected failure with a sentence for a person (what happened, what to do)."""
 
 
 @dataclass
@@ -212,11 +209,21 @@ class Secretary:
         # open another principal's conversation.
         return {"configurable": {"thread_id": f"{principal.id}/{thread}"}, "recursion_limit": 100}
 
-    def _run(self, principal: Principal, thread: str, actor: Actor, payload: Any) -> Reply:
+    def _run(
+        self,
+        principal: Principal,
+        thread: str,
+        actor: Actor,
+        payload: Any,
+        before_override: dict[str, Any] | None = None,
+    ) -> Reply:
         """Drive the graph once and describe what happened."""
         from agent.llm import ModelNotConfigured, describe_model_error, is_model_error
 
-        before = {p.id: p.status for p in self.ledger.query(principal.id, thread=thread)}
+        before: dict[str, Any] = {
+            p.id: p.status for p in self.ledger.query(principal.id, thread=thread)
+        }
+        before.update(before_override or {})
         graph = self.graph()
         config = self._config(principal, thread)
         start_len = len(graph.get_state(config).values.get("messages", []))
@@ -309,18 +316,29 @@ class Secretary:
                 "only the principal (or staff they allowed) can."
             )
         final_args = None
+        new_preview: dict[str, Any] | None = None
+        before_status = proposal.status
         if decision.kind == "edit":
             spec = registry().get(proposal.tool)
             if spec is None:
                 raise SecretaryError(f"The tool {proposal.tool} no longer exists.")
             try:
                 merged = {**proposal.args, **(decision.args or {})}
-                final_args = spec.validate(merged).model_dump(mode="json")
+                validated = spec.validate(merged)
+                final_args = validated.model_dump(mode="json", exclude_defaults=True)
+                ctx = self._context(p, proposal.thread, actor).tool_context()
+                new_preview = spec.render_preview(ctx, validated).to_dict()
+                new_preview["warnings"] = list(new_preview.get("warnings") or [])
             except ToolError as exc:
                 raise SecretaryError(f"{exc}. Nothing was changed.") from None
         kind = decision.kind
         proposal, changed = self.ledger.decide(
-            proposal.id, kind, str(actor), final_args=final_args, reason=decision.text
+            proposal.id,
+            kind,
+            str(actor),
+            final_args=final_args,
+            reason=decision.text,
+            preview=new_preview,
         )
         if not changed and proposal.status != "approved":
             when = proposal.executed_at or proposal.decided_at or ""
@@ -341,7 +359,7 @@ class Secretary:
                 payload = None  # an interrupted run (crash): carry on from the checkpoint
             else:
                 payload = Command(goto="act")
-            reply = self._run(p, proposal.thread, actor, payload)
+            reply = self._run(p, proposal.thread, actor, payload, {proposal.id: before_status})
         if not changed:
             reply.notice = f"Proposal {proposal.id} was approved earlier; finished running it."
         if reply.error and self._model is None:

@@ -288,3 +288,10 @@ def test_approval_works_when_the_model_is_gone(make_secretary: Any) -> None:
     assert [p.status for p in reply.executed] == ["executed"]
     assert "SECRETARY_MODEL" in (reply.notice or "")
     assert len(sent(later)) == 1
+
+
+def test_edit_updates_the_card_and_audit_summary(make_secretary: Any) -> None:
+    sec = make_secretary(ScriptedChatModel([send(), "Sent."]))
+    pid = sec.ask("E-mail dana", principal="ada", thread="t1").pending[0].id
+    sec.decide(pid, Decision(kind="edit", args={"subject": "Late, sorry"}))
+    assert "Late, sorry" in sec.ledger.get(pid).preview["summary"]

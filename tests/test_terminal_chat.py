@@ -73,3 +73,10 @@ def test_unknown_slash_command_is_a_sentence(make_secretary: Any, capsys: Any) -
     Chat(sec, sec.principal("ada"), "t1", reader(["/frobnicate", "/approve"]), True).run()
     err = capsys.readouterr().err
     assert "Unknown command /frobnicate" in err and "Usage: /approve" in err
+
+
+def test_edit_of_an_unknown_id_is_a_sentence_not_a_crash(make_secretary: Any, capsys: Any) -> None:
+    sec = make_secretary(None)
+    Chat(sec, sec.principal("ada"), "t1", reader(["/edit abc subject=x", "/help"]), True).run()
+    err = capsys.readouterr().err
+    assert "No proposal 'abc'" in err and "/reject ID [reason]" in err

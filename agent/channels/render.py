@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from agent.approval import card_lines
+from agent.approval import card_lines, origin
 
 if TYPE_CHECKING:
     from agent.ledger import Proposal
@@ -35,7 +35,10 @@ def card(p: Proposal) -> Panel:
     parts: list[Any] = [table]
     body = p.preview.get("body")
     if body:
-        parts.append(Panel(Text(body), title="text", title_align="left", border_style="dim"))
+        where = f" [{origin(p, 'body')}]" if "body" in p.effective_args else ""
+        parts.append(
+            Panel(Text(body), title=f"text{where}", title_align="left", border_style="dim")
+        )
     for w in p.preview.get("warnings") or []:
         parts.append(Text(f"! {w}", style="bold red"))
     title = f"[bold]{p.preview.get('summary') or p.tool}[/]"
@@ -93,10 +96,10 @@ def show_reply(
             else:
                 err.print(f"  {p.id}  {p.preview.get('summary', p.tool)}")
         if hint:
-            err.print(
-                f"[dim]Decide with: secretary approve ID | reject ID --reason TEXT | "
-                f"edit ID --set FIELD=VALUE   (thread {reply.thread})[/]"
-            )
+            first = reply.pending[0].id
+            err.print(f"[dim]Decide with: secretary approve {first}[/]")
+            err.print(f"[dim]         or: secretary reject {first} --reason TEXT[/]")
+            err.print(f"[dim]         or: secretary edit {first} --set FIELD=VALUE[/]")
 
 
 def agenda_table(events: list[Any], tz: Any, title: str) -> Table:

@@ -78,6 +78,11 @@ class Chat:
             f"[bold]Secretary[/] for {self.p.name} ({self.p.timezone}), thread {self.thread}. "
             "Type /help for commands."
         )
+        if not self.sec.settings.principals:
+            self.err.print(
+                "[dim]Tip: tell me who you are with `secretary init --name ... --email ... "
+                "--timezone ...`.[/]"
+            )
         if not self.sec.model_configured:
             from agent.llm import NO_MODEL_HINT
 
@@ -172,7 +177,9 @@ class Chat:
         if cmd in ("quit", "exit", "q"):
             return "quit"
         if cmd == "help":
-            self.err.print(HELP)
+            from rich.markup import escape
+
+            self.err.print(escape(HELP))
         elif cmd == "pending":
             rows = self.sec.pending(self.p.id)
             if not rows:
@@ -210,9 +217,16 @@ class Chat:
             except ValueError:
                 raise SecretaryError("Usage: /agenda [YYYY-MM-DD] [days]") from None
             events, title = agenda_events(self.sec, self.p, day, days)
-            self.out.print(agenda_table(events, self.p.tz, title))
+            if events:
+                self.out.print(agenda_table(events, self.p.tz, title))
+            else:
+                self.err.print(f"{title}: nothing scheduled.")
         elif cmd == "audit":
-            self.out.print(proposals_table(self.sec.audit(self.p.id), title="Audit"))
+            rows = self.sec.audit(self.p.id)
+            if rows:
+                self.out.print(proposals_table(rows, title="Audit"))
+            else:
+                self.err.print("Nothing has been proposed yet.")
         elif cmd == "thread":
             if args:
                 self.thread = args[0]
@@ -228,7 +242,13 @@ class Chat:
 def _line_reader(history_path: Any) -> tuple[Callable[[str], str | None], bool]:
     """prompt-toolkit with history on a terminal; plain stdin lines otherwise."""
     if sys.stdin.isatty():
+        import os
+
         from prompt_toolkit import PromptSession
+
+        # What was typed may be private: keep the history readable by the owner only.
+        os.close(os.open(history_path, os.O_CREAT | os.O_APPEND, 0o600))
+        os.chmod(history_path, 0o600)
         from prompt_toolkit.history import FileHistory
 
         session: PromptSession[str] = PromptSession(history=FileHistory(str(history_path)))
