@@ -100,6 +100,11 @@ def canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def stored(obj: Any) -> str:
+    """JSON kept in the order it was given (argument order is what people read)."""
+    return json.dumps(obj, ensure_ascii=False, default=str)
+
+
 def proposal_id_for(principal: str, thread: str, tool_call_id: str) -> str:
     """Short, deterministic id a person can type (``secretary approve 3f9c2a1b``)."""
     digest = hashlib.sha256(f"{principal}\0{thread}\0{tool_call_id}".encode()).hexdigest()
@@ -292,9 +297,9 @@ class Ledger:
                     thread,
                     tool_call_id,
                     tool,
-                    canonical(args),
-                    canonical(preview),
-                    canonical(provenance),
+                    stored(args),
+                    stored(preview),
+                    stored(provenance),
                     utcnow(),
                 ),
             )
@@ -382,7 +387,7 @@ class Ledger:
                     kind,
                     actor,
                     reason,
-                    canonical(final_args) if final_args is not None else None,
+                    stored(final_args) if final_args is not None else None,
                     key,
                     utcnow(),
                     p.id,
@@ -391,7 +396,7 @@ class Ledger:
             if preview is not None:
                 # The card and the audit describe what will run, not what was first proposed.
                 db.execute(
-                    "UPDATE proposals SET preview = ? WHERE id = ?", (canonical(preview), p.id)
+                    "UPDATE proposals SET preview = ? WHERE id = ?", (stored(preview), p.id)
                 )
             detail: dict[str, Any] = {"reason": reason} if reason else {}
             if final_args is not None:
