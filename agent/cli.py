@@ -517,6 +517,147 @@ def contacts(query: str, role: str | None, principal: str | None, as_json: bool)
     out.print(t)
 
 
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--no-embed", is_flag=True, help="Only index words now; embed on a later run.")
+@PRINCIPAL
+@JSON
+@_guard
+def ingest(paths: tuple[str, ...], no_embed: bool, principal: str | None, as_json: bool) -> None:
+    """Read past correspondence into memory: mbox files, Maildir folders, .eml files.
+
+    Re-running ingests only what is new; an interrupted run continues where it stopped.
+
+    \b
+    Example:
+      secretary ingest ~/Mail/archive.mbox ~/Maildir/.Sent
+    """
+    from pathlib import Path
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from agent.ingest import run_ingest
+
+    out, err = _consoles()
+    with _secretary() as sec:
+        p = sec.principal(principal)
+        memory = sec.workspace(p).memory
+        columns = (
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=err, transient=False) as bar:
+            reading = bar.add_task("reading", total=None, rate="")
+            embedding = bar.add_task("embedding", total=0, rate="", visible=False)
+
+            def tick(task: Any) -> Callable[[int], None]:
+                def advance(n: int) -> None:
+                    bar.advance(task, n)
+                    t = bar.tasks[task]
+                    if t.speed:
+                        bar.update(task, rate=f"{t.speed:,.0f} msg/s")
+
+                return advance
+
+            def start_embedding(total: int) -> None:
+                bar.update(reading, total=bar.tasks[reading].completed)
+                bar.update(embedding, total=total, visible=True)
+
+            report = run_ingest(
+                memory,
+                [Path(x).expanduser() for x in paths],
+                embed=not no_embed,
+                on_read=tick(reading),
+                on_embedded=tick(embedding),
+                before_embedding=start_embedding,
+            )
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "ingested": report.ingested,
+                    "duplicates": report.duplicates,
+                    "embedded": report.embedded,
+                    "unreadable": [{"ref": r, "reason": why} for r, why in report.unreadable],
+                },
+                indent=2,
+            )
+        )
+    else:
+        err.print(f"Memory of {p.name}: {report.summary()}.")
+        for ref, why in report.unreadable[:20]:
+            err.print(f"  [yellow]unreadable[/] {ref}: {why}")
+        if len(report.unreadable) > 20:
+            err.print(f"  ... and {len(report.unreadable) - 20} more (see --json)")
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--from", "sender", default="", help="Only from this address or name.")
+@click.option("--since", default="", help="Only on or after this date (YYYY-MM-DD).")
+@click.option("-n", "--limit", default=5, show_default=True, help="How many results.")
+@click.option(
+    "--mode",
+    type=click.Choice(["merged", "dense", "keyword"]),
+    default="merged",
+    show_default=True,
+    help="By meaning and words (merged), meaning only, or exact words only.",
+)
+@PRINCIPAL
+@JSON
+@_guard
+def recall(
+    query: str,
+    sender: str,
+    since: str,
+    limit: int,
+    mode: str,
+    principal: str | None,
+    as_json: bool,
+) -> None:
+    """Search past correspondence by meaning and by exact words.
+
+    \b
+    Example:
+      secretary recall "what did Dana say about the budget" --since 2026-01-01
+    """
+    from agent.runtime import SecretaryError
+
+    with _secretary() as sec:
+        p = sec.principal(principal)
+        when = None
+        if since:
+            from tools.scheduling import parse_when
+
+            try:
+                when = parse_when(since, p.tz)
+            except ValueError as exc:
+                raise SecretaryError(str(exc)) from None
+        hits = sec.workspace(p).memory.recall(query, k=limit, sender=sender, since=when, mode=mode)
+    if as_json:
+        click.echo(json.dumps([h.to_json() for h in hits], indent=2, ensure_ascii=False))
+        return
+    out, err = _consoles()
+    if not hits:
+        err.print("Nothing in memory matches. Add mail with `secretary ingest PATH`.")
+        return
+    for i, h in enumerate(hits, 1):
+        out.print(f"[bold]{i}. {h.subject or '(no subject)'}[/]  [dim]{h.message_id}[/]")
+        out.print(f"   from {h.sender}  {(h.date or '')[:10]}  thread {h.thread_id}")
+        out.print(f"   {h.snippet}")
+
+
 def main() -> None:
     """Console-script entry point."""
     _log_to_file()

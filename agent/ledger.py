@@ -395,9 +395,7 @@ class Ledger:
             )
             if preview is not None:
                 # The card and the audit describe what will run, not what was first proposed.
-                db.execute(
-                    "UPDATE proposals SET preview = ? WHERE id = ?", (stored(preview), p.id)
-                )
+                db.execute("UPDATE proposals SET preview = ? WHERE id = ?", (stored(preview), p.id))
             detail: dict[str, Any] = {"reason": reason} if reason else {}
             if final_args is not None:
                 detail["args"] = final_args

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     model_max_retries: int = Field(3, description="Retries on 429/5xx with backoff.")
     temperature: float | None = None
     max_steps: int = Field(12, description="Plan steps per request before stopping.")
+    embedding_model: str | None = Field(
+        None,
+        description="Embeddings for memory: empty/'local' = the shipped MiniLM; any other "
+        "name = that model on the OpenAI-compatible endpoint.",
+    )
     principals: list[Principal] = Field(default_factory=list)
 
     @classmethod

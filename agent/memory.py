@@ -1,0 +1,424 @@
+"""Memory of past correspondence: exact terms in SQLite FTS5, meaning in Chroma.
+
+Each principal has its own memory: a SQLite file in the principal's directory
+(items + an FTS5 index) and its own Chroma collection (``mem-<principal>``),
+so one principal's recall cannot even address another's documents.
+
+An item is stored in SQLite first, so it is found by exact terms (names,
+invoice numbers, addresses) at once; embeddings follow in batches and are
+marked done per item, so an interrupted ingest continues where it stopped.
+``recall`` merges both rankings with reciprocal-rank fusion.
+
+What is embedded is the *new* text of a message - quoted history and
+signatures are stripped (kept for display) - split into overlapping chunks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from tools.providers.base import Message
+
+Kind = Literal["mail", "sent", "chat", "draft", "note", "document", "preference"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    message_id TEXT,
+    thread_id TEXT,
+    sender TEXT NOT NULL DEFAULT '',
+    recipients TEXT NOT NULL DEFAULT '',
+    subject TEXT NOT NULL DEFAULT '',
+    date TEXT,
+    text TEXT NOT NULL,
+    display TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT '',
+    embedded INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS items_pending ON items (embedded);
+CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5(
+    subject, sender, recipients, text, content='items', content_rowid='rowid',
+    tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS items_ai AFTER INSERT ON items BEGIN
+    INSERT INTO items_fts(rowid, subject, sender, recipients, text)
+    VALUES (new.rowid, new.subject, new.sender, new.recipients, new.text);
+END;
+"""
+
+_QUOTE_HEADER = re.compile(
+    r"^(on .{0,200}wrote:|am .{0,200}schrieb .{0,80}:|le .{0,200}a écrit ?:"
+    r"|-{2,}\s*original message\s*-{2,}|-{2,}\s*forwarded message\s*-{2,}"
+    r"|from:\s.+\n(sent|date):\s)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_SIGNATURE = re.compile(r"^(-- ?|__+|sent from my \w+.*)$", re.IGNORECASE | re.MULTILINE)
+
+
+def new_text(body: str) -> str:
+    """The part of a message its author wrote: no quoted history, no signature."""
+    text = body.replace("\r\n", "\n")
+    m = _QUOTE_HEADER.search(text)
+    if m:
+        text = text[: m.start()]
+    lines = [ln for ln in text.split("\n") if not ln.lstrip().startswith(">")]
+    text = "\n".join(lines)
+    m = _SIGNATURE.search(text)
+    if m and m.start() > 0:
+        text = text[: m.start()]
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def chunk(text: str, words: int = 160, overlap: int = 32) -> list[str]:
+    """Overlapping word windows, so long messages are embedded in full."""
+    parts = text.split()
+    if len(parts) <= words:
+        return [" ".join(parts)] if parts else []
+    out, step = [], words - overlap
+    for i in range(0, len(parts), step):
+        out.append(" ".join(parts[i : i + words]))
+        if i + words >= len(parts):
+            break
+    return out
+
+
+@dataclass
+class Hit:
+    """One recalled item with what a person (or the planner) needs to cite it."""
+
+    id: str
+    kind: str
+    sender: str
+    date: str | None
+    subject: str
+    thread_id: str
+    message_id: str
+    snippet: str
+    score: float
+    matched_by: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for --json and the planner."""
+        return dict(self.__dict__)
+
+
+def _fts_query(text: str) -> str:
+    """A forgiving FTS5 query: every word as a quoted term, OR-ed (bm25 ranks)."""
+    words = re.findall(r"[\w@.+-]+", text.lower())
+    terms = [w.strip(".-") for w in words if len(w.strip(".-")) > 1]
+    return " OR ".join(f'"{t}"' for t in terms)
+
+
+class Memory:
+    """One principal's memory."""
+
+    def __init__(
+        self,
+        root: Path,
+        principal: str,
+        collection_factory: Callable[[str], Any] | None,
+    ) -> None:
+        """Open the principal's item store; the Chroma collection opens on first use."""
+        self.principal = principal
+        self.path = root / "memory.sqlite"
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # WAL with NORMAL sync: an item survives a crash of the process, and
+        # ingesting thousands of messages does not wait for a disk flush each.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+        self._collection_factory = collection_factory
+        self._collection: Any = None
+
+    def close(self) -> None:
+        """Close the item store."""
+        with self._lock:
+            self._db.close()
+
+    @property
+    def collection(self) -> Any:
+        """The principal's own Chroma collection (None when dense recall is off)."""
+        if self._collection is None and self._collection_factory is not None:
+            self._collection = self._collection_factory(f"mem-{self.principal}")
+        return self._collection
+
+    # ------------------------------------------------------------ writing
+    def has(self, item_id: str) -> bool:
+        """Whether an item with that id is stored."""
+        row = self._db.execute("SELECT 1 FROM items WHERE id = ?", (item_id,)).fetchone()
+        return row is not None
+
+    def add(
+        self,
+        *,
+        item_id: str,
+        kind: Kind,
+        text: str,
+        display: str = "",
+        message_id: str = "",
+        thread_id: str = "",
+        sender: str = "",
+        recipients: Iterable[str] = (),
+        subject: str = "",
+        date: datetime | None = None,
+        source: str = "",
+    ) -> bool:
+        """Store one item (found by words at once). False if it was already there."""
+        when = date.astimezone(UTC).isoformat() if date else None
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO items (id, kind, message_id, thread_id, sender, recipients,"
+                " subject, date, text, display, source) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    item_id,
+                    kind,
+                    message_id,
+                    thread_id,
+                    sender,
+                    ", ".join(recipients),
+                    subject,
+                    when,
+                    text,
+                    display or text,
+                    source,
+                ),
+            )
+        return cur.rowcount == 1
+
+    def add_message(self, m: Message, kind: Kind = "mail", source: str = "") -> bool:
+        """Store a mail message by its Message-ID (a repeat is skipped)."""
+        text = new_text(m.body) or m.subject
+        extra = f"\nAttachments: {', '.join(m.attachments)}" if m.attachments else ""
+        return self.add(
+            item_id=m.message_id,
+            kind=kind,
+            text=text + extra,
+            display=m.body,
+            message_id=m.message_id,
+            thread_id=m.thread_id,
+            sender=m.sender,
+            recipients=[*m.to, *m.cc],
+            subject=m.subject,
+            date=m.date,
+            source=source,
+        )
+
+    def add_note(self, text: str, kind: Kind = "note", ref: str = "", subject: str = "") -> str:
+        """Store a chat turn, a meeting note, a preference (id from its content)."""
+        digest = hashlib.sha256((ref + "\0" + text).encode()).hexdigest()[:24]
+        item_id = f"{kind}:{digest}"
+        self.add(
+            item_id=item_id,
+            kind=kind,
+            text=text,
+            subject=subject,
+            date=datetime.now(UTC),
+            source=ref,
+            thread_id=ref,
+        )
+        return item_id
+
+    def pending_embeddings(self) -> int:
+        """Items stored but not yet embedded."""
+        return int(self._db.execute("SELECT count(*) FROM items WHERE embedded = 0").fetchone()[0])
+
+    def embed_pending(self, batch: int = 64, progress: Callable[[int], None] | None = None) -> int:
+        """Embed items not yet in Chroma, in batches; resumable at any point."""
+        coll = self.collection
+        if coll is None:
+            return 0
+        done = 0
+        while True:
+            rows = self._db.execute(
+                "SELECT rowid, * FROM items WHERE embedded = 0 ORDER BY rowid LIMIT ?", (batch,)
+            ).fetchall()
+            if not rows:
+                return done
+            ids, docs, metas = [], [], []
+            for r in rows:
+                for n, piece in enumerate(chunk(f"{r['subject']}\n{r['text']}")):
+                    ids.append(f"{r['id']}#{n}")
+                    docs.append(piece)
+                    metas.append(
+                        {
+                            "item": r["id"],
+                            "kind": r["kind"],
+                            "sender": (r["sender"] or "").lower(),
+                            "ts": _ts(r["date"]),
+                        }
+                    )
+            if ids:
+                coll.upsert(ids=ids, documents=docs, metadatas=metas)
+            with self._lock:
+                self._db.executemany(
+                    "UPDATE items SET embedded = 1 WHERE rowid = ?", [(r["rowid"],) for r in rows]
+                )
+            done += len(rows)
+            if progress:
+                progress(len(rows))
+
+    # ------------------------------------------------------------ reading
+    def count(self) -> int:
+        """Items stored."""
+        return int(self._db.execute("SELECT count(*) FROM items").fetchone()[0])
+
+    def keyword(
+        self, query: str, k: int = 20, sender: str = "", since: datetime | None = None
+    ) -> list[str]:
+        """Item ids ranked by BM25 over subject, people and text."""
+        q = _fts_query(query)
+        if not q:
+            return []
+        sql = (
+            "SELECT items.id FROM items_fts JOIN items ON items.rowid = items_fts.rowid"
+            " WHERE items_fts MATCH ?"
+        )
+        params: list[Any] = [q]
+        if sender:
+            sql += " AND lower(items.sender) LIKE ?"
+            params.append(f"%{sender.lower()}%")
+        if since:
+            sql += " AND items.date >= ?"
+            params.append(since.astimezone(UTC).isoformat())
+        sql += " ORDER BY bm25(items_fts, 3.0, 2.0, 1.0, 1.0) LIMIT ?"
+        params.append(k)
+        return [r[0] for r in self._db.execute(sql, params).fetchall()]
+
+    def dense(
+        self, query: str, k: int = 20, sender: str = "", since: datetime | None = None
+    ) -> list[str]:
+        """Item ids ranked by meaning (best chunk per item)."""
+        coll = self.collection
+        if coll is None or not query.strip():
+            return []
+        where: dict[str, Any] | None = None
+        conds: list[dict[str, Any]] = []
+        if sender and "@" in sender:
+            conds.append({"sender": {"$eq": sender.lower()}})
+        if since:
+            conds.append({"ts": {"$gte": int(since.timestamp())}})
+        if len(conds) == 1:
+            where = conds[0]
+        elif conds:
+            where = {"$and": conds}
+        n = min(k * 3, max(1, coll.count()))
+        res = coll.query(query_texts=[query], n_results=n, where=where, include=["metadatas"])
+        out: list[str] = []
+        for meta in res["metadatas"][0]:
+            item = meta["item"]
+            if item not in out:
+                out.append(item)
+        if sender and "@" not in sender:
+            out = [i for i in out if sender.lower() in self._sender(i)]
+        return out[:k]
+
+    def _sender(self, item_id: str) -> str:
+        row = self._db.execute("SELECT sender FROM items WHERE id = ?", (item_id,)).fetchone()
+        return (row[0] if row else "").lower()
+
+    def recall(
+        self,
+        query: str,
+        k: int = 5,
+        sender: str = "",
+        since: datetime | None = None,
+        mode: Literal["merged", "dense", "keyword"] = "merged",
+    ) -> list[Hit]:
+        """Best matches by meaning and by words, merged with reciprocal-rank fusion."""
+        rankings: dict[str, list[str]] = {}
+        if mode in ("merged", "keyword"):
+            rankings["words"] = self.keyword(query, 20, sender, since)
+        if mode in ("merged", "dense"):
+            rankings["meaning"] = self.dense(query, 20, sender, since)
+        scores: dict[str, float] = {}
+        how: dict[str, list[str]] = {}
+        for name, ids in rankings.items():
+            for rank, item in enumerate(ids):
+                scores[item] = scores.get(item, 0.0) + 1.0 / (60 + rank + 1)
+                how.setdefault(item, []).append(name)
+        best = sorted(scores, key=lambda i: -scores[i])[:k]
+        return [self._hit(i, scores[i], how[i]) for i in best]
+
+    def _hit(self, item_id: str, score: float, how: list[str]) -> Hit:
+        r = self._db.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
+        text = " ".join(r["text"].split())
+        return Hit(
+            id=r["id"],
+            kind=r["kind"],
+            sender=r["sender"],
+            date=r["date"],
+            subject=r["subject"],
+            thread_id=r["thread_id"] or "",
+            message_id=r["message_id"] or "",
+            snippet=text if len(text) <= 240 else text[:239] + "…",
+            score=round(score, 5),
+            matched_by=how,
+        )
+
+    def preferences(self, limit: int = 20) -> list[str]:
+        """Preference notes learned from decisions, newest first."""
+        rows = self._db.execute(
+            "SELECT text FROM items WHERE kind = 'preference' ORDER BY date DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+
+def _ts(date: str | None) -> int:
+    if not date:
+        return 0
+    return int(datetime.fromisoformat(date).timestamp())
+
+
+def dumps(hits: list[Hit]) -> str:
+    """Hits as JSON text for a tool result."""
+    return json.dumps([h.to_json() for h in hits], ensure_ascii=False)
+
+
+_CLIENTS: dict[str, Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def chroma_client(path: Path) -> Any:
+    """One embedded Chroma client per data directory and process."""
+    key = str(path)
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(key)
+        if client is None:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            client = chromadb.PersistentClient(
+                path=key, settings=ChromaSettings(anonymized_telemetry=False)
+            )
+            _CLIENTS[key] = client
+        return client
+
+
+def open_memory(home: Path, principal_id: str, root: Path, embedding_model: str | None) -> Memory:
+    """A principal's memory: items in ``root``, vectors in the shared Chroma directory.
+
+    The embedding function is passed every time the collection is opened, so
+    Chroma never falls back to its own (downloading) default.
+    """
+
+    def collection(name: str) -> Any:
+        from agent.embeddings import for_chroma, make_embedding_function
+
+        ef = for_chroma(make_embedding_function(embedding_model))
+        return chroma_client(home / "chroma").get_or_create_collection(name, embedding_function=ef)
+
+    return Memory(root, principal_id, collection)

@@ -1,0 +1,169 @@
+"""Memory of past correspondence: ingest, recall by words and meaning, per principal."""
+
+from __future__ import annotations
+
+import email.message
+import email.utils
+import mailbox
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from agent.ingest import run_ingest
+from agent.memory import chunk, new_text
+from agent.scripted import ScriptedChatModel
+
+TOPICS = [
+    ("Budget review", "Can we move the budget review to Thursday at 10? The Q3 numbers are ready."),
+    (
+        "Invoice INV-2231",
+        "Please find invoice INV-2231 for the October office cleaning, due in 14 days.",
+    ),
+    ("Flight to Lisbon", "Your flight LH1234 to Lisbon on 4 December is confirmed. Seat 3A."),
+    ("Dinner", "Shall we have dinner at Rosa's on Friday? My treat."),
+]
+
+
+def message(i: int, subject: str, body: str) -> email.message.EmailMessage:
+    m = email.message.EmailMessage()
+    m["From"] = f"Sender {i} <s{i}@acme.com>"
+    m["To"] = "ada@example.com"
+    m["Subject"] = subject
+    m["Message-ID"] = f"<m{i}@acme.com>"
+    when = datetime(2026, 10, 1 + i, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    m["Date"] = email.utils.format_datetime(when)
+    m.set_content(
+        f"{body}\n\nOn Mon, Ada wrote:\n> old quoted text\n\n-- \nSender {i}\nACME Corp\n"
+    )
+    return m
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Path:
+    box = mailbox.mbox(tmp_path / "archive.mbox")
+    for i, (subject, body) in enumerate(TOPICS):
+        box.add(message(i, subject, body))
+    box.flush()
+    box.close()
+    return tmp_path / "archive.mbox"
+
+
+def memory_of(make_secretary: Any, pid: str = "ada") -> Any:
+    sec = make_secretary(None)
+    return sec, sec.workspace(sec.principal(pid)).memory
+
+
+def test_new_text_drops_quotes_and_signature() -> None:
+    body = "Thursday works.\n\nOn Mon, 2 Nov 2026, Dana wrote:\n> Can we meet?\n\n-- \nAda\n"
+    assert new_text(body) == "Thursday works."
+    assert new_text("Hi\n> quoted\nBye\n-- \nsig") == "Hi\nBye"
+
+
+def test_long_text_is_chunked_with_overlap() -> None:
+    words = [f"w{i}" for i in range(400)]
+    parts = chunk(" ".join(words), words=160, overlap=32)
+    assert len(parts) == 3 and parts[1].split()[0] == "w128"
+    assert parts[-1].split()[-1] == "w399"
+
+
+def test_ingest_is_incremental_and_reports_unreadable(
+    make_secretary: Any, archive: Path, tmp_path: Path
+) -> None:
+    _, memory = memory_of(make_secretary)
+    (tmp_path / "empty.eml").write_bytes(b"")
+    report = run_ingest(memory, [archive, tmp_path / "empty.eml", tmp_path / "missing.mbox"])
+    assert (report.ingested, report.duplicates, report.embedded) == (4, 0, 4)
+    assert [why for _, why in report.unreadable] == [
+        "not a readable e-mail: the file is empty",
+        "no such file or folder",
+    ]
+    again = run_ingest(memory, [archive])
+    assert (again.ingested, again.duplicates, again.embedded) == (0, 4, 0)
+
+
+def test_interrupted_ingest_is_found_by_words_and_finished_later(
+    make_secretary: Any, archive: Path
+) -> None:
+    _, memory = memory_of(make_secretary)
+    report = run_ingest(memory, [archive], embed=False)
+    assert report.ingested == 4 and memory.pending_embeddings() == 4
+    assert memory.recall("INV-2231", mode="keyword")[0].message_id == "<m1@acme.com>"
+    assert run_ingest(memory, [archive]).embedded == 4
+    assert memory.pending_embeddings() == 0
+
+
+def test_maildir_and_eml_folders_are_read(make_secretary: Any, tmp_path: Path) -> None:
+    _, memory = memory_of(make_secretary)
+    md = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    md.add(message(0, *TOPICS[0]))
+    eml_dir = tmp_path / "emls"
+    eml_dir.mkdir()
+    (eml_dir / "one.eml").write_bytes(bytes(message(1, *TOPICS[1])))
+    report = run_ingest(memory, [tmp_path / "Maildir", eml_dir])
+    assert report.ingested == 2 and not report.unreadable
+
+
+def test_recall_by_meaning_and_by_exact_term(make_secretary: Any, archive: Path) -> None:
+    _, memory = memory_of(make_secretary)
+    run_ingest(memory, [archive])
+    assert memory.recall("trip to Portugal", k=1, mode="dense")[0].subject == "Flight to Lisbon"
+    assert memory.recall("when is the meeting about money", k=1)[0].subject == "Budget review"
+    [hit] = memory.recall("LH1234", k=1, mode="keyword")
+    assert hit.message_id == "<m2@acme.com>" and hit.sender.endswith("<s2@acme.com>")
+    assert "quoted" not in hit.snippet and "ACME Corp" not in hit.snippet
+    since = datetime(2026, 10, 3, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert {h.subject for h in memory.recall("dinner budget flight", since=since)} == {
+        "Flight to Lisbon",
+        "Dinner",
+    }
+    assert [h.subject for h in memory.recall("review", sender="s0@acme.com")] == ["Budget review"]
+
+
+def test_a_second_principal_never_recalls_the_firsts_mail(
+    make_secretary: Any, archive: Path
+) -> None:
+    sec, ada = memory_of(make_secretary, "ada")
+    run_ingest(ada, [archive])
+    bob = sec.workspace(sec.principal("bob")).memory
+    for mode in ("merged", "dense", "keyword"):
+        assert bob.recall("invoice INV-2231 cleaning", mode=mode) == []
+    assert ada.collection.name != bob.collection.name
+
+
+def test_recall_tool_results_count_as_memory_for_provenance(
+    make_secretary: Any, archive: Path
+) -> None:
+    model = ScriptedChatModel(
+        [
+            {"tool_calls": [{"name": "recall", "args": {"query": "invoice cleaning"}}]},
+            {
+                "tool_calls": [
+                    {
+                        "name": "send_email",
+                        "args": {
+                            "to": ["s1@acme.com"],
+                            "subject": "Invoice INV-2231",
+                            "body": "Paid.",
+                        },
+                    }
+                ]
+            },
+        ]
+    )
+    sec = make_secretary(model)
+    run_ingest(sec.workspace(sec.principal("ada")).memory, [archive])
+    [p] = sec.ask("Tell the cleaning company it's paid", principal="ada", thread="t1").pending
+    assert p.provenance["to"]["source"] == "memory"
+    assert p.provenance["subject"]["source"] == "memory"
+
+
+def test_bad_since_date_is_a_clear_error(make_secretary: Any) -> None:
+    from click.testing import CliRunner
+
+    from agent.cli import cli
+
+    r = CliRunner().invoke(cli, ["recall", "x", "--since", "last blursday"])
+    assert r.exit_code == 1 and "ISO 8601" in r.output
