@@ -101,6 +101,8 @@ def card_lines(p: Proposal) -> list[tuple[str, str]]:
     for label, value in (p.preview.get("details") or {}).items():
         if str(value) not in shown:
             lines.append((label, str(value)))
+    for ref in p.preview.get("citations") or []:
+        lines.append(("Draws on", ref))
     return lines
 
 
@@ -127,6 +129,9 @@ def card_markdown(p: Proposal) -> str:
         if len(cell) > 120:
             cell = cell[:117] + "..."
         out.append(f"| {name} | {cell} | {where} |")
+    cited = p.preview.get("citations") or []
+    if cited:
+        out += ["", "Draws on: " + "; ".join(cited)]
     body = p.preview.get("body")
     if body:
         out += ["", "```", body, "```"]

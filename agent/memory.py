@@ -304,6 +304,9 @@ class Memory:
         coll = self.collection
         if coll is None or not query.strip():
             return []
+        if 0 < self.pending_embeddings() <= 256:
+            # Recent sent mail, chat turns and notes: small enough to embed now.
+            self.embed_pending()
         where: dict[str, Any] | None = None
         conds: list[dict[str, Any]] = []
         if sender and "@" in sender:

@@ -46,6 +46,10 @@ def system_prompt(ctx: AgentContext) -> str:
     p = ctx.principal
     now = ctx.now()
     prefs = "".join(f"- {k}: {v}\n" for k, v in p.preferences.items())
+    memory = ctx.workspace.memory
+    if memory is not None:
+        # Learned from the principal's own edits and rejections, newest first.
+        prefs += "".join(f"- {note}\n" for note in memory.preferences(12))
     domain = ""
     if p.domain_pack:
         try:
@@ -161,12 +165,44 @@ def evidence(messages: list[AnyMessage]) -> list[Evidence]:
             source: Source = "untrusted" if role == "outsider" else "principal"
             ref = m.additional_kwargs.get("secretary_ref", "your message")
             out.append(Evidence(source, text, ref if source == "untrusted" else "your message"))
+        elif isinstance(m, ToolMessage) and m.name == "recall":
+            out.extend(_recalled(text))
         elif isinstance(m, ToolMessage):
             artifact = m.artifact if isinstance(m.artifact, dict) else {}
             raw = artifact.get("trust", "workspace")
             trust: Source = raw if raw in ("workspace", "memory", "untrusted") else "workspace"
             out.append(Evidence(trust, text, f"{m.name} result"))
     return out
+
+
+def _recalled(text: str) -> list[Evidence]:
+    """One piece of evidence per recalled message, so a draft can cite each one."""
+    try:
+        hits = json.loads(text)
+    except json.JSONDecodeError:
+        return []
+    if not isinstance(hits, list):
+        return []
+    out = []
+    for h in hits:
+        if isinstance(h, dict):
+            body = " ".join(str(h.get(k, "")) for k in ("subject", "sender", "snippet"))
+            ref = f"{h.get('message_id') or h.get('id')} from {h.get('sender', '?')}"
+            out.append(Evidence("memory", body, ref))
+    return out
+
+
+def citations(args: dict[str, Any], ev: list[Evidence]) -> list[str]:
+    """The recalled messages a proposal drew on (any argument overlapping them)."""
+    from agent.provenance import trace_value
+
+    cited: list[str] = []
+    for item in ev:
+        if item.source != "memory" or item.ref in cited:
+            continue
+        if any(trace_value(v, [item])["source"] == "memory" for v in args.values()):
+            cited.append(item.ref)
+    return cited
 
 
 def _error(call: dict[str, Any], message: str) -> ToolMessage:
@@ -229,6 +265,7 @@ def _propose(
     chosen = args.model_dump(mode="json", exclude_defaults=True)
     provenance = trace_args(chosen, ev)
     preview["warnings"] = list(preview.get("warnings") or []) + untrusted_warnings(provenance)
+    preview["citations"] = citations(chosen, ev)
     proposal = ctx.ledger.propose(
         principal=ctx.principal.id,
         thread=ctx.thread,

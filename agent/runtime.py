@@ -252,6 +252,10 @@ class Secretary:
             p for p in after if p.status != "proposed" and before.get(p.id) != p.status
         ]
         reply.executed = [p for p in reply.settled if p.status == "executed"]
+        from agent.learning import remember_executed
+
+        for done in reply.executed:
+            remember_executed(self.workspace(principal), done)
         return reply
 
     # ------------------------------------------------------------ the API
@@ -284,7 +288,12 @@ class Secretary:
             additional_kwargs={"secretary_role": role, "secretary_ref": ref or str(actor)},
         )
         with self._thread_lock(p.id, thread):
-            return self._run(p, thread, actor, {"messages": [message], "steps": 0})
+            reply = self._run(p, thread, actor, {"messages": [message], "steps": 0})
+        if role != "outsider":
+            from agent.learning import remember_turn
+
+            remember_turn(self.workspace(p), thread, text, reply.text)
+        return reply
 
     def decide(
         self,
@@ -340,6 +349,10 @@ class Secretary:
             reason=decision.text,
             preview=new_preview,
         )
+        if changed:
+            from agent.learning import learn_from_decision
+
+            learn_from_decision(self.workspace(p), proposal)
         if not changed and proposal.status != "approved":
             when = proposal.executed_at or proposal.decided_at or ""
             reply = Reply(principal=p.id, thread=proposal.thread)

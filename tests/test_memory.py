@@ -167,3 +167,56 @@ def test_bad_since_date_is_a_clear_error(make_secretary: Any) -> None:
 
     r = CliRunner().invoke(cli, ["recall", "x", "--since", "last blursday"])
     assert r.exit_code == 1 and "ISO 8601" in r.output
+
+
+def send(body: str = "Dear Dana,\nThursday works.\nKind regards,\nAda") -> dict[str, Any]:
+    args = {"to": ["dana@acme.com"], "subject": "Budget review", "body": body}
+    return {"tool_calls": [{"name": "send_email", "args": args}]}
+
+
+def test_a_draft_cites_the_recalled_messages_it_drew_on(make_secretary: Any, archive: Path) -> None:
+    model = ScriptedChatModel(
+        [
+            {"tool_calls": [{"name": "recall", "args": {"query": "budget review"}}]},
+            send("Dear Sender 0,\nThursday at 10 is fine; the Q3 numbers are ready.\nAda"),
+        ]
+    )
+    sec = make_secretary(model)
+    run_ingest(sec.workspace(sec.principal("ada")).memory, [archive])
+    [p] = sec.ask("Confirm the budget review", principal="ada", thread="t1").pending
+    assert p.preview["citations"][0].startswith("<m0@acme.com>")
+    from agent.approval import card_lines, card_markdown
+
+    assert ("Draws on", p.preview["citations"][0]) in card_lines(p)
+    assert "Draws on: <m0@acme.com>" in card_markdown(p)
+
+
+def test_sent_mail_and_chat_turns_enter_memory(make_secretary: Any) -> None:
+    from agent.approval import Decision
+
+    sec = make_secretary(ScriptedChatModel([send(), "Sent."]))
+    [p] = sec.ask(
+        "Tell Dana Thursday works for the budget review", principal="ada", thread="t1"
+    ).pending
+    sec.decide(p.id, Decision(kind="approve"))
+    memory = sec.workspace(sec.principal("ada")).memory
+    kinds = {h.kind for h in memory.recall("Thursday budget review", k=10, mode="keyword")}
+    assert {"sent", "chat"} <= kinds
+
+
+def test_edits_and_rejections_become_preferences_shown_to_the_planner(make_secretary: Any) -> None:
+    from agent.approval import Decision
+
+    model = ScriptedChatModel([send(), "Sent.", send(), "Understood.", "Hello."])
+    sec = make_secretary(model)
+    [p] = sec.ask("Mail Dana", principal="ada", thread="t1").pending
+    edited = "Dear Dana,\nThursday works.\nBest, A."
+    sec.decide(p.id, Decision(kind="edit", args={"body": edited}))
+    [q] = sec.ask("Mail Dana again", principal="ada", thread="t1").pending
+    sec.decide(q.id, Decision(kind="reject", text="never write to Dana before 9:00"))
+    notes = sec.workspace(sec.principal("ada")).memory.preferences()
+    assert any("'Best, A.'" in n for n in notes)
+    assert any("never write to Dana before 9:00" in n for n in notes)
+    sec.ask("Anything else?", principal="ada", thread="t2")
+    system = model.calls[-1][0].content
+    assert "Best, A." in system and "never write to Dana before 9:00" in system
