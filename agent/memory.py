@@ -18,13 +18,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+from tools.providers.local.sqlite import SQLiteStore
 
 if TYPE_CHECKING:
     from tools.providers.base import Message
@@ -120,7 +121,7 @@ def _fts_query(text: str) -> str:
     return " OR ".join(f'"{t}"' for t in terms)
 
 
-class Memory:
+class Memory(SQLiteStore):
     """One principal's memory."""
 
     def __init__(
@@ -131,22 +132,12 @@ class Memory:
     ) -> None:
         """Open the principal's item store; the Chroma collection opens on first use."""
         self.principal = principal
-        self.path = root / "memory.sqlite"
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
+        super().__init__(root / "memory.sqlite", SCHEMA)
         # WAL with NORMAL sync: an item survives a crash of the process, and
         # ingesting thousands of messages does not wait for a disk flush each.
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
         self._collection_factory = collection_factory
         self._collection: Any = None
-
-    def close(self) -> None:
-        """Close the item store."""
-        with self._lock:
-            self._db.close()
 
     @property
     def collection(self) -> Any:
