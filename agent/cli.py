@@ -669,7 +669,7 @@ def _log_to_file() -> None:
     import logging
     import os
 
-    from agent.settings import default_home
+    from agent.paths import default_home
 
     home = default_home()
     try:

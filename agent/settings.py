@@ -22,17 +22,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from agent.paths import default_home
 from agent.principals import Principal
-
-
-def default_home() -> Path:
-    """The per-user data directory (``SECRETARY_HOME`` overrides it)."""
-    env = os.environ.get("SECRETARY_HOME")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
-    return base / "secretary"
 
 
 def config_path() -> Path:

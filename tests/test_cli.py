@@ -181,3 +181,16 @@ def test_model_endpoint_failures_are_one_sentence(isolated_home: Path, status: i
         assert r.returncode == 1
         assert "Traceback" not in r.stderr and "sk-secret-value" not in r.stderr
         assert r.stderr.strip()
+
+
+def test_help_starts_without_heavy_imports(isolated_home: Path) -> None:
+    code = (
+        "import sys\n"
+        "sys.argv = ['secretary', '--help']\n"
+        "import agent.cli\n"
+        "try:\n    agent.cli.main()\nexcept SystemExit:\n    pass\n"
+        "heavy = {'pydantic', 'langgraph', 'langchain_core', 'openai', 'chromadb', 'rich'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
