@@ -13,11 +13,15 @@ the tool's schema), ``reject`` (the reason goes back to the planner) and
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from agent.ledger import Proposal
+
+if TYPE_CHECKING:
+    from tools.base import ToolSpec
+    from tools.context import ToolContext
 
 DecisionKind = Literal["approve", "edit", "reject", "respond"]
 
@@ -53,6 +57,19 @@ def interrupt_payload(proposals: list[Proposal]) -> list[dict[str, Any]]:
         }
         for p in proposals
     ]
+
+
+def apply_edit(
+    spec: ToolSpec, proposal: Proposal, changes: dict[str, Any], ctx: ToolContext
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate an edit and render the card of what will now run.
+
+    Returns the final arguments (only those that differ from the defaults) and
+    the new preview. Raises ToolError when the edited arguments are invalid.
+    """
+    validated = spec.validate({**proposal.args, **changes})
+    final = validated.model_dump(mode="json", exclude_defaults=True)
+    return final, spec.render_preview(ctx, validated).to_dict()
 
 
 def decision_from_human_response(response: Any) -> Decision | None:

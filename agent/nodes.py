@@ -22,7 +22,7 @@ from langchain_core.messages import (
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from agent.approval import decision_from_human_response, interrupt_payload
+from agent.approval import apply_edit, decision_from_human_response, interrupt_payload
 from agent.ledger import Proposal
 from agent.provenance import Evidence, trace_args, untrusted_warnings
 from agent.provenance import EvidenceSource as Source
@@ -80,6 +80,7 @@ def model_view(messages: list[AnyMessage]) -> list[BaseMessage]:
     any Chat Completions server.
     """
     results = {m.tool_call_id: m for m in messages if isinstance(m, ToolMessage)}
+    in_place = _answered_in_place(messages)
     out: list[BaseMessage] = []
     placed: set[str] = set()
     for m in messages:
@@ -89,7 +90,7 @@ def model_view(messages: list[AnyMessage]) -> list[BaseMessage]:
             # Results produced right after this turn go in place; others are late.
             for cid in expect:
                 r = results.get(cid)
-                if r is not None and _follows(messages, m, r):
+                if r is not None and cid in in_place:
                     out.append(ToolMessage(content=r.content, tool_call_id=cid))
                     placed.add(cid)
                 else:
@@ -117,15 +118,19 @@ def model_view(messages: list[AnyMessage]) -> list[BaseMessage]:
     return out
 
 
-def _follows(messages: list[AnyMessage], ai: AIMessage, result: ToolMessage) -> bool:
-    """Whether ``result`` comes after ``ai`` with only tool results in between."""
-    i = next(k for k, x in enumerate(messages) if x is ai)
-    for x in messages[i + 1 :]:
-        if x is result:
-            return True
-        if not isinstance(x, ToolMessage):
-            return False
-    return False
+def _answered_in_place(messages: list[AnyMessage]) -> set[str]:
+    """Ids of calls whose result directly follows their turn (only tool results between)."""
+    found: set[str] = set()
+    asked: set[str] = set()
+    for m in messages:
+        if isinstance(m, AIMessage):
+            asked = {c["id"] or "" for c in m.tool_calls}
+        elif isinstance(m, ToolMessage):
+            if m.tool_call_id in asked:
+                found.add(m.tool_call_id)
+        else:
+            asked = set()
+    return found
 
 
 def plan(state: State, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -295,18 +300,23 @@ def _apply_inbox_answer(ctx: AgentContext, waiting: list[Proposal], answer: Any)
         decision = decision_from_human_response(response)
         if decision is None:
             continue
-        final = None
+        final = preview = None
         if decision.kind == "edit" and decision.args is not None:
             spec = ctx.tools[proposal.tool]
             try:
-                final = spec.validate({**proposal.args, **decision.args}).model_dump(mode="json")
+                final, preview = apply_edit(spec, proposal, decision.args, ctx.tool_context())
             except ToolError as exc:
                 ctx.ledger.note(
                     ctx.principal.id, "edit_refused", "agent-inbox", str(exc), proposal.id
                 )
                 continue
         ctx.ledger.decide(
-            proposal.id, decision.kind, "agent-inbox", final_args=final, reason=decision.text
+            proposal.id,
+            decision.kind,
+            "agent-inbox",
+            final_args=final,
+            reason=decision.text,
+            preview=preview,
         )
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from agent.approval import Decision
+from agent.approval import Decision, apply_edit
 from agent.errors import SecretaryError
 from agent.ledger import Ledger, LedgerError, Proposal
 from agent.principals import Principal, Role
@@ -331,13 +331,11 @@ class Secretary:
             spec = registry().get(proposal.tool)
             if spec is None:
                 raise SecretaryError(f"The tool {proposal.tool} no longer exists.")
+            from tools.context import ToolContext
+
+            ctx = ToolContext(principal=p, workspace=self.workspace(p), clock=self._clock)
             try:
-                merged = {**proposal.args, **(decision.args or {})}
-                validated = spec.validate(merged)
-                final_args = validated.model_dump(mode="json", exclude_defaults=True)
-                ctx = self._context(p, proposal.thread, actor).tool_context()
-                new_preview = spec.render_preview(ctx, validated).to_dict()
-                new_preview["warnings"] = list(new_preview.get("warnings") or [])
+                final_args, new_preview = apply_edit(spec, proposal, decision.args or {}, ctx)
             except ToolError as exc:
                 raise SecretaryError(f"{exc}. Nothing was changed.") from None
         kind = decision.kind

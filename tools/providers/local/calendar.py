@@ -219,8 +219,7 @@ class LocalCalendar(SQLiteStore):
                 if end <= start:
                     raise ProviderError("An event must end after it starts.")
                 start_utc, end_utc = _utc(start), _utc(end)
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with self.transaction():
                 self._db.execute(
                     "UPDATE events SET start_utc = ?, end_utc = ?, start_date = ?, end_date = ?,"
                     " sequence = sequence + 1, last_key = ?, updated_at = ? WHERE id = ?",
@@ -235,10 +234,6 @@ class LocalCalendar(SQLiteStore):
                     ),
                 )
                 self._record(idempotency_key, event_id, "move")
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
             row = self._row(event_id)
         return self._event(row)
 
@@ -248,18 +243,13 @@ class LocalCalendar(SQLiteStore):
             row = self._row(event_id)
             if self._applied(idempotency_key) or row["status"] == "cancelled":
                 return self._event(row)
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with self.transaction():
                 self._db.execute(
                     "UPDATE events SET status = 'cancelled', sequence = sequence + 1,"
                     " last_key = ?, updated_at = ? WHERE id = ?",
                     (idempotency_key, _utc(datetime.now(UTC)), event_id),
                 )
                 self._record(idempotency_key, event_id, "cancel")
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
             row = self._row(event_id)
         return self._event(row)
 

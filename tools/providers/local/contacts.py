@@ -110,8 +110,7 @@ class LocalContacts(SQLiteStore):
         """
         now = datetime.now(UTC).isoformat()
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+            with self.transaction():
                 row = None
                 if contact.id:
                     row = self._db.execute(
@@ -154,10 +153,6 @@ class LocalContacts(SQLiteStore):
                         now,
                     ),
                 )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
         return self.get(target)
 
     def _merge_target(self, contact: Contact, idempotency_key: str) -> tuple[str, dict[str, Any]]:
