@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests start on loopback (none are needed yet by
-# the core; mail and calendar servers are added here as their providers land).
+# Install the Debian packages the tests start on loopback: Dovecot (IMAP) for mail,
+# Radicale (CalDAV) for calendars. CI runs this too: a missing server fails the tests.
 set -euo pipefail
-PKGS=()
+PKGS=(dovecot-imapd dovecot-lmtpd radicale)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

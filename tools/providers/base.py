@@ -184,6 +184,40 @@ class MailProvider(Protocol):
         ...
 
 
+class RawMail(BaseModel):
+    """One message exactly as the server holds it (for sync, triage and ingest)."""
+
+    uid: str = Field(description="The provider's own stable id for it in that folder.")
+    raw: bytes = Field(description="The complete RFC 5322 bytes.")
+    folder: str = "inbox"
+
+
+@runtime_checkable
+class MailSync(Protocol):
+    """Incremental fetching, for the autoresponder and for ingest.
+
+    A cursor is an opaque string owned by the provider (IMAP: UIDVALIDITY and
+    last UID; Gmail: a history id; Graph: a delta link). Consumers store it and
+    hand it back; they also deduplicate by Message-ID, so a provider that has
+    to start over (UIDVALIDITY changed, history expired) may return old
+    messages again but must never skip new ones.
+    """
+
+    def fetch_new(
+        self, cursor: str = "", folder: str = "inbox", limit: int = 200
+    ) -> tuple[list[RawMail], str]:
+        """Messages after ``cursor`` ('' = from the oldest), oldest first, at most ``limit``.
+
+        Returns the messages and the cursor to pass next time (the same cursor
+        when nothing is new). Call again while it returns ``limit`` messages.
+        """
+        ...
+
+    def current_cursor(self, folder: str = "inbox") -> str:
+        """A cursor positioned after everything already in ``folder``."""
+        ...
+
+
 # ----------------------------------------------------------------- contacts
 
 ContactRole = Literal[
