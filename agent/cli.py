@@ -682,5 +682,13 @@ def _log_to_file() -> None:
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
 
+# The mail commands live in their own module; importing it registers them on `cli`.
+from agent import cli_mail as _cli_mail  # noqa: E402
+
+del _cli_mail
+
 if __name__ == "__main__":
-    main()
+    # Run as `python -m agent.cli`: use the imported module, where every command registered.
+    from agent.cli import main as _main
+
+    _main()

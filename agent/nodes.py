@@ -381,7 +381,7 @@ def _settle_write(
 
     def run(key: str) -> Any:
         args = spec.validate(proposal.effective_args)
-        return spec.run(ctx.tool_context(key), args)
+        return spec.run(ctx.tool_context(key, by_policy=proposal.decision == "auto"), args)
 
     outcome = ctx.ledger.execute(proposal, run)
     who = proposal.decided_by or "the principal"

@@ -98,6 +98,11 @@ class Policy(BaseModel):
         default_factory=list,
         description="Write tools that assistant staff may approve for this principal.",
     )
+    approval_channel: Literal["terminal", "email", "slack"] = Field(
+        "terminal",
+        description="Where approval requests go: the terminal (`secretary pending`), an "
+        "e-mail to the principal (answered by reply), or the principal's Slack DM.",
+    )
 
 
 class Identity(BaseModel):

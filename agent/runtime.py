@@ -119,9 +119,13 @@ class Secretary:
         """The principal's providers (built once per process)."""
         ws = self._workspaces.get(principal.id)
         if ws is None:
-            from tools.workspace import open_workspace
+            from tools.providers.base import ProviderError
+            from tools.workspace import UnknownProvider, open_workspace
 
-            ws = open_workspace(self.settings, principal)
+            try:
+                ws = open_workspace(self.settings, principal)
+            except (UnknownProvider, ProviderError) as exc:
+                raise SecretaryError(f"Cannot open the accounts of {principal.id}: {exc}") from None
             self._workspaces[principal.id] = ws
         return ws
 
@@ -268,8 +272,12 @@ class Secretary:
         actor: Actor | None = None,
         role: Role = "principal",
         ref: str = "",
+        remember: bool = True,
     ) -> Reply:
-        """One turn: the text goes to the planner; proposals wait in the ledger."""
+        """One turn: the text goes to the planner; proposals wait in the ledger.
+
+        ``remember=False`` keeps the turn out of memory (a channel's own instruction).
+        """
         from langchain_core.messages import HumanMessage
 
         p = self.principal(principal)
@@ -289,7 +297,7 @@ class Secretary:
         )
         with self._thread_lock(p.id, thread):
             reply = self._run(p, thread, actor, {"messages": [message], "steps": 0})
-        if role != "outsider":
+        if role != "outsider" and remember:
             from agent.learning import remember_turn
 
             remember_turn(self.workspace(p), thread, text, reply.text)

@@ -47,8 +47,8 @@ class AgentContext:
     actor: str = "terminal"
     clock: Callable[[], datetime] | None = None
 
-    def tool_context(self, idempotency_key: str = "") -> Any:
-        """A ToolContext for one tool call."""
+    def tool_context(self, idempotency_key: str = "", *, by_policy: bool = False) -> Any:
+        """A ToolContext for one tool call (``by_policy``: approved by a standing policy)."""
         from tools.context import ToolContext
 
         return ToolContext(
@@ -56,6 +56,7 @@ class AgentContext:
             workspace=self.workspace,
             idempotency_key=idempotency_key,
             clock=self.clock,
+            approved_by_policy=by_policy,
         )
 
     def now(self) -> datetime:

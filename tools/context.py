@@ -47,6 +47,12 @@ class ToolContext:
     """Set by the ledger when a write tool executes; empty for reads and previews."""
     clock: Any = None
     """Optional callable returning 'now' (tests pin time); default is the wall clock."""
+    approved_by_policy: bool = False
+    """True when the action runs on a standing policy, without a person's decision.
+
+    Mail sent that way is marked ``Auto-Submitted`` (RFC 3834), so other
+    autoresponders never answer it and no mail loop can start.
+    """
 
     def now(self) -> datetime:
         """The current instant in the principal's time zone."""

@@ -241,6 +241,8 @@ def send_email(
         bcc: Addresses to copy without the others seeing them.
     """
     message = _email(to, subject, body, cc, bcc)
+    if ctx.approved_by_policy:
+        message.extra_headers["Auto-Submitted"] = "auto-generated"
     return _run(ctx.mail.send, message, ctx.idempotency_key)
 
 
@@ -278,6 +280,8 @@ def reply_to_message(
         reply_all: Also send to everyone else the original went to (never to the principal).
     """
     reply = _reply(ctx, message_id, body, reply_all)
+    if ctx.approved_by_policy:
+        reply.extra_headers["Auto-Submitted"] = "auto-replied"
     return _run(ctx.mail.send, reply, ctx.idempotency_key)
 
 

@@ -7,6 +7,9 @@ own directory in the data directory.
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tools.context import Workspace
@@ -14,33 +17,60 @@ from tools.context import Workspace
 if TYPE_CHECKING:
     from agent.principals import Principal
     from agent.settings import Settings
+    from tools.providers.base import MailProvider
 
 
 class UnknownProvider(Exception):
     """A principal's settings name a provider this installation does not have."""
 
 
+MAIL_PROVIDERS = {
+    "local": "tools.providers.local.mail",
+    "imap": "tools.providers.imap_smtp",
+    "gmail": "tools.providers.google.gmail",
+    "microsoft": "tools.providers.microsoft.mail",
+}
+"""Provider name in ``accounts.mail.provider`` -> module with ``open_mail(account, principal,
+root)``."""
+
+
+def _kind(principal: Principal, duty: str, known: Iterable[str]) -> str:
+    kind = str(principal.accounts.get(duty, {}).get("provider", "local"))
+    if kind not in known:
+        raise UnknownProvider(
+            f"{principal.id}: the {duty} provider '{kind}' is not known; "
+            f"use one of: {', '.join(known)}."
+        )
+    return kind
+
+
+def open_mail(principal: Principal, root: Path) -> MailProvider:
+    """The principal's mail provider, from ``accounts.mail`` (local by default)."""
+    kind = _kind(principal, "mail", MAIL_PROVIDERS)
+    if kind == "local":
+        from tools.providers.local.mail import LocalMail
+
+        return LocalMail(root, principal)
+    module = importlib.import_module(MAIL_PROVIDERS[kind])
+    provider: MailProvider = module.open_mail(principal.accounts["mail"], principal, root)
+    return provider
+
+
 def open_workspace(settings: Settings, principal: Principal) -> Workspace:
     """Build the principal's providers (local by default)."""
     from tools.providers.local.calendar import LocalCalendar
     from tools.providers.local.contacts import LocalContacts
-    from tools.providers.local.mail import LocalMail
 
     root = principal.workdir(settings.home)
-    for duty in ("calendar", "mail", "contacts"):
-        kind = principal.accounts.get(duty, {}).get("provider", "local")
-        if kind != "local":
-            raise UnknownProvider(
-                f"{principal.id}: the {duty} provider '{kind}' is not available; "
-                "use 'local' or install the provider."
-            )
+    _kind(principal, "calendar", ("local",))
+    _kind(principal, "contacts", ("local",))
     from agent.memory import open_memory
 
     return Workspace(
         principal=principal,
         root=root,
         calendar=LocalCalendar(root, principal),
-        mail=LocalMail(root, principal),
+        mail=open_mail(principal, root),
         contacts=LocalContacts(root),
         memory=open_memory(settings.home, principal.id, root, settings.embedding_model),
     )

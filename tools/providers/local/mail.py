@@ -45,6 +45,7 @@ from tools.providers.base import (
     NotFound,
     OutgoingMessage,
     ProviderError,
+    RawMail,
     SentReceipt,
 )
 
@@ -308,6 +309,66 @@ class LocalMail:
     def save_draft(self, message: OutgoingMessage, idempotency_key: str) -> SentReceipt:
         """Keep the message in ``drafts`` (once per key)."""
         return self._deliver(message, idempotency_key, "drafts")
+
+    # ------------------------------------------------------------ syncing
+
+    def _arrivals(self, folder: str) -> list[tuple[tuple[int, str], Path]]:
+        """Files in arrival order: (inode change time, name) is when it entered the folder."""
+        if folder not in FOLDERS:
+            raise ProviderError(f"There is no mail folder '{folder}'; use inbox, sent or drafts.")
+        found = [((st.st_ctime_ns, path.name), path) for path, st in self._files(folder)]
+        return sorted(found)
+
+    def fetch_new(
+        self, cursor: str = "", folder: str = "inbox", limit: int = 200
+    ) -> tuple[list[RawMail], str]:
+        """Messages that entered ``folder`` after ``cursor`` (``"<ns>:<file name>"``).
+
+        A file a mail client moves from ``new/`` to ``cur/`` counts as arriving
+        again; consumers deduplicate by Message-ID.
+        """
+        after: tuple[int, str] = (-1, "")
+        if cursor:
+            stamp, _, name = cursor.partition(":")
+            try:
+                after = (int(stamp), name)
+            except ValueError:
+                log.warning("Ignoring an unreadable mail cursor %r; starting over", cursor)
+        out: list[RawMail] = []
+        last = after
+        for key, path in self._arrivals(folder):
+            if key <= after:
+                continue
+            try:
+                raw = path.read_bytes()
+            except FileNotFoundError:  # moved by a client meanwhile; seen again under cur/
+                continue
+            out.append(RawMail(uid=path.name, raw=raw, folder=folder))
+            last = key
+            if len(out) >= limit:
+                break
+        return out, (f"{last[0]}:{last[1]}" if last[0] >= 0 else cursor)
+
+    def current_cursor(self, folder: str = "inbox") -> str:
+        """A cursor after everything now in ``folder``."""
+        arrivals = self._arrivals(folder)
+        if not arrivals:
+            return ""
+        stamp, name = arrivals[-1][0]
+        return f"{stamp}:{name}"
+
+    def unread(self, folder: str = "inbox", limit: int = 200) -> list[RawMail]:
+        """Messages not marked seen (in ``new/``, or in ``cur/`` without the S flag)."""
+        out: list[RawMail] = []
+        for _key, path in self._arrivals(folder):
+            seen = path.parent.name == "cur" and "S" in path.name.rpartition(":2,")[2]
+            if seen:
+                continue
+            try:
+                out.append(RawMail(uid=path.name, raw=path.read_bytes(), folder=folder))
+            except FileNotFoundError:
+                continue
+        return out[-limit:]
 
     def import_eml(self, source: str | Path | bytes) -> str:
         """Store an RFC 5322 message (a file path or its bytes) in the inbox.

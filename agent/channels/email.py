@@ -1,0 +1,673 @@
+"""The e-mail front door: the autoresponder loop (``secretary mail-agent``).
+
+For one principal, each round:
+
+1. **fetch** new mail incrementally from the mail provider (``MailSync``);
+   each message is stored in the desk's own SQLite file together with the
+   provider cursor, in one transaction, so a message is never lost and never
+   handled twice, even when the process is killed;
+2. **handle** each stored message once: an approval reply from the principal
+   is checked and applied; anything else is triaged (``agent.triage``), kept
+   in memory, and for "respond" handed to the planner, which proposes a reply
+   through the gate like any other action;
+3. **ask for approvals** by e-mail when the principal chose that channel
+   (``policy.approval_channel = "email"``): one request per waiting proposal,
+   carrying a signed token; the principal answers "approve", "reject: reason"
+   or with the corrected text.
+
+An approval reply is accepted only when it comes from the principal's address
+(or staff allowed for that tool), passes the host's authentication results or
+carries the request's signed token (a wrong token is always refused), and
+names a proposal still waiting. Everything else is refused and logged.
+
+Loop prevention (RFC 3834): bulk, list, auto-submitted, no-reply and own
+messages are never answered, and what the desk sends on its own carries
+``Auto-Submitted: auto-generated``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import hmac
+import logging
+import os
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agent.errors import SecretaryError
+from tools.mail_compose import normalize_subject
+from tools.providers.base import OutgoingMessage, ProviderError
+from tools.providers.local.sqlite import SQLiteStore
+
+if TYPE_CHECKING:
+    from agent.ledger import Proposal
+    from agent.principals import Principal
+    from agent.runtime import Secretary
+    from agent.triage import Incoming, Verdict
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    message_id TEXT PRIMARY KEY,
+    uid TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    raw BLOB,
+    status TEXT NOT NULL DEFAULT 'new',
+    category TEXT NOT NULL DEFAULT '',
+    action TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT '',
+    used_model INTEGER NOT NULL DEFAULT 0,
+    sender TEXT NOT NULL DEFAULT '',
+    subject TEXT NOT NULL DEFAULT '',
+    thread TEXT NOT NULL DEFAULT '',
+    proposals TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT NOT NULL DEFAULT '',
+    received_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_status ON messages(status);
+CREATE TABLE IF NOT EXISTS cursors (folder TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS approvals (
+    proposal_id TEXT PRIMARY KEY,
+    request_id TEXT NOT NULL,
+    sent_at TEXT NOT NULL
+);
+"""
+
+MAX_ATTEMPTS = 3
+"""A message whose handling failed this often is left 'failed' (kept, reported)."""
+
+TOKEN_RE = re.compile(r"\[SEC ([0-9a-f]{8}) ([0-9a-f]{16})\]")
+_APPROVE = re.compile(
+    r"^(approve[ds]?|yes|ok(ay)?|go ahead|send( it)?|lgtm|confirm(ed)?)\b[.!]*$", re.I
+)
+_REJECT = re.compile(r"^(reject(ed)?|no|don'?t|do not|cancel)\b[\s:,.!-]*(?P<reason>.*)$", re.I)
+
+# Statuses of a stored message.
+DONE_STATES = ("done", "refused", "unreadable", "failed")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class DeskState(SQLiteStore):
+    """What the desk has fetched and done, kept across restarts."""
+
+    def __init__(self, root: Path) -> None:
+        """Open ``root/mail-desk.sqlite``."""
+        super().__init__(Path(root) / "mail-desk.sqlite", SCHEMA)
+
+    def cursor(self, folder: str) -> str | None:
+        """The stored provider cursor (None before the first run)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM cursors WHERE folder=?", (folder,)).fetchone()
+        return None if row is None else str(row["value"])
+
+    def store(self, folder: str, cursor: str, items: list[tuple[str, str, bytes]]) -> int:
+        """Keep fetched messages (message id, uid, raw) and the new cursor, atomically."""
+        added = 0
+        with self._lock, self.transaction() as db:
+            for message_id, uid, raw in items:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO messages (message_id, uid, folder, raw, received_at,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (message_id, uid, folder, raw, _now(), _now()),
+                )
+                added += cur.rowcount
+            db.execute(
+                "INSERT INTO cursors (folder, value) VALUES (?, ?) "
+                "ON CONFLICT(folder) DO UPDATE SET value=excluded.value",
+                (folder, cursor),
+            )
+        return added
+
+    def waiting(self) -> list[dict[str, Any]]:
+        """Messages still to handle, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT message_id, uid, folder, raw, attempts FROM messages "
+                "WHERE status IN ('new', 'retry') ORDER BY rowid"
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def update(self, message_id: str, **fields: Any) -> None:
+        """Record what happened to a message (the raw bytes are dropped once done)."""
+        fields["updated_at"] = _now()
+        if fields.get("status") in ("done", "proposed", "refused"):
+            fields["raw"] = None
+        names = ", ".join(f"{k}=?" for k in fields)
+        with self._lock, self.transaction() as db:
+            db.execute(
+                f"UPDATE messages SET {names} WHERE message_id=?",  # noqa: S608 - fixed names
+                (*fields.values(), message_id),
+            )
+
+    def rows(self, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """The latest messages (for ``mail-agent --status``), newest first."""
+        sql = (
+            "SELECT message_id, status, category, action, reason, used_model, sender, subject,"
+            " proposals, error, updated_at FROM messages"
+        )
+        args: tuple[Any, ...] = ()
+        if status:
+            sql += " WHERE status=?"
+            args = (status,)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY rowid DESC LIMIT ?", (*args, limit))
+            return [dict(r) for r in rows.fetchall()]
+
+    def proposed(self) -> list[dict[str, Any]]:
+        """Messages whose reply proposal is still open."""
+        return self.rows("proposed", 1000)
+
+    def requested(self, proposal_id: str) -> str | None:
+        """The Message-ID of the approval request sent for a proposal, if any."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT request_id FROM approvals WHERE proposal_id=?", (proposal_id,)
+            ).fetchone()
+        return None if row is None else str(row["request_id"])
+
+    def proposal_for_request(self, message_ids: list[str]) -> str | None:
+        """The proposal an answer refers to through In-Reply-To / References."""
+        with self._lock:
+            for mid in message_ids:
+                row = self._db.execute(
+                    "SELECT proposal_id FROM approvals WHERE request_id=?", (mid,)
+                ).fetchone()
+                if row is not None:
+                    return str(row["proposal_id"])
+        return None
+
+    def record_request(self, proposal_id: str, request_id: str) -> None:
+        """Remember that an approval request went out."""
+        with self._lock, self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO approvals (proposal_id, request_id, sent_at) VALUES (?,?,?)",
+                (proposal_id, request_id, _now()),
+            )
+
+
+@dataclass
+class RoundReport:
+    """What one round of the desk did."""
+
+    fetched: int = 0
+    handled: list[str] = field(default_factory=list)
+    """One line per message handled, for the log and the terminal."""
+    requests_sent: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class DeskBusy(SecretaryError):
+    """Another mail-agent already runs for this principal."""
+
+
+class MailDesk:
+    """The autoresponder of one principal."""
+
+    def __init__(
+        self,
+        secretary: Secretary,
+        principal: str | None = None,
+        *,
+        folder: str = "inbox",
+        use_model: bool = True,
+    ) -> None:
+        """Prepare the desk (nothing is fetched until :meth:`run_round`).
+
+        Args:
+            secretary: The runtime facade (settings, ledger, workspaces, model).
+            principal: Whose mail; default the only or default principal.
+            folder: The folder to watch.
+            use_model: Triage and draft with the configured model (when there is one).
+        """
+        self.sec = secretary
+        self.principal: Principal = secretary.principal(principal)
+        self.workspace = secretary.workspace(self.principal)
+        self.root = self.workspace.root
+        self.folder = folder
+        self.state = DeskState(self.root)
+        self.use_model = use_model and secretary.model_configured
+        self._key = _desk_key(self.root)
+        account = self.principal.accounts.get("mail", {})
+        own = str(account.get("address", "") or "").lower()
+        self.own_addresses = tuple(a for a in (own,) if a)
+
+    # ------------------------------------------------------------ the loop
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the desk's lock: one mail-agent per principal on this data directory."""
+        path = self.root / "mail-desk.lock"
+        fh = open(path, "a+")  # noqa: SIM115 - held for the lifetime of the loop
+        try:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise DeskBusy(
+                    f"A mail-agent for {self.principal.id} is already running on this data "
+                    "directory; stop it first or leave it running."
+                ) from None
+            yield
+        finally:
+            fh.close()
+
+    def run_round(self) -> RoundReport:
+        """Fetch, handle and ask for approvals once."""
+        report = RoundReport()
+        try:
+            report.fetched = self.fetch()
+        except ProviderError as exc:
+            report.errors.append(f"fetching mail failed: {exc}")
+            log.warning("mail-desk %s: fetching failed: %s", self.principal.id, exc)
+        for row in self.state.waiting():
+            line = self._handle_row(row)
+            report.handled.append(line)
+            log.info("mail-desk %s: %s", self.principal.id, line)
+        self._settle_proposed()
+        if self.principal.policy.approval_channel == "email":
+            try:
+                report.requests_sent = self.request_approvals()
+            except ProviderError as exc:
+                report.errors.append(f"sending approval requests failed: {exc}")
+        return report
+
+    def run(
+        self,
+        *,
+        once: bool = False,
+        poll: float = 60.0,
+        stop: threading.Event | None = None,
+        on_round: Callable[[RoundReport], None] | None = None,
+    ) -> None:
+        """Run rounds until ``stop`` is set (or once); waits with IMAP IDLE where offered."""
+        stop = stop or threading.Event()
+        with self.exclusive():
+            while True:
+                report = self.run_round()
+                if on_round is not None:
+                    on_round(report)
+                if once or stop.is_set():
+                    return
+                self._wait(poll, stop)
+                if stop.is_set():
+                    return
+
+    def _wait(self, poll: float, stop: threading.Event) -> None:
+        idle = getattr(self.workspace.mail, "idle", None)
+        if callable(idle):
+            try:
+                if idle(timeout=poll, folder=self.folder):
+                    return
+            except ProviderError as exc:
+                log.warning("mail-desk %s: IDLE failed (%s); polling", self.principal.id, exc)
+            else:
+                return
+        stop.wait(poll)
+
+    # ------------------------------------------------------------ fetching
+
+    def fetch(self) -> int:
+        """Store what arrived since the last round; returns how many are new."""
+        mail = self.workspace.mail
+        fetch_new = getattr(mail, "fetch_new", None)
+        if not callable(fetch_new):
+            raise ProviderError(
+                f"The mail provider of {self.principal.id} cannot fetch new mail incrementally."
+            )
+        cursor = self.state.cursor(self.folder)
+        if cursor is None:
+            # First start: mail already there is history (ingest it into memory with
+            # `secretary ingest`), not something to answer now.
+            start = mail.current_cursor(self.folder)  # type: ignore[attr-defined]
+            self.state.store(self.folder, start, [])
+            return 0
+        added = 0
+        while True:
+            batch, new_cursor = fetch_new(cursor, folder=self.folder, limit=100)
+            items = [(_message_id(r.raw), r.uid, r.raw) for r in batch]
+            added += self.state.store(self.folder, new_cursor, items)
+            if len(batch) < 100 or new_cursor == cursor:
+                return added
+            cursor = new_cursor
+
+    # ------------------------------------------------------------ handling
+
+    def _handle_row(self, row: dict[str, Any]) -> str:
+        from agent.triage import Incoming
+
+        mid = row["message_id"]
+        raw = row["raw"] or b""
+        try:
+            mail = Incoming.from_raw(raw, self.principal, source=row["uid"])
+        except Exception as exc:  # noqa: BLE001 - any unreadable message is reported, kept
+            self.state.update(mid, status="unreadable", error=f"not a readable e-mail: {exc}")
+            return f"{mid}: unreadable ({exc}); kept in the desk's store, not answered"
+        try:
+            return self._handle(mid, mail)
+        except Exception as exc:  # noqa: BLE001 - one message must not stop the loop
+            attempts = int(row["attempts"]) + 1
+            status = "failed" if attempts >= MAX_ATTEMPTS else "retry"
+            self.state.update(mid, status=status, attempts=attempts, error=str(exc)[:500])
+            log.exception("mail-desk %s: handling %s failed", self.principal.id, mid)
+            again = "will retry" if status == "retry" else "gave up; see secretary.log"
+            return f"{mid}: handling failed ({exc}); {again}"
+
+    def _handle(self, mid: str, mail: Incoming) -> str:
+        from agent.triage import History, triage
+
+        proposal_id = self._approval_target(mail)
+        if proposal_id is not None:
+            return self._apply_approval(mid, mail, proposal_id)
+        history = History.of(self.workspace, self.own_addresses)
+        model = self.sec.model() if self.use_model else None
+        verdict = triage(mail, self.principal, history, model, self.sec.settings)
+        base = {
+            "category": verdict.category,
+            "action": verdict.action,
+            "reason": verdict.reason,
+            "used_model": int(verdict.used_model),
+            "sender": mail.message.sender,
+            "subject": mail.message.subject,
+        }
+        if not (verdict.spam or verdict.phishing) and self.workspace.memory is not None:
+            self.workspace.memory.add_message(mail.message, source=f"mail-agent:{mail.source}")
+        head = f"{mid} from {mail.address}: {verdict.category}/{verdict.action} ({verdict.reason})"
+        if verdict.action == "respond" and not verdict.no_auto_reply:
+            return self._draft_reply(mid, mail, verdict, base, head)
+        if verdict.action == "notify" and self.principal.policy.approval_channel == "email":
+            self._notify(mail, verdict)
+        if verdict.action == "undecided":
+            self.state.update(mid, status="done", **base)
+            return f"{head}; left for you (no model configured)"
+        self.state.update(mid, status="done", **base)
+        return head
+
+    def _draft_reply(
+        self, mid: str, mail: Incoming, verdict: Verdict, base: dict[str, Any], head: str
+    ) -> str:
+        from agent.runtime import Actor
+        from prompts import render
+
+        if not self.use_model:
+            self.state.update(mid, status="done", **base)
+            return f"{head}; no model configured to draft the reply, left for you"
+        root = (mail.message.references or [mail.message.message_id])[0]
+        thread = "mail-" + hashlib.sha256(root.encode()).hexdigest()[:10]
+        text = render(
+            "mail_desk",
+            name=self.principal.name,
+            message_id=mail.message.message_id,
+            sender=mail.address,
+            reason=verdict.reason,
+        )
+        reply = self.sec.ask(
+            text,
+            principal=self.principal.id,
+            thread=thread,
+            actor=Actor("email", "mail-desk"),
+            role="principal",
+            ref="the mail desk",
+            remember=False,
+        )
+        if reply.error:
+            raise RuntimeError(reply.error)
+        ids = ",".join(p.id for p in reply.pending)
+        status = "proposed" if reply.pending else "done"
+        self.state.update(mid, status=status, thread=thread, proposals=ids, **base)
+        if reply.pending:
+            return f"{head}; reply proposed ({ids}), waiting for approval"
+        return f"{head}; the secretary answered without proposing: {(reply.text or '')[:80]}"
+
+    def _settle_proposed(self) -> None:
+        """Mark messages done once every proposal made for them is decided."""
+        for row in self.state.proposed():
+            ids = [i for i in row["proposals"].split(",") if i]
+            try:
+                states = [self.sec.ledger.get(i, self.principal.id).status for i in ids]
+            except Exception:  # noqa: BLE001 - a missing proposal: leave the row as it is
+                continue
+            if all(s != "proposed" for s in states):
+                self.state.update(row["message_id"], status="done")
+
+    # ------------------------------------------------------------ approvals
+
+    def token(self, proposal_id: str) -> str:
+        """The signed token of one proposal's approval request."""
+        msg = f"{self.principal.id}:{proposal_id}".encode()
+        return hmac.new(self._key, msg, hashlib.sha256).hexdigest()[:16]
+
+    def request_approvals(self) -> int:
+        """Mail the principal one approval request per waiting proposal not yet asked."""
+        from agent.approval import card_lines
+
+        sent = 0
+        for proposal in self.sec.pending(self.principal.id):
+            if self.state.requested(proposal.id) is not None:
+                continue
+            title = proposal.preview.get("summary") or proposal.tool
+            lines = [f"{label}: {value}" for label, value in card_lines(proposal)]
+            body = "\n".join(
+                [
+                    f"{self.principal.name.split()[0]}, this waits for your decision:",
+                    "",
+                    *lines,
+                    "",
+                    "Reply to this e-mail with one of:",
+                    "  approve",
+                    "  reject: <your reason>",
+                    *(
+                        ["  or the corrected text of the message, written above the quote"]
+                        if "body" in proposal.effective_args
+                        else []
+                    ),
+                    "",
+                    f"Proposal {proposal.id}. Or decide from a terminal: "
+                    f"secretary approve {proposal.id}",
+                ]
+            )
+            message = OutgoingMessage(
+                to=[self.principal.email],
+                subject=f"Approve? {title[:90]} [SEC {proposal.id} {self.token(proposal.id)}]",
+                body=body,
+                extra_headers=self._own_headers(proposal.id),
+            )
+            receipt = self.workspace.mail.send(
+                message, f"approval-request:{self.principal.id}:{proposal.id}"
+            )
+            self.state.record_request(proposal.id, receipt.message_id)
+            self.sec.ledger.note(
+                self.principal.id,
+                "approval_requested",
+                "email:mail-desk",
+                {"to": self.principal.email, "message_id": receipt.message_id},
+                proposal.id,
+            )
+            sent += 1
+        return sent
+
+    def _own_headers(self, proposal_id: str = "") -> dict[str, str]:
+        headers = {"Auto-Submitted": "auto-generated", "X-Secretary-Principal": self.principal.id}
+        if proposal_id:
+            headers["X-Secretary-Proposal"] = proposal_id
+        return headers
+
+    def _approval_target(self, mail: Incoming) -> str | None:
+        """The proposal an incoming message answers, if it is an approval reply."""
+        m = mail.message
+        if mail.header("X-Secretary-Principal"):
+            return None  # our own request (sent to an inbox we also read)
+        found = TOKEN_RE.search(m.subject) or TOKEN_RE.search(m.body[:4000])
+        if found:
+            return found.group(1)
+        return self.state.proposal_for_request([m.in_reply_to, *m.references])
+
+    def _refuse(self, mid: str, mail: Incoming, proposal_id: str, why: str) -> str:
+        self.state.update(
+            mid,
+            status="refused",
+            category="approval",
+            action="refused",
+            reason=why,
+            sender=mail.message.sender,
+            subject=mail.message.subject,
+        )
+        self.sec.ledger.note(
+            self.principal.id,
+            "approval_refused",
+            f"email:{mail.address}",
+            {"reason": why, "message_id": mail.message.message_id},
+            proposal_id,
+        )
+        log.warning("mail-desk %s: refused approval mail %s: %s", self.principal.id, mid, why)
+        return f"{mid} from {mail.address}: approval refused ({why})"
+
+    def _apply_approval(self, mid: str, mail: Incoming, proposal_id: str) -> str:
+        from agent.ledger import LedgerError
+        from agent.runtime import Actor
+
+        try:
+            proposal = self.sec.ledger.get(proposal_id, self.principal.id)
+        except LedgerError:
+            return self._refuse(mid, mail, proposal_id, "it names no proposal of this principal")
+        role = self.principal.role_of("email", mail.address)
+        if not self.principal.may_approve(role, proposal.tool):
+            return self._refuse(mid, mail, proposal.id, f"{mail.address} may not approve this")
+        found = TOKEN_RE.search(mail.message.subject) or TOKEN_RE.search(mail.message.body[:4000])
+        token_ok = False
+        if found is not None:
+            if found.group(1) != proposal.id or not hmac.compare_digest(
+                found.group(2), self.token(proposal.id)
+            ):
+                return self._refuse(mid, mail, proposal.id, "the approval token does not match")
+            token_ok = True
+        auth = authentication_verdict(mail.header("Authentication-Results"))
+        if auth == "fail":
+            return self._refuse(mid, mail, proposal.id, "the sender failed authentication")
+        if not token_ok and auth != "pass":
+            return self._refuse(
+                mid, mail, proposal.id, "neither a valid token nor passing authentication"
+            )
+        if proposal.status != "proposed":
+            return self._refuse(
+                mid, mail, proposal.id, f"the proposal is no longer waiting ({proposal.status})"
+            )
+        decision = parse_decision(mail.message.body, proposal)
+        if decision is None:
+            return self._refuse(mid, mail, proposal.id, "the answer was not understood")
+        reply = self.sec.decide(
+            proposal.id, decision, actor=Actor("email", mail.address), principal=self.principal.id
+        )
+        after = self.sec.ledger.get(proposal.id, self.principal.id)
+        self.state.update(
+            mid,
+            status="done",
+            category="approval",
+            action=decision.kind,
+            reason=f"{decision.kind} of {proposal.id} by e-mail",
+            sender=mail.message.sender,
+            subject=mail.message.subject,
+        )
+        extra = f"; {reply.error}" if reply.error else ""
+        return (
+            f"{mid} from {mail.address}: {decision.kind} of proposal {proposal.id} "
+            f"accepted; it is now {after.status}{extra}"
+        )
+
+    def _notify(self, mail: Incoming, verdict: Verdict) -> None:
+        """Tell the principal by e-mail about an urgent message, once per message."""
+        m = mail.message
+        flag = "Possible phishing" if verdict.phishing else verdict.category.capitalize()
+        body = (
+            f"{flag}: {m.subject}\nFrom: {m.sender}\n"
+            f"Received: {m.date.isoformat() if m.date else '-'}\n\n"
+            f"Why: {verdict.reason}\n\n{m.snippet}"
+        )
+        note = OutgoingMessage(
+            to=[self.principal.email],
+            subject=f"[{flag}] {normalize_subject(m.subject)[:100]}",
+            body=body,
+            extra_headers=self._own_headers(),
+        )
+        self.workspace.mail.send(note, f"notice:{self.principal.id}:{m.message_id}")
+
+
+def authentication_verdict(results: str) -> str:
+    """'pass', 'fail' or 'none' from Authentication-Results header values (RFC 8601)."""
+    text = results.lower()
+    if not text.strip():
+        return "none"
+    if "dmarc=fail" in text or ("spf=fail" in text and "dkim=pass" not in text):
+        return "fail"
+    if "dmarc=pass" in text or "dkim=pass" in text or "spf=pass" in text:
+        return "pass"
+    return "none"
+
+
+def parse_decision(body: str, proposal: Proposal) -> Any:
+    """The decision an approval reply states (None when it cannot be understood)."""
+    from agent.approval import Decision
+    from agent.memory import new_text
+
+    text = new_text(body).strip()
+    # Drop our own token lines and a sign-off-only tail.
+    lines = [ln.strip() for ln in text.splitlines()]
+    while lines and not lines[0]:
+        lines.pop(0)
+    if not lines:
+        return None
+    first = lines[0]
+    if _APPROVE.match(first):
+        return Decision(kind="approve")
+    rejected = _REJECT.match(first)
+    if rejected is not None:
+        rest = " ".join([rejected.group("reason"), *lines[1:]]).strip()
+        return Decision(kind="reject", text=rest or "rejected by e-mail")
+    if "body" in proposal.effective_args:
+        return Decision(kind="edit", args={"body": text})
+    return None
+
+
+def _message_id(raw: bytes) -> str:
+    from email.parser import BytesParser
+    from email.policy import compat32
+
+    try:
+        head = BytesParser(policy=compat32).parsebytes(raw, headersonly=True)
+        found = re.search(r"<[^<>\s]+>", str(head.get("Message-ID", "")))
+    except Exception:  # noqa: BLE001 - the content hash below still identifies it
+        found = None
+    if found:
+        return found.group(0)
+    return f"<{hashlib.sha256(raw).hexdigest()[:24]}@local.invalid>"
+
+
+def _desk_key(root: Path) -> bytes:
+    """The secret that signs approval tokens (created once, owner-only)."""
+    path = Path(root) / "mail-desk.key"
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except (OSError, ValueError):
+        pass
+    key = secrets.token_bytes(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it meanwhile: use theirs
+        time.sleep(0.05)
+        return bytes.fromhex(path.read_text().strip())
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key.hex())
+    return key

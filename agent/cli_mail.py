@@ -1,0 +1,211 @@
+"""``secretary triage`` and ``secretary mail-agent``: the e-mail commands.
+
+Registered on the main command group by :mod:`agent.cli`; kept apart so that
+module stays readable. Imports stay lazy for a fast ``--help``.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from agent.cli import JSON, PRINCIPAL, _consoles, _guard, _secretary, cli
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--no-model", is_flag=True, help="Use the model-free rules only.")
+@click.option("-n", "--limit", default=50, show_default=True, help="Unread messages to look at.")
+@PRINCIPAL
+@JSON
+@_guard
+def triage(
+    paths: tuple[Path, ...], no_model: bool, limit: int, principal: str | None, as_json: bool
+) -> None:
+    """Say what the secretary would do with each message, without doing anything.
+
+    PATHS are mbox files, Maildir folders, .eml files or folders of them; with
+    none, the unread messages of the principal's inbox are triaged. Messages
+    the rules cannot decide go to the model when one is configured (else they
+    are marked 'undecided').
+
+    \b
+    Examples:
+      secretary triage ~/Downloads/inbox.mbox
+      secretary triage --json message.eml | jq .action
+    """
+    from agent.ingest import iter_source
+    from agent.triage import History, Incoming, Verdict, unreadable
+    from agent.triage import triage as run_triage
+    from tools.providers.base import ProviderError
+
+    out, err = _consoles()
+    with _secretary() as sec:
+        p = sec.principal(principal)
+        ws = sec.workspace(p)
+        account = p.accounts.get("mail", {})
+        own = tuple(a for a in [str(account.get("address", "")).lower()] if a)
+        history = History.of(ws, own)
+        model = None if no_model or not sec.model_configured else sec.model()
+        if model is None and not no_model:
+            err.print("[dim]No model configured: only the model-free rules decide.[/]")
+
+        def items() -> Any:
+            if paths:
+                for path in paths:
+                    for raw in iter_source(path.expanduser()):
+                        yield raw.ref, raw.data, raw.problem
+                return
+            unread = getattr(ws.mail, "unread", None)
+            if not callable(unread):
+                raise click.ClickException(
+                    "This mail provider cannot list unread mail; give files or folders to triage."
+                )
+            try:
+                for r in unread(limit=limit):
+                    yield f"{r.folder}/{r.uid}", r.raw, ""
+            except ProviderError as exc:
+                raise click.ClickException(str(exc)) from None
+
+        verdicts: list[Verdict] = []
+        for ref, data, problem in items():
+            if data is None:
+                verdict = unreadable(ref, problem)
+            else:
+                try:
+                    mail = Incoming.from_raw(data, p, source=ref)
+                except ValueError as exc:
+                    verdict = unreadable(ref, str(exc))
+                else:
+                    verdict = run_triage(mail, p, history, model, sec.settings)
+            verdicts.append(verdict)
+            if as_json:
+                click.echo(json.dumps(verdict.to_json(), ensure_ascii=False))
+    if as_json:
+        return
+    if not verdicts:
+        err.print("No messages to triage.")
+        return
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    for col in ("#", "from", "subject", "category", "action", "why"):
+        table.add_column(col, overflow="fold")
+    for i, v in enumerate(verdicts, 1):
+        flags = " ".join(f for f, on in (("SPAM", v.spam), ("PHISHING", v.phishing)) if on)
+        who = v.sender or v.source
+        model_mark = " (model)" if v.used_model else ""
+        table.add_row(
+            str(i),
+            who[:40],
+            v.subject[:60],
+            f"{v.category} {flags}".strip(),
+            v.action + model_mark,
+            v.reason,
+        )
+    out.print(table)
+    decided = sum(v.decided for v in verdicts)
+    err.print(
+        f"{len(verdicts)} messages: {decided} decided "
+        f"({sum(v.decided and not v.used_model for v in verdicts)} by rules), "
+        f"{len(verdicts) - decided} undecided."
+    )
+
+
+@cli.command("mail-agent")
+@click.option("--once", is_flag=True, help="One round, then exit (for cron).")
+@click.option(
+    "--poll",
+    default=60.0,
+    show_default=True,
+    help="Seconds between rounds when the server offers no IMAP IDLE.",
+)
+@click.option("--status", "show_status", is_flag=True, help="Show what the desk handled lately.")
+@click.option("--no-model", is_flag=True, help="Triage by rules only; draft nothing.")
+@PRINCIPAL
+@JSON
+@_guard
+def mail_agent(
+    once: bool,
+    poll: float,
+    show_status: bool,
+    no_model: bool,
+    principal: str | None,
+    as_json: bool,
+) -> None:
+    """Answer e-mail: fetch, triage, propose replies, ask for approval, send once.
+
+    The first start only notes where the inbox is: mail already there is
+    history (add it to memory with `secretary ingest`), later mail is handled.
+    Replies are proposals; they are sent only after approval (from `secretary
+    pending`, or by answering the approval e-mail when the principal's
+    policy.approval_channel is "email").
+
+    \b
+    Examples:
+      secretary mail-agent            # run until Ctrl-C
+      secretary mail-agent --once     # one round, for cron
+      secretary mail-agent --status
+    """
+    from agent.channels.email import MailDesk
+
+    out, err = _consoles()
+    with _secretary() as sec:
+        desk = MailDesk(sec, principal, use_model=not no_model)
+        if show_status:
+            rows = desk.state.rows()
+            if as_json:
+                click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+                return
+            if not rows:
+                err.print("The mail desk has handled nothing yet.")
+            for r in rows:
+                out.print(
+                    f"{r['updated_at'][:16]}  {r['status']:<9} {r['category'] or '-':<14} "
+                    f"{r['action'] or '-':<9} {r['sender'][:30]:<30} {r['subject'][:50]}"
+                )
+            return
+        stop = threading.Event()
+
+        def on_signal(_sig: int, _frame: Any) -> None:
+            stop.set()
+
+        previous = signal.signal(signal.SIGTERM, on_signal)
+
+        def show(report: Any) -> None:
+            if as_json:
+                click.echo(
+                    json.dumps(
+                        {
+                            "fetched": report.fetched,
+                            "handled": report.handled,
+                            "requests_sent": report.requests_sent,
+                            "errors": report.errors,
+                        },
+                        ensure_ascii=False,
+                    )
+                )
+                return
+            for line in report.handled:
+                err.print(line)
+            for line in report.errors:
+                err.print(f"[red]{line}[/]")
+            if report.requests_sent:
+                err.print(f"Sent {report.requests_sent} approval request(s) by e-mail.")
+
+        if not once:
+            err.print(
+                f"Mail desk for {desk.principal.name} running (Ctrl-C to stop). "
+                "Decisions: secretary pending."
+            )
+        try:
+            desk.run(once=once, poll=poll, stop=stop, on_round=show)
+        except KeyboardInterrupt:
+            err.print("Stopped.")
+        finally:
+            signal.signal(signal.SIGTERM, previous)
