@@ -20,7 +20,9 @@ from tools.providers.base import Contact
 
 @pytest.fixture
 def ada() -> Principal:
-    return Principal(id="ada", name="Ada Lovelace", email="ada@example.com", timezone="Europe/Berlin")
+    return Principal(
+        id="ada", name="Ada Lovelace", email="ada@example.com", timezone="Europe/Berlin"
+    )
 
 
 def verdict(ada: Principal, raw: bytes, history: History | None = None) -> Any:
