@@ -288,3 +288,14 @@ def test_decision_words() -> None:
 def test_desk_key_is_private(desk: Callable[..., MailDesk]) -> None:
     d = desk(None)
     assert (Path(d.root) / "mail-desk.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_approval_interrupted_by_a_crash_is_finished_once(desk: Callable[..., MailDesk]) -> None:
+    d, _request = _proposed(desk)
+    [p] = d.sec.pending("ada")
+    # The process died right after recording the decision, before running the action.
+    d.sec.ledger.decide(p.id, "approve", "email:ada@example.com")
+    d._finish_interrupted(grace=0)
+    d._finish_interrupted(grace=0)
+    assert d.sec.ledger.get(p.id).status == "executed"
+    assert len([m for m in sent(d) if m.to and "dana@acme.test" in m.to[0]]) == 1

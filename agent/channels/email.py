@@ -273,6 +273,7 @@ class MailDesk:
         except ProviderError as exc:
             report.errors.append(f"fetching mail failed: {exc}")
             log.warning("mail-desk %s: fetching failed: %s", self.principal.id, exc)
+        self._finish_interrupted()
         for row in self.state.waiting():
             line = self._handle_row(row)
             report.handled.append(line)
@@ -431,6 +432,33 @@ class MailDesk:
         if reply.pending:
             return f"{head}; reply proposed ({ids}), waiting for approval"
         return f"{head}; the secretary answered without proposing: {(reply.text or '')[:80]}"
+
+    def _finish_interrupted(self, grace: float = 120.0) -> None:
+        """Run approved actions a killed process left unfinished (once, by the ledger)."""
+        from agent.approval import Decision
+        from agent.runtime import Actor
+
+        now = datetime.now(UTC)
+        for p in self.sec.ledger.query(self.principal.id, "approved"):
+            try:
+                decided = datetime.fromisoformat(p.decided_at or "")
+            except ValueError:
+                continue
+            if decided.tzinfo is None:
+                decided = decided.replace(tzinfo=UTC)
+            if (now - decided).total_seconds() < grace:
+                continue  # probably still running in the process that decided it
+            channel, _, address = (p.decided_by or "").partition(":")
+            try:
+                self.sec.decide(
+                    p.id,
+                    Decision(kind="approve"),
+                    actor=Actor(channel, address),
+                    principal=self.principal.id,
+                )
+                log.info("mail-desk %s: finished interrupted action %s", self.principal.id, p.id)
+            except SecretaryError as exc:
+                log.warning("mail-desk %s: cannot finish %s: %s", self.principal.id, p.id, exc)
 
     def _settle_proposed(self) -> None:
         """Mark messages done once every proposal made for them is decided."""
