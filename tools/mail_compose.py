@@ -262,6 +262,15 @@ def build_mime(
             raise ValueError(f"extra header '{name}' would override the message's own {name}")
         msg[name] = " ".join(value.split())
     msg.set_content(message.body, charset="utf-8")
+    for att in message.attachments:
+        maintype, _, subtype = att.content_type.partition("/")
+        msg.add_attachment(
+            att.data,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=att.filename,
+            params=att.params,
+        )
     return msg
 
 

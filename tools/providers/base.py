@@ -33,6 +33,8 @@ class NotFound(ProviderError):
 
 # ----------------------------------------------------------------- calendar
 
+PartStat = Literal["needs-action", "accepted", "declined", "tentative"]
+
 
 class Event(BaseModel):
     """A calendar event as every calendar provider returns it."""
@@ -48,6 +50,14 @@ class Event(BaseModel):
     attendees: list[str] = Field(default_factory=list)
     organizer: str = ""
     status: Literal["confirmed", "tentative", "cancelled"] = "confirmed"
+    attendance: dict[str, PartStat] = Field(
+        default_factory=dict, description="Attendee address -> their answer, where known."
+    )
+    recurrence: list[str] = Field(
+        default_factory=list, description="RRULE/EXDATE lines of the series this belongs to."
+    )
+    recurring_id: str = Field("", description="For an occurrence: the series' event id.")
+    uid: str = Field("", description="The iCalendar UID (shared with invitations).")
 
 
 class NewEvent(BaseModel):
@@ -61,6 +71,9 @@ class NewEvent(BaseModel):
     location: str = ""
     description: str = ""
     attendees: list[str] = Field(default_factory=list)
+    recurrence: list[str] = Field(
+        default_factory=list, description='RRULE/EXDATE lines, e.g. ["RRULE:FREQ=WEEKLY;COUNT=4"].'
+    )
 
 
 class Busy(BaseModel):
@@ -131,6 +144,17 @@ class Message(MessageSummary):
     headers: dict[str, str] = Field(default_factory=dict)
 
 
+class Attachment(BaseModel):
+    """A file sent along with a message (a forwarded attachment, an .ics invitation)."""
+
+    filename: str
+    content_type: str = "application/octet-stream"
+    data: bytes
+    params: dict[str, str] = Field(
+        default_factory=dict, description="Extra Content-Type parameters (e.g. method=REQUEST)."
+    )
+
+
 class OutgoingMessage(BaseModel):
     """A message to send (or keep as a draft)."""
 
@@ -142,6 +166,7 @@ class OutgoingMessage(BaseModel):
     in_reply_to: str = ""
     references: list[str] = Field(default_factory=list)
     extra_headers: dict[str, str] = Field(default_factory=dict)
+    attachments: list[Attachment] = Field(default_factory=list)
 
 
 class SentReceipt(BaseModel):
