@@ -462,3 +462,39 @@ def test_save_draft_keeps_the_conversation(ctx: ToolContext, box: LocalMail) -> 
     assert result["folder"] == "drafts"
     draft = ctx.mail.get_message(result["message_id"])
     assert draft.folder == "drafts" and draft.references == ["<orig@acme.com>"]
+
+
+def test_forward_keeps_attachments_and_quotes_the_original(tmp_path: Path) -> None:
+    from email.message import EmailMessage
+
+    from toolkit import preview, run
+
+    from tools.mail_compose import parse_rfc822
+    from tools.providers.local.mail import LocalMail
+
+    ada = Principal(id="ada", name="Ada", email="ada@example.com", timezone="Europe/Berlin")
+    mail = LocalMail(tmp_path, ada)
+    src = EmailMessage()
+    src["From"] = "Dana <dana@acme.test>"
+    src["To"] = "ada@example.com"
+    src["Subject"] = "Invoice 2231"
+    src["Message-ID"] = "<inv@acme.test>"
+    src.set_content("Please find the invoice attached.")
+    src.add_attachment(b"%PDF-1.4 invoice", maintype="application", subtype="pdf",
+                       filename="invoice-2231.pdf")  # fmt: skip
+    mail.import_eml(src.as_bytes())
+    ws = Workspace(principal=ada, root=tmp_path, calendar=None, mail=mail, contacts=None)  # type: ignore[arg-type]
+    ctx = ToolContext(principal=ada, workspace=ws)
+
+    card = preview(ctx, "forward_message", message_id="<inv@acme.test>", to=["acc@ada.test"])
+    assert "invoice-2231.pdf" in " ".join(card.warnings)
+    receipt = run(ctx, "forward_message", "k1", message_id="<inv@acme.test>",
+                  to=["acc@ada.test"], note="For the books.")  # fmt: skip
+    raw = mail.get_raw(receipt["message_id"])
+    sent = parse_rfc822(raw, "sent")
+    assert sent.subject == "Fwd: Invoice 2231"
+    assert sent.attachments == ["invoice-2231.pdf"]
+    assert sent.body.startswith("For the books.") and "Please find the invoice" in sent.body
+    parsed = BytesParser(policy=policy.default).parsebytes(raw)
+    [part] = list(parsed.iter_attachments())  # type: ignore[attr-defined]
+    assert part.get_content() == b"%PDF-1.4 invoice"

@@ -15,6 +15,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "send_email": {"to": ["dana@acme.com"], "subject": "Hello", "body": "Hi Dana"},
     "reply_to_message": {"message_id": "<m1@acme.com>", "body": "Thanks!"},
     "save_draft": {"to": ["dana@acme.com"], "subject": "Draft", "body": "Hi"},
+    "forward_message": {"message_id": "<m1@acme.com>", "to": ["eve@acme.com"], "note": "FYI"},
     "create_event": {"title": "Review", "start": "2026-11-24T10:00", "duration_minutes": 30},
     "move_event": {"event_id": "EVENT", "start": "2026-11-25T11:00"},
     "cancel_event": {"event_id": "EVENT"},

@@ -16,8 +16,16 @@ from pydantic import BaseModel
 
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
-from tools.mail_compose import bare_address, compose_reply, format_address, parse_addresses
-from tools.providers.base import Message, OutgoingMessage, ProviderError
+from tools.mail_compose import (
+    attachments_of,
+    bare_address,
+    compose_reply,
+    format_address,
+    forward_body,
+    normalize_subject,
+    parse_addresses,
+)
+from tools.providers.base import Attachment, Message, OutgoingMessage, ProviderError
 
 log = logging.getLogger(__name__)
 
@@ -283,6 +291,64 @@ def reply_to_message(
     if ctx.approved_by_policy:
         reply.extra_headers["Auto-Submitted"] = "auto-replied"
     return _run(ctx.mail.send, reply, ctx.idempotency_key)
+
+
+def _forward(
+    ctx: ToolContext, message_id: str, to: list[str], note: str, cc: tuple[str, ...]
+) -> tuple[OutgoingMessage, list[str]]:
+    """The forward, and warnings (attachments that cannot come along)."""
+    original = _get_message(ctx, message_id)
+    files: list[Attachment] = []
+    warnings: list[str] = []
+    get_raw = getattr(ctx.mail, "get_raw", None)
+    if original.attachments:
+        if callable(get_raw):
+            try:
+                files = attachments_of(get_raw(original.message_id))
+            except ProviderError as exc:
+                raise ToolError(str(exc)) from None
+        else:
+            warnings.append(
+                "This mail account cannot forward attachments; "
+                f"{len(original.attachments)} will be left out."
+            )
+    message = _new_message(
+        to, "Fwd: " + normalize_subject(original.subject), "", cc, ()
+    ).model_copy(
+        update={
+            "body": forward_body(original, note, ctx.principal.tz),
+            "attachments": files,
+            "references": [*original.references, original.message_id],
+        }
+    )
+    return message, warnings
+
+
+def _forward_preview(ctx: ToolContext, args: BaseModel) -> Preview:
+    message, warnings = _forward(ctx, **args.model_dump())
+    if message.attachments:
+        names = ", ".join(a.filename for a in message.attachments)
+        warnings = [f"Attachments forwarded: {names}.", *warnings]
+    return _message_preview(ctx, "Forward to", message, warnings)
+
+
+@tool(effect="write", duty="mail", preview=_forward_preview, title="Forward e-mail")
+def forward_message(
+    ctx: ToolContext, message_id: str, to: list[str], note: str = "", cc: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Forward a message with its attachments to someone else (waits for approval).
+
+    Args:
+        ctx: Injected by the runtime; not an argument the model gives.
+        message_id: The message_id of the message to forward.
+        to: Recipient addresses.
+        note: A few lines from the principal above the forwarded message.
+        cc: Addresses to copy openly.
+    """
+    message, _warnings = _forward(ctx, message_id, to, note, cc)
+    if ctx.approved_by_policy:
+        message.extra_headers["Auto-Submitted"] = "auto-generated"
+    return _run(ctx.mail.send, message, ctx.idempotency_key)
 
 
 def _draft(

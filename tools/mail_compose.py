@@ -26,7 +26,7 @@ from email.utils import format_datetime, getaddresses, parseaddr, parsedate_to_d
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 
-from tools.providers.base import Message, OutgoingMessage
+from tools.providers.base import Attachment, Message, OutgoingMessage
 
 if TYPE_CHECKING:
     from agent.principals import Principal
@@ -433,6 +433,48 @@ def _body_and_attachments(msg: PyMessage) -> tuple[str, list[str]]:
             html = text
     body = plain if plain is not None else html_to_text(html) if html is not None else ""
     return _clean(body.replace("\r\n", "\n").replace("\r", "\n")), attachments
+
+
+def attachments_of(raw: bytes) -> list[Attachment]:
+    """The attached files of a raw message, with their bytes (for forwarding)."""
+    msg = BytesParser(policy=policy.compat32).parsebytes(raw)
+    out: list[Attachment] = []
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        try:
+            filename = part.get_filename()
+            disposition = part.get_content_disposition()
+        except Exception:  # noqa: BLE001 - a broken header: not an attachment we can name
+            continue
+        if not (filename or disposition == "attachment"):
+            continue
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes):
+            continue
+        out.append(
+            Attachment(
+                filename=decode_words(filename or "attachment"),
+                content_type=part.get_content_type(),
+                data=data,
+            )
+        )
+    return out
+
+
+def forward_body(original: Message, note: str, tz: tzinfo | None = None) -> str:
+    """The text of a forward: the note, then the original's headers and text."""
+    when = original.date.astimezone(tz) if original.date and tz else original.date
+    head = [
+        "---------- Forwarded message ----------",
+        f"From: {original.sender}",
+        f"Date: {format_datetime(when) if when else '-'}",
+        f"Subject: {original.subject}",
+        f"To: {', '.join(original.to)}",
+    ]
+    if original.cc:
+        head.append(f"Cc: {', '.join(original.cc)}")
+    return "\n".join([note.rstrip(), "", *head, "", original.body]).lstrip("\n")
 
 
 def snippet(body: str, chars: int = SNIPPET_CHARS) -> str:

@@ -209,6 +209,17 @@ class LocalMail:
             "Search mail to find the right message id."
         )
 
+    def get_raw(self, message_id: str) -> bytes:
+        """The message's bytes as stored (for forwarding with attachments); raises NotFound."""
+        wanted = self.get_message(message_id).message_id  # raises NotFound; fills the cache
+        for path, (_stamp, entry) in list(self._cache.items()):
+            if entry is not None and entry.message.message_id == wanted:
+                try:
+                    return path.read_bytes()
+                except FileNotFoundError:
+                    continue
+        raise NotFound(f"Message {wanted} vanished from the mailbox meanwhile; try again.")
+
     def get_thread(self, message_id: str) -> list[Message]:
         """The conversation across folders, oldest first.
 
