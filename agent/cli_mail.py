@@ -209,3 +209,181 @@ def mail_agent(
             err.print("Stopped.")
         finally:
             signal.signal(signal.SIGTERM, previous)
+
+
+# ------------------------------------------------------------------ accounts
+
+
+def _save_account(principal: str | None, duty: str, account: dict[str, Any]) -> Any:
+    """Store ``account`` as the principal's ``accounts.<duty>`` and return the principal."""
+    from agent.settings import config_path, save_principal
+
+    with _secretary() as sec:
+        p = sec.principal(principal)
+    updated = p.model_copy(update={"accounts": {**p.accounts, duty: account}})
+    save_principal(updated, config_path())
+    return updated
+
+
+def _check_mail(principal: str | None) -> None:
+    """Open the new mail account and say what is there (or what went wrong)."""
+    from tools.providers.base import ProviderError
+
+    _, err = _consoles()
+    with _secretary() as sec:
+        p = sec.principal(principal)
+        try:
+            mail = sec.workspace(p).mail
+            found = mail.search(folder="inbox", limit=1)
+        except ProviderError as exc:
+            raise click.ClickException(
+                f"Saved, but the account does not work yet: {exc}"
+            ) from None
+        newest = f"; newest: '{found[0].subject}'" if found else ""
+        err.print(f"[green]Connected[/] the mail of {p.name}{newest}.")
+
+
+@cli.group()
+def connect() -> None:
+    """Connect a principal's real accounts (stored in secretary.toml, 0600).
+
+    \b
+    Examples:
+      secretary connect imap --imap-host imap.example.com --smtp-host smtp.example.com \\
+          --username ada@example.com --password-env ADA_MAIL_PASSWORD
+      secretary connect gmail --client-secrets ~/Downloads/client_secret.json
+      secretary connect microsoft --client-id 00000000-0000-0000-0000-000000000000
+    """
+
+
+@connect.command("imap")
+@click.option("--imap-host", required=True, help="IMAP server name.")
+@click.option("--imap-port", type=int, default=None, help="Default 993 (ssl) or 143.")
+@click.option("--imap-security", type=click.Choice(["ssl", "starttls", "none"]), default="ssl",
+              show_default=True, help="How to protect the IMAP connection.")  # fmt: skip
+@click.option("--smtp-host", required=True, help="SMTP server name.")
+@click.option("--smtp-port", type=int, default=None, help="Default 587 (starttls) or 465 (ssl).")
+@click.option("--smtp-security", type=click.Choice(["starttls", "ssl", "none"]),
+              default="starttls", show_default=True, help="How to protect SMTP.")  # fmt: skip
+@click.option("--username", required=True, help="Login name (often the address).")
+@click.option("--password-env", default=None, help="Environment variable holding the password.")
+@click.option("--password-file", default=None, help="File holding the password.")
+@click.option("--address", default=None, help="From address (default: the principal's).")
+@click.option("--ca-file", default=None, help="CA bundle to trust (self-signed servers).")
+@PRINCIPAL
+@_guard
+def connect_imap(
+    imap_host: str,
+    imap_port: int | None,
+    imap_security: str,
+    smtp_host: str,
+    smtp_port: int | None,
+    smtp_security: str,
+    username: str,
+    password_env: str | None,
+    password_file: str | None,
+    address: str | None,
+    ca_file: str | None,
+    principal: str | None,
+) -> None:
+    """Any mail host: IMAP for reading, SMTP for sending.
+
+    Without --password-env or --password-file the password is asked for and
+    stored in secretary.toml (owner-only), never shown again.
+    """
+    account: dict[str, Any] = {
+        "provider": "imap",
+        "imap_host": imap_host,
+        "imap_security": imap_security,
+        "smtp_host": smtp_host,
+        "smtp_security": smtp_security,
+        "username": username,
+    }
+    if imap_port:
+        account["imap_port"] = imap_port
+    if smtp_port:
+        account["smtp_port"] = smtp_port
+    if address:
+        account["address"] = address
+    if ca_file:
+        account["ca_file"] = str(Path(ca_file).expanduser().resolve())
+    if password_env:
+        account["password_env"] = password_env
+    elif password_file:
+        account["password_file"] = str(Path(password_file).expanduser().resolve())
+    else:
+        account["password"] = click.prompt("Password", hide_input=True, err=True)
+    _save_account(principal, "mail", account)
+    _check_mail(principal)
+
+
+@connect.command("gmail")
+@click.option("--client-secrets", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="OAuth client file (Desktop app) from the Google Cloud console.")  # fmt: skip
+@click.option("--address", default=None, help="The Gmail address (default: the principal's).")
+@click.option("--no-browser", is_flag=True, help="Print the sign-in link instead of opening it.")
+@PRINCIPAL
+@_guard
+def connect_gmail(
+    client_secrets: str, address: str | None, no_browser: bool, principal: str | None
+) -> None:
+    """Gmail through the Gmail API: signs in once in the browser; the token is kept 0600."""
+    from tools.providers.accounts import token_path
+    from tools.providers.base import ProviderError
+    from tools.providers.google.auth import authorize
+    from tools.providers.google.gmail import SCOPES
+
+    secrets_path = Path(client_secrets).expanduser().resolve()
+    with _secretary() as sec:
+        p = sec.principal(principal)
+        root = p.workdir(sec.settings.home)
+    token = token_path(root, "google.json")
+    try:
+        authorize(secrets_path, token, list(SCOPES), open_browser=not no_browser)
+    except ProviderError as exc:
+        raise click.ClickException(str(exc)) from None
+    account: dict[str, Any] = {"provider": "gmail", "client_secrets": str(secrets_path)}
+    if address:
+        account["address"] = address
+    _save_account(principal, "mail", account)
+    _check_mail(principal)
+
+
+@connect.command("microsoft")
+@click.option("--client-id", required=True, help="The app registration's application id.")
+@click.option("--tenant", default="organizations", show_default=True,
+              help="Directory (tenant) id or domain; 'consumers' for outlook.com.")  # fmt: skip
+@click.option("--user", default=None, help="Mailbox to act on (service sign-in only).")
+@click.option("--client-secret-env", default=None,
+              help="Env variable with a client secret: sign in as a service.")  # fmt: skip
+@PRINCIPAL
+@_guard
+def connect_microsoft(
+    client_id: str,
+    tenant: str,
+    user: str | None,
+    client_secret_env: str | None,
+    principal: str | None,
+) -> None:
+    """Microsoft 365 / Outlook through Microsoft Graph (device-code sign-in for a person)."""
+    from tools.providers.base import ProviderError
+    from tools.providers.microsoft.auth import MicrosoftAuth
+
+    account: dict[str, Any] = {"provider": "microsoft", "client_id": client_id, "tenant": tenant}
+    if client_secret_env:
+        if not user:
+            raise click.ClickException("A service sign-in needs --user (the mailbox to act on).")
+        account.update(client_secret_env=client_secret_env, user=user)
+    p = _save_account(principal, "mail", account)
+    with _secretary() as sec:
+        root = p.workdir(sec.settings.home)
+    _, err = _consoles()
+    if not client_secret_env:
+        auth = MicrosoftAuth(account, p.id, root)
+        try:
+            auth.device_login(lambda text: err.print(text))
+        except ProviderError as exc:
+            raise click.ClickException(str(exc)) from None
+        finally:
+            auth.close()
+    _check_mail(principal)
