@@ -3,19 +3,43 @@
 Sources are read lazily, one message at a time, so a 10k-message mbox never
 sits in memory whole. Every message is either stored, skipped as a duplicate
 (same Message-ID, or same content when it has none), or reported unreadable
-with the reason; one bad message never stops the run.
+with the reason (too large, not an e-mail, broken MIME, empty body); one bad
+message never stops the run. Messages stored with a caveat (an unknown
+charset read as UTF-8, an attachment's text cut at the limit) are listed as
+warnings.
 """
 
 from __future__ import annotations
 
+import codecs
 import mailbox
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from email import errors as email_errors
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from email.message import Message as PyMessage
+
+    from tools.providers.base import Message
 
 MAX_BYTES = 30 * 1024 * 1024
 """Messages larger than this are skipped (reported), not parsed."""
+
+ATTACHMENT_TEXT_CHARS = 20_000
+"""Text taken from a message's text attachments, in all; binary ones count by name only."""
+
+_TEXT_ATTACHMENTS = ("text/plain", "text/csv", "text/markdown", "text/x-log", "text/calendar")
+_CHARSET = re.compile(rb"charset\s*=\s*\"?([^\"';\s]+)", re.IGNORECASE)
+_BROKEN_MIME = (
+    email_errors.StartBoundaryNotFoundDefect,
+    email_errors.NoBoundaryInMultipartDefect,
+    email_errors.MultipartInvariantViolationDefect,
+)
 
 
 @dataclass
@@ -34,61 +58,101 @@ class IngestReport:
     ingested: int = 0
     duplicates: int = 0
     unreadable: list[tuple[str, str]] = field(default_factory=list)
+    """Skipped messages: (where, why)."""
     embedded: int = 0
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    """Stored messages with a caveat: (where, what)."""
 
     def summary(self) -> str:
         """One line for a person."""
-        return (
+        line = (
             f"ingested {self.ingested}, skipped {self.duplicates} as duplicates, "
             f"{len(self.unreadable)} unreadable, embedded {self.embedded}"
         )
+        if self.warnings:
+            line += f", {len(self.warnings)} stored with warnings"
+        return line
+
+
+def count_messages(paths: list[Path]) -> int:
+    """How many messages ``paths`` hold, by a quick scan (for a progress bar's total)."""
+    total = 0
+    for path in paths:
+        if not path.exists():
+            continue
+        if path.is_dir():
+            if _is_maildir(path):
+                total += sum(1 for sub in ("cur", "new") for _ in (path / sub).iterdir())
+                continue
+            for child in path.rglob("*"):
+                if child.is_file() and child.suffix.lower() == ".eml":
+                    total += 1
+                elif child.is_dir() and _is_maildir(child):
+                    total += count_messages([child])
+            continue
+        with open(path, "rb") as fh:
+            if fh.read(5) != b"From ":
+                total += 1
+                continue
+            fh.seek(0)
+            # mbox: a message starts at each line beginning with "From " (body lines are escaped).
+            total += sum(1 for line in fh if line.startswith(b"From "))
+    return total
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.1f} kB"
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"too large ({_size(size)}; the limit is {_size(limit)}), not read"
 
 
 def _is_maildir(path: Path) -> bool:
     return all((path / d).is_dir() for d in ("cur", "new"))
 
 
-def iter_source(path: Path) -> Iterator[Raw]:
+def iter_source(path: Path, max_bytes: int = MAX_BYTES) -> Iterator[Raw]:
     """Every message in an mbox file, a Maildir, an .eml file or a folder of them."""
     if not path.exists():
         yield Raw(str(path), None, "no such file or folder")
         return
     if path.is_dir():
         if _is_maildir(path):
-            yield from _iter_maildir(path)
+            yield from _iter_maildir(path, max_bytes)
             return
         for child in sorted(path.rglob("*")):
             if child.is_file() and child.suffix.lower() == ".eml":
-                yield _read_file(child)
+                yield _read_file(child, max_bytes)
             elif child.is_dir() and _is_maildir(child):
-                yield from _iter_maildir(child)
+                yield from _iter_maildir(child, max_bytes)
         return
     with open(path, "rb") as fh:
         head = fh.read(5)
     if head == b"From ":
-        yield from _iter_mbox(path)
+        yield from _iter_mbox(path, max_bytes)
     else:
-        yield _read_file(path)
+        yield _read_file(path, max_bytes)
 
 
-def _read_file(path: Path) -> Raw:
+def _read_file(path: Path, max_bytes: int = MAX_BYTES) -> Raw:
     try:
         size = path.stat().st_size
-        if size > MAX_BYTES:
-            return Raw(str(path), None, f"too large ({size // 1_000_000} MB)")
+        if size > max_bytes:
+            return Raw(str(path), None, _too_large(size, max_bytes))
         return Raw(str(path), path.read_bytes())
     except OSError as exc:
         return Raw(str(path), None, f"cannot read: {exc.strerror or exc}")
 
 
-def _iter_maildir(path: Path) -> Iterator[Raw]:
+def _iter_maildir(path: Path, max_bytes: int = MAX_BYTES) -> Iterator[Raw]:
     for sub in ("cur", "new"):
         for f in sorted((path / sub).iterdir()):
             if f.is_file() and not f.name.startswith("."):
-                yield _read_file(f)
+                yield _read_file(f, max_bytes)
 
 
-def _iter_mbox(path: Path) -> Iterator[Raw]:
+def _iter_mbox(path: Path, max_bytes: int = MAX_BYTES) -> Iterator[Raw]:
     box = mailbox.mbox(path, create=False)
     try:
         for i, key in enumerate(box.iterkeys()):
@@ -98,12 +162,100 @@ def _iter_mbox(path: Path) -> Iterator[Raw]:
             except Exception as exc:  # noqa: BLE001 - a broken entry is reported, not fatal
                 yield Raw(ref, None, f"cannot read: {exc}")
                 continue
-            if len(data) > MAX_BYTES:
-                yield Raw(ref, None, f"too large ({len(data) // 1_000_000} MB)")
+            if len(data) > max_bytes:
+                yield Raw(ref, None, _too_large(len(data), max_bytes))
             else:
                 yield Raw(ref, data)
     finally:
         box.close()
+
+
+def _unknown_charsets(data: bytes) -> list[str]:
+    names: list[str] = []
+    for m in _CHARSET.finditer(data[:200_000]):
+        name = m.group(1).decode("ascii", "replace").lower()
+        if name in names:
+            continue
+        try:
+            codecs.lookup(name)
+        except LookupError:
+            names.append(name)
+    return names
+
+
+def _parse_mime(data: bytes) -> PyMessage:
+    return BytesParser(policy=policy.compat32).parsebytes(data)
+
+
+def _why_empty(data: bytes) -> str:
+    """Why a message yielded no text: broken MIME structure, or simply an empty body."""
+    for part in _parse_mime(data).walk():
+        broken = [d for d in part.defects if isinstance(d, _BROKEN_MIME)]
+        if broken:
+            return f"broken MIME: {type(broken[0]).__name__.removesuffix('Defect')}"
+    return "empty body: no text and no attachments"
+
+
+def attachment_text(data: bytes, limit: int = ATTACHMENT_TEXT_CHARS) -> tuple[str, list[str]]:
+    """The text of a message's text attachments, at most ``limit`` characters in all.
+
+    Returns:
+        The text (each attachment under its name) and a note per attachment cut short.
+    """
+    from tools.mail_compose import decode_text
+
+    out: list[str] = []
+    notes: list[str] = []
+    left = limit
+    for part in _parse_mime(data).walk():
+        if part.is_multipart() or left <= 0:
+            continue
+        try:
+            name = part.get_filename()
+            disposition = part.get_content_disposition()
+        except Exception:  # noqa: BLE001 - a broken header: not an attachment we can name
+            continue
+        if not (name or disposition == "attachment"):
+            continue
+        if part.get_content_type() not in _TEXT_ATTACHMENTS:
+            continue
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            continue
+        text = decode_text(payload, part.get_content_charset()).replace("\r\n", "\n")
+        label = name or "attachment"
+        if len(text) > left:
+            notes.append(f"text of attachment {label} cut to its first {left:,} characters")
+            text = text[:left]
+        left -= len(text)
+        out.append(f"[{label}]\n{text.strip()}")
+    return "\n\n".join(out), notes
+
+
+def _read_one(ref: str, data: bytes, memory: Any, report: IngestReport) -> None:
+    """Parse, check and store one message; every problem lands in ``report``."""
+    from tools.mail_compose import parse_rfc822
+
+    try:
+        message: Message = parse_rfc822(data, "archive")
+    except Exception as exc:  # noqa: BLE001 - any parse failure is reported
+        report.unreadable.append((ref, f"not a readable e-mail: {exc}"))
+        return
+    if not message.body.strip() and not message.attachments:
+        report.unreadable.append((ref, _why_empty(data)))
+        return
+    extra = ""
+    if message.attachments:
+        extra, notes = attachment_text(data)
+        report.warnings.extend((ref, note) for note in notes)
+    for name in _unknown_charsets(data):
+        report.warnings.append(
+            (ref, f"unknown charset {name}: read as UTF-8, undecodable bytes replaced")
+        )
+    if memory.add_message(message, source=ref, attachment_text=extra):
+        report.ingested += 1
+    else:
+        report.duplicates += 1
 
 
 def run_ingest(
@@ -111,6 +263,9 @@ def run_ingest(
     paths: list[Path],
     *,
     embed: bool = True,
+    reembed: bool = False,
+    max_bytes: int = MAX_BYTES,
+    on_total: Callable[[int], None] | None = None,
     on_read: Callable[[int], None] | None = None,
     on_embedded: Callable[[int], None] | None = None,
     before_embedding: Callable[[int], None] | None = None,
@@ -119,24 +274,37 @@ def run_ingest(
 
     Re-running skips what is stored; an interrupted run leaves every stored
     message findable by words and is finished (embedded) by the next run.
-    """
-    from tools.mail_compose import parse_rfc822
 
+    Args:
+        memory: The principal's :class:`agent.memory.Memory`.
+        paths: mbox files, Maildir folders, .eml files or folders of them.
+        embed: Embed after reading (else only the word index is built now).
+        reembed: Drop every vector first and embed everything again with the
+            configured model (after the embedding model changed).
+        max_bytes: Messages larger than this are reported and skipped.
+        on_total: Called once, before reading, with the number of messages found
+            (a quick scan), so a progress bar can show an ETA.
+        on_read: Called with 1 per message read (stored, duplicate or unreadable).
+        on_embedded: Called with the number of items of each embedded batch.
+        before_embedding: Called with the number of items to embed, before embedding.
+
+    Returns:
+        What was stored, skipped and embedded, and every problem with its reason.
+    """
     report = IngestReport()
+    if reembed:
+        memory.reset_embeddings()
+    if on_total:
+        on_total(count_messages(paths))
     for path in paths:
-        for raw in iter_source(path):
+        for raw in iter_source(path, max_bytes):
             if raw.data is None:
                 report.unreadable.append((raw.ref, raw.problem))
             else:
                 try:
-                    message = parse_rfc822(raw.data, "archive")
-                except Exception as exc:  # noqa: BLE001 - any parse failure is reported
-                    report.unreadable.append((raw.ref, f"not a readable e-mail: {exc}"))
-                else:
-                    if memory.add_message(message, source=raw.ref):
-                        report.ingested += 1
-                    else:
-                        report.duplicates += 1
+                    _read_one(raw.ref, raw.data, memory, report)
+                except Exception as exc:  # noqa: BLE001 - one bad message never stops the run
+                    report.unreadable.append((raw.ref, f"could not be stored: {exc}"))
             if on_read:
                 on_read(1)
     if embed:

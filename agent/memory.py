@@ -11,6 +11,11 @@ marked done per item, so an interrupted ingest continues where it stopped.
 
 What is embedded is the *new* text of a message - quoted history and
 signatures are stripped (kept for display) - split into overlapping chunks.
+
+The vectors of a collection are only comparable with vectors of the same
+model, so the model that made them is recorded in ``memory.sqlite``; opening
+the memory with another model configured is refused with what to do
+(re-embed, or configure the old model again).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from agent.errors import SecretaryError
 from tools.providers.local.sqlite import SQLiteStore
 
 if TYPE_CHECKING:
@@ -48,6 +54,7 @@ CREATE TABLE IF NOT EXISTS items (
     embedded INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS items_pending ON items (embedded);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5(
     subject, sender, recipients, text, content='items', content_rowid='rowid',
     tokenize='unicode61 remove_diacritics 2'
@@ -65,6 +72,10 @@ _QUOTE_HEADER = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _SIGNATURE = re.compile(r"^(-- ?|__+|sent from my \w+.*)$", re.IGNORECASE | re.MULTILINE)
+
+
+class EmbeddingModelChanged(SecretaryError):
+    """The memory's vectors were made by another embedding model than the configured one."""
 
 
 def new_text(body: str) -> str:
@@ -122,13 +133,25 @@ def _fts_query(text: str) -> str:
 
 
 class Memory(SQLiteStore):
-    """One principal's memory."""
+    """One principal's memory.
+
+    Args:
+        root: The principal's directory (``memory.sqlite`` lives there).
+        principal: The principal's id; names the Chroma collection.
+        collection_factory: Opens a collection by name, with the embedding function
+            passed; None for keyword recall only.
+        model_id: What makes the vectors (e.g. ``all-MiniLM-L6-v2/onnx-int8``), or a
+            function returning it; recorded with the memory and checked on opening.
+        drop_collection: Deletes a collection by name (for re-embedding).
+    """
 
     def __init__(
         self,
         root: Path,
         principal: str,
         collection_factory: Callable[[str], Any] | None,
+        model_id: str | Callable[[], str] = "",
+        drop_collection: Callable[[str], None] | None = None,
     ) -> None:
         """Open the principal's item store; the Chroma collection opens on first use."""
         self.principal = principal
@@ -137,14 +160,87 @@ class Memory(SQLiteStore):
         # ingesting thousands of messages does not wait for a disk flush each.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._collection_factory = collection_factory
+        self._model_id = model_id
+        self._drop_collection = drop_collection
         self._collection: Any = None
 
     @property
+    def collection_name(self) -> str:
+        """The name of the principal's Chroma collection."""
+        return f"mem-{self.principal}"
+
+    @property
     def collection(self) -> Any:
-        """The principal's own Chroma collection (None when dense recall is off)."""
+        """The principal's own Chroma collection (None when dense recall is off).
+
+        Raises:
+            EmbeddingModelChanged: The vectors were made by another model.
+        """
         if self._collection is None and self._collection_factory is not None:
-            self._collection = self._collection_factory(f"mem-{self.principal}")
+            configured = self.configured_model()
+            self._check_model(configured)
+            try:
+                self._collection = self._collection_factory(self.collection_name)
+            except ValueError as exc:
+                # Chroma refuses a function other than the one it stored with the collection.
+                if "embedding function" not in str(exc).lower():
+                    raise
+                raise self._changed(self.embedding_model() or "another model", configured) from None
+            if configured and not self.embedding_model():
+                self._set_meta("embedding_model", configured)
         return self._collection
+
+    # ------------------------------------------------------------ embedding model
+    def configured_model(self) -> str:
+        """The id of the configured embedding model ('' when unknown)."""
+        return self._model_id() if callable(self._model_id) else self._model_id
+
+    def embedding_model(self) -> str:
+        """The id of the model that made the stored vectors ('' before the first)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
+        return str(row[0]) if row else ""
+
+    def _set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def _check_model(self, configured: str) -> None:
+        stored = self.embedding_model()
+        if stored and configured and stored != configured:
+            raise self._changed(stored, configured)
+
+    def _changed(self, stored: str, configured: str) -> EmbeddingModelChanged:
+        return EmbeddingModelChanged(
+            f"The memory of {self.principal} was built with the embedding model {stored}, but "
+            f"{configured or 'another model'} is configured; re-embed it with "
+            f"`secretary ingest --reembed` (words stay searchable meanwhile), or configure "
+            f"{stored} again."
+        )
+
+    def reset_embeddings(self) -> int:
+        """Forget every vector so the configured model embeds everything again.
+
+        The collection is dropped (its stored embedding function goes with it),
+        every item is marked not embedded, and the configured model is recorded.
+        ``embed_pending`` then rebuilds the vectors, resumably.
+
+        Returns:
+            How many items now wait for embedding.
+        """
+        if self._drop_collection is not None:
+            self._drop_collection(self.collection_name)
+        self._collection = None
+        with self._lock:
+            self._db.execute("UPDATE items SET embedded = 0")
+            self._db.execute("DELETE FROM meta WHERE key = 'embedding_model'")
+        configured = self.configured_model()
+        if configured:
+            self._set_meta("embedding_model", configured)
+        return self.pending_embeddings()
 
     # ------------------------------------------------------------ writing
     def has(self, item_id: str) -> bool:
@@ -189,10 +285,22 @@ class Memory(SQLiteStore):
             )
         return cur.rowcount == 1
 
-    def add_message(self, m: Message, kind: Kind = "mail", source: str = "") -> bool:
-        """Store a mail message by its Message-ID (a repeat is skipped)."""
+    def add_message(
+        self, m: Message, kind: Kind = "mail", source: str = "", attachment_text: str = ""
+    ) -> bool:
+        """Store a mail message by its Message-ID (a repeat is skipped).
+
+        Args:
+            m: The message.
+            kind: ``mail`` for received, ``sent`` for the principal's own.
+            source: Where it came from (a file and position), for a person to look up.
+            attachment_text: Text of its attachments, already cut to a limit; found
+                by words and by meaning with the message.
+        """
         text = new_text(m.body) or m.subject
         extra = f"\nAttachments: {', '.join(m.attachments)}" if m.attachments else ""
+        if attachment_text.strip():
+            extra += "\n\n" + attachment_text.strip()
         return self.add(
             item_id=m.message_id,
             kind=kind,
@@ -415,4 +523,14 @@ def open_memory(home: Path, principal_id: str, root: Path, embedding_model: str 
         ef = for_chroma(make_embedding_function(embedding_model))
         return chroma_client(home / "chroma").get_or_create_collection(name, embedding_function=ef)
 
-    return Memory(root, principal_id, collection)
+    def model_id() -> str:
+        from agent.embeddings import make_embedding_function
+
+        return make_embedding_function(embedding_model).model_id
+
+    def drop(name: str) -> None:
+        client = chroma_client(home / "chroma")
+        if name in {c if isinstance(c, str) else c.name for c in client.list_collections()}:
+            client.delete_collection(name)
+
+    return Memory(root, principal_id, collection, model_id, drop)

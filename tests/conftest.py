@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+pytest_plugins = ["servers", "radicale_server"]
+
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 
 

@@ -19,6 +19,7 @@ from tools.context import ToolContext, Workspace
 from tools.providers.base import CalendarProvider, NewEvent, NotFound, ProviderError
 from tools.providers.local.calendar import LocalCalendar
 from tools.providers.local.contacts import LocalContacts
+from tools.providers.local.mail import LocalMail
 from tools.scheduling import find_slots
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -41,8 +42,9 @@ def calendar(tmp_path: Path, principal: Principal) -> Iterator[LocalCalendar]:
 @pytest.fixture
 def ctx(tmp_path: Path, principal: Principal, calendar: LocalCalendar) -> Iterator[ToolContext]:
     contacts = LocalContacts(tmp_path)
+    mail = LocalMail(tmp_path, principal, clock=lambda: NOW)
     ws = Workspace(
-        principal=principal, root=tmp_path, calendar=calendar, mail=object(), contacts=contacts
+        principal=principal, root=tmp_path, calendar=calendar, mail=mail, contacts=contacts
     )
     yield ToolContext(principal=principal, workspace=ws, clock=lambda: NOW)
     contacts.close()
@@ -255,8 +257,8 @@ def test_agenda_date_end_is_inclusive_and_all_day_shows_dates(
 
 
 def test_agenda_bad_input_is_a_tool_error(ctx: ToolContext) -> None:
-    with pytest.raises(ToolError, match="ISO 8601"):
-        cal_tools.agenda(ctx, start="next tuesday")
+    with pytest.raises(ToolError, match="start: .*Write a date or time such as 2026-11-24T10:00"):
+        cal_tools.agenda(ctx, start="next blursday")
     with pytest.raises(ToolError, match="days must be between"):
         cal_tools.agenda(ctx, days=0)
 
@@ -300,6 +302,7 @@ def test_create_preview_summarises_and_flags_conflicts(
         "When": "Tue 24 Nov 10:00-11:00 (Europe/Berlin)",
         "Attendees": "dana@acme.com",
         "Where": "Room 1",
+        "Invitations": "an invitation (.ics) is e-mailed to dana@acme.com",
     }
     assert p.warnings == ["Overlaps 'Board call' 10:30-11:30"]
     # Previewing changes nothing.
@@ -321,7 +324,8 @@ def test_create_in_the_past_is_a_tool_error(ctx: ToolContext) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ({"start": "Tuesday 10am"}, r"start: .*Use ISO 8601 like 2026-11-24T10:00"),
+        ({"start": "someday soon"}, r"start: .*Write a date or time such as 2026-11-24T10:00"),
+        ({"start": "Tuesday afternoon"}, r"start: .*is a span .*find_free_slots"),
         ({"start": "2026-11-24T10:00", "end": "2026-11-24T09:00"}, "must be after start"),
         ({"start": "2026-11-24T10:00", "attendees": ["Dana"]}, "find_contact"),
         ({"start": "2026-11-24T10:00", "duration_minutes": 0}, "duration_minutes"),
@@ -398,3 +402,394 @@ def test_cancel_preview_shows_the_event_and_run_cancels_it(
     assert run(ctx, "cancel_event", "c", event_id=ev.id)["status"] == "cancelled"
     assert cal_tools.agenda(ctx, start="2026-11-24")["events"] == []
     assert preview(ctx, "cancel_event", event_id=ev.id).warnings == ["Already cancelled"]
+
+
+# ---------------------------------------------------------------- recurring
+
+
+def weekly(title: str, start: datetime, end: datetime, rule: str, **kw: Any) -> NewEvent:
+    return new(title, start, end, recurrence=[rule], **kw)
+
+
+def oct_(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 10, day, hour, minute, tzinfo=BERLIN)
+
+
+def test_series_expands_in_its_own_zone_across_daylight_saving(
+    tmp_path: Path, principal: Principal
+) -> None:
+    c = LocalCalendar(tmp_path, principal)
+    series = c.create_event(
+        weekly("Jour fixe", oct_(20, 10), oct_(20, 11), "RRULE:FREQ=WEEKLY;COUNT=4"), "k"
+    )
+    window = (oct_(1, 0), at(30, 0))
+    got = c.list_events(*window)
+    assert [e.start.strftime("%d %H:%M %Z") for e in got] == [
+        "20 10:00 CEST",
+        "27 10:00 CET",
+        "03 10:00 CET",
+        "10 10:00 CET",
+    ]
+    assert all(e.recurring_id == series.id and e.uid == series.uid for e in got)
+    assert got[1].id == f"{series.id}_20261027T090000Z"
+    assert got[1].recurrence_id == got[1].start
+    c.close()
+    reopened = LocalCalendar(tmp_path, principal)
+    assert [e.id for e in reopened.list_events(*window)] == [e.id for e in got]
+    assert reopened.get_event(got[2].id).start == got[2].start
+    reopened.close()
+
+
+def test_exdate_and_free_busy_of_a_series(calendar: LocalCalendar) -> None:
+    series = calendar.create_event(
+        new(
+            "Standup",
+            at(23, 9, 30),
+            at(23, 9, 45),
+            recurrence=["RRULE:FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR", "EXDATE:20261125T093000"],
+        ),
+        "k",
+    )
+    assert series.recurrence[1] == "EXDATE;TZID=Europe/Berlin:20261125T093000"
+    busy = calendar.free_busy(at(23, 0), at(28, 0))["me"]
+    assert [b.start.day for b in busy] == [23, 24, 26, 27]
+    with pytest.raises(NotFound, match="no occurrence"):
+        calendar.get_event(f"{series.id}_20261125T083000Z")
+
+
+def test_one_occurrence_moves_or_is_cancelled_alone_once_per_key(
+    calendar: LocalCalendar,
+) -> None:
+    series = calendar.create_event(
+        weekly("1:1", at(24, 10), at(24, 10, 30), "RRULE:FREQ=WEEKLY;COUNT=3"), "k"
+    )
+    second = calendar.list_events(at(30, 0), datetime(2026, 12, 5, tzinfo=BERLIN))[0]
+    moved = calendar.move_event(second.id, at(30, 15), at(30, 15, 30), "m1")
+    assert (moved.id, moved.start, moved.sequence) == (second.id, at(30, 15), 1)
+    assert moved.recurrence_id == datetime(2026, 12, 1, 10, tzinfo=BERLIN)
+    again = calendar.move_event(second.id, at(30, 16), at(30, 16, 30), "m1")
+    assert again.start == at(30, 15)
+    third = calendar.list_events(
+        datetime(2026, 12, 8, tzinfo=BERLIN), datetime(2026, 12, 9, tzinfo=BERLIN)
+    )[0]
+    assert calendar.cancel_event(third.id, "c1").status == "cancelled"
+    window = (at(23, 0), datetime(2026, 12, 31, tzinfo=BERLIN))
+    assert [(e.start, e.status) for e in calendar.list_events(*window)] == [
+        (at(24, 10), "confirmed"),
+        (at(30, 15), "confirmed"),
+    ]
+    assert len(calendar.list_events(*window, include_cancelled=True)) == 3
+    assert calendar.get_event(series.id).sequence == 0
+    with pytest.raises(ProviderError, match="move single occurrences"):
+        calendar.move_event(series.id, at(24, 11), at(24, 11, 30), "m2")
+
+
+def test_a_whole_series_moves_and_cancels(calendar: LocalCalendar) -> None:
+    series = calendar.create_event(
+        weekly("Review", at(24, 10), at(24, 11), "RRULE:FREQ=WEEKLY;COUNT=2"), "k"
+    )
+    calendar.move_event(series.id, at(25, 14), at(25, 15), "m")
+    window = (at(23, 0), datetime(2026, 12, 31, tzinfo=BERLIN))
+    assert [e.start for e in calendar.list_events(*window)] == [
+        at(25, 14),
+        datetime(2026, 12, 2, 14, tzinfo=BERLIN),
+    ]
+    calendar.cancel_event(series.id, "c")
+    assert calendar.list_events(*window) == []
+    assert {e.status for e in calendar.list_events(*window, include_cancelled=True)} == {
+        "cancelled"
+    }
+
+
+def test_all_day_yearly_series_blocks_each_day(
+    calendar: LocalCalendar, principal: Principal
+) -> None:
+    calendar.create_event(
+        new("Holiday", at(24, 0), at(25, 0), all_day=True, recurrence=["RRULE:FREQ=DAILY;COUNT=2"]),
+        "k",
+    )
+    events = calendar.list_events(at(23, 0), at(28, 0))
+    assert [(e.start, e.end, e.id[-8:]) for e in events] == [
+        (at(24, 0), at(25, 0), "20261124"),
+        (at(25, 0), at(26, 0), "20261125"),
+    ]
+    busy = calendar.free_busy(at(23, 0), at(28, 0))["me"]
+    slots = find_slots(principal, busy, at(23, 0), at(28, 0), timedelta(minutes=30), limit=500)
+    assert {s.start.day for s in slots} == {23, 26, 27}
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [["FREQ=WEEKLY"], ["RRULE:FREQ=SOMETIMES"], ["EXDATE:20261201T100000"], ["DTSTART:20261201"]],
+)
+def test_bad_recurrence_lines_are_refused(calendar: LocalCalendar, lines: list[str]) -> None:
+    with pytest.raises(ProviderError):
+        calendar.create_event(new("X", at(24, 10), at(24, 11), recurrence=lines), "k")
+
+
+def test_export_keeps_rrule_and_changed_occurrences(calendar: LocalCalendar) -> None:
+    series = calendar.create_event(
+        weekly("1:1", at(24, 10), at(24, 10, 30), "RRULE:FREQ=WEEKLY;UNTIL=20261231T230000Z"),
+        "k",
+    )
+    second = f"{series.id}_20261201T090000Z"
+    calendar.move_event(second, at(30, 15), at(30, 15, 30), "m")
+    parsed = icalendar.Calendar.from_ical(calendar.export_ics())
+    items = parsed.walk("VEVENT")
+    assert len(items) == 2
+    main, changed = items
+    assert main["RRULE"].to_ical() == b"FREQ=WEEKLY;UNTIL=20261231T230000Z"
+    assert str(changed["UID"]) == str(main["UID"]) == series.uid
+    assert changed["RECURRENCE-ID"].dt == datetime(2026, 12, 1, 10, tzinfo=BERLIN)
+    assert changed["RECURRENCE-ID"].params["TZID"] == "Europe/Berlin"
+    assert int(changed["SEQUENCE"]) == 1
+
+
+def test_respond_records_the_answer_once_and_a_declined_event_is_not_busy(
+    calendar: LocalCalendar,
+) -> None:
+    ev = calendar.create_event(new("Pitch", at(24, 10), at(24, 11)), "k")
+    assert calendar.respond(ev.id, "declined", "r1").attendance == {"ada@example.com": "declined"}
+    assert calendar.respond(ev.id, "accepted", "r1").attendance["ada@example.com"] == "declined"
+    assert calendar.free_busy(at(24, 0), at(25, 0))["me"] == []
+    calendar.respond(ev.id, "tentative", "r2")
+    assert len(calendar.free_busy(at(24, 0), at(25, 0))["me"]) == 1
+
+
+def test_a_calendar_file_from_before_recurrence_still_opens(
+    tmp_path: Path, principal: Principal
+) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "calendar.sqlite")
+    db.executescript(
+        "CREATE TABLE events (id TEXT PRIMARY KEY, title TEXT NOT NULL, start_utc TEXT NOT NULL,"
+        " end_utc TEXT NOT NULL, start_date TEXT, end_date TEXT, timezone TEXT NOT NULL,"
+        " all_day INTEGER NOT NULL DEFAULT 0, location TEXT NOT NULL DEFAULT '',"
+        " description TEXT NOT NULL DEFAULT '', attendees TEXT NOT NULL DEFAULT '[]',"
+        " organizer TEXT NOT NULL DEFAULT '', status TEXT NOT NULL DEFAULT 'confirmed',"
+        " sequence INTEGER NOT NULL DEFAULT 0, last_key TEXT NOT NULL DEFAULT '',"
+        " created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+        "INSERT INTO events VALUES ('evt-old', 'Old', '2026-11-24T09:00:00.000000Z',"
+        " '2026-11-24T10:00:00.000000Z', NULL, NULL, 'Europe/Berlin', 0, '', '', '[]',"
+        " 'ada@example.com', 'confirmed', 0, '', '2026-11-01T00:00:00.000000Z',"
+        " '2026-11-01T00:00:00.000000Z');"
+    )
+    db.commit()
+    db.close()
+    c = LocalCalendar(tmp_path, principal)
+    [old] = c.list_events(at(24, 0), at(25, 0))
+    assert (old.id, old.start, old.uid, old.recurrence) == (
+        "evt-old",
+        at(24, 10),
+        "evt-old@secretary.local",
+        [],
+    )
+    c.close()
+
+
+# ------------------------------------------------------ tools with phrases
+
+
+def add_contact(ctx: ToolContext, email: str, zone: str) -> None:
+    from tools.providers.base import Contact
+
+    ctx.contacts.upsert(Contact(name=email.split("@")[0].title(), email=email, timezone=zone))
+
+
+def test_agenda_reads_a_period_phrase_and_says_how(
+    ctx: ToolContext, calendar: LocalCalendar
+) -> None:
+    calendar.create_event(
+        weekly("Jour fixe", at(24, 10), at(24, 11), "RRULE:FREQ=WEEKLY;COUNT=3"), "k"
+    )
+    out = cal_tools.agenda(ctx, start="next week")
+    assert (out["from"], out["until"]) == ("2026-11-30T00:00:00+01:00", "2026-12-07T00:00:00+01:00")
+    assert out["read_as"] == "'next week' read as Monday 30 November – Sunday 6 December 2026"
+    [occurrence] = out["events"]
+    assert occurrence["when"] == "Tue 1 Dec 10:00-11:00"
+    assert occurrence["repeats"] == "weekly, 3 times" and occurrence["recurring_id"]
+    assert cal_tools.agenda(ctx, start="tomorrow", days=2)["until"] == "2026-11-26T00:00:00+01:00"
+
+
+def test_find_free_slots_ranks_for_an_attendee_in_another_zone(ctx: ToolContext) -> None:
+    add_contact(ctx, "dana@acme.com", "America/New_York")
+    out = cal_tools.find_free_slots(
+        ctx, 45, start="next week", attendees=["dana@acme.com"], limit=3
+    )
+    assert out["read_as"].startswith("'next week' read as Monday 30 November")
+    first = out["slots"][0]
+    assert first["start"] == "2026-11-30T14:00:00+01:00"
+    assert first["why"] == "inside everyone's working hours; 7 days out"
+    assert first["their_time"] == {"dana@acme.com": "Mon 30 Nov 08:00-08:45 America/New_York"}
+    assert [s["rank"] for s in out["slots"]] == [1, 2, 3]
+    # The local calendar cannot see Dana's calendar; the answer says so.
+    assert out["unknown_calendars"] == ["dana@acme.com"]
+
+
+def test_find_free_slots_searches_just_the_window_a_phrase_names(ctx: ToolContext) -> None:
+    out = cal_tools.find_free_slots(ctx, 60, start="next Tuesday afternoon", limit=10)
+    starts = [s["start"][11:16] for s in out["slots"]]
+    assert starts == ["13:00", "14:00", "15:00", "16:00"]
+    assert all(s["start"].startswith("2026-12-01") for s in out["slots"])
+    morning = cal_tools.find_free_slots(ctx, 60, start="next week mornings", limit=2)
+    assert all("morning as preferred" in s["why"] for s in morning["slots"])
+
+
+def test_create_preview_shows_how_a_phrase_was_read(
+    ctx: ToolContext, calendar: LocalCalendar
+) -> None:
+    p = preview(ctx, "create_event", title="Budget", start="next Tuesday at 10")
+    assert p.summary == "Create event 'Budget' on Tue 1 Dec 10:00-11:00 (Europe/Berlin)"
+    assert p.details["Read as"] == "'next Tuesday at 10' read as Tuesday 1 December 2026, 10:00 CET"
+    out = run(ctx, "create_event", "k", title="Budget", start="next Tuesday at 10")
+    assert out["start"] == "2026-12-01T10:00:00+01:00"
+    assert out["read_as"] == p.details["Read as"]
+    ranged = run(ctx, "create_event", "k2", title="Call", start="tomorrow 14:00-14:30")
+    assert (ranged["start"], ranged["end"]) == (
+        "2026-11-24T14:00:00+01:00",
+        "2026-11-24T14:30:00+01:00",
+    )
+
+
+def test_create_repeating_event_previews_the_rule_and_conflicting_occurrences(
+    ctx: ToolContext, calendar: LocalCalendar
+) -> None:
+    calendar.create_event(
+        new(
+            "Board",
+            datetime(2026, 12, 8, 10, tzinfo=BERLIN),
+            datetime(2026, 12, 8, 11, tzinfo=BERLIN),
+        ),
+        "b",
+    )
+    args = {
+        "title": "1:1",
+        "start": "2026-11-24T10:00",
+        "duration_minutes": 30,
+        "repeat": "weekly, 4 times",
+    }
+    p = preview(ctx, "create_event", **args)
+    assert p.details["Repeats"] == "weekly, 4 times"
+    assert p.warnings == ["Overlaps 'Board' Tue 8 Dec 10:00-11:00"]
+    run(ctx, "create_event", "k", **args)
+    out = cal_tools.agenda(ctx, start="2026-11-23", end="2026-12-31")
+    assert [e["when"] for e in out["events"] if e["title"] == "1:1"] == [
+        "Tue 24 Nov 10:00-10:30",
+        "Tue 1 Dec 10:00-10:30",
+        "Tue 8 Dec 10:00-10:30",
+        "Tue 15 Dec 10:00-10:30",
+    ]
+    with pytest.raises(ToolError, match="repeat: 'now and then'"):
+        preview(ctx, "create_event", title="X", start="2026-11-24T10:00", repeat="now and then")
+
+
+def test_create_preview_gives_the_attendees_clock_and_daylight_saving_notes(
+    ctx: ToolContext,
+) -> None:
+    add_contact(ctx, "dana@acme.com", "America/New_York")
+    p = preview(
+        ctx, "create_event", title="Sync", start="2027-03-16T15:00", attendees=["dana@acme.com"]
+    )
+    assert p.details["For dana@acme.com"] == "Tue 16 Mar 2027 10:00-11:00 EDT (America/New_York)"
+    assert (
+        "America/New_York is 5 h behind Europe/Berlin on that day (6 h today) "
+        "because of daylight saving"
+    ) in p.warnings
+    early = preview(
+        ctx, "create_event", title="Early", start="2027-03-16T09:00", attendees=["dana@acme.com"]
+    )
+    assert "Outside working hours for dana@acme.com (04:00 America/New_York)" in early.warnings
+    switch = preview(ctx, "create_event", title="Sunday", start="2027-03-28T15:00")
+    assert any(
+        w.startswith("Clocks change in Europe/Berlin that day (CET to CEST)")
+        for w in switch.warnings
+    )
+
+
+def test_series_across_the_switch_stays_local_and_warns_about_the_shift(ctx: ToolContext) -> None:
+    add_contact(ctx, "dana@acme.com", "America/New_York")
+    p = preview(
+        ctx, "create_event", title="Weekly", start="2027-03-09T15:00",
+        attendees=["dana@acme.com"], repeat="weekly, 4 times",
+    )  # fmt: skip
+    assert (
+        "Clocks change in Europe/Berlin on Sun 28 Mar 2027 (CET to CEST); "
+        "the series stays at 15:00 Europe/Berlin"
+    ) in p.warnings
+    assert any("the series shifts by an hour" in w for w in p.warnings)
+
+
+def test_move_tool_on_an_occurrence_moves_only_it(
+    ctx: ToolContext, calendar: LocalCalendar
+) -> None:
+    series = calendar.create_event(
+        weekly("1:1", at(24, 10), at(24, 10, 30), "RRULE:FREQ=WEEKLY;COUNT=3"), "k"
+    )
+    occurrence = f"{series.id}_20261201T090000Z"
+    p = preview(ctx, "move_event", event_id=occurrence, start="next Tuesday at 15:00")
+    assert p.details["Repeats"] == "only this occurrence moves; the rest of the series stays"
+    assert p.summary == (
+        "Move '1:1' from Tue 1 Dec 10:00-10:30 to Tue 1 Dec 15:00-15:30 (Europe/Berlin)"
+    )
+    run(ctx, "move_event", "m", event_id=occurrence, start="next Tuesday at 15:00")
+    whens = [
+        e["when"] for e in cal_tools.agenda(ctx, start="2026-11-23", end="2026-12-31")["events"]
+    ]
+    assert whens == ["Tue 24 Nov 10:00-10:30", "Tue 1 Dec 15:00-15:30", "Tue 8 Dec 10:00-10:30"]
+
+
+def sent_mail(ctx: ToolContext) -> list[Any]:
+    return ctx.mail.search(folder="sent", limit=50)
+
+
+def test_propose_times_previews_and_sends_ranked_times_in_both_zones(
+    ctx: ToolContext, calendar: LocalCalendar
+) -> None:
+    add_contact(ctx, "dana@acme.com", "America/New_York")
+    calendar.create_event(new("Busy", at(30, 14), at(30, 15)), "b")
+    args = {
+        "to": ["Dana <dana@acme.com>"],
+        "subject": "Budget review",
+        "duration_minutes": 45,
+        "start": "next week",
+        "note": "Hi Dana,",
+    }
+    p = preview(ctx, "propose_times", **args)
+    assert p.summary == "E-mail dana@acme.com offering 3 times for 'Budget review'"
+    assert p.details["Times"] == (
+        "1. Mon 30 Nov 15:00-15:45; 2. Tue 1 Dec 14:00-14:45; 3. Wed 2 Dec 14:00-14:45"
+    )
+    assert p.details["Read as"].startswith("'next week' read as")
+    assert p.body is not None
+    assert "1. Monday 30 November, 09:00-09:45 EST (America/New_York)\n" in p.body
+    assert "   = Monday 30 November, 15:00-15:45 CET (Europe/Berlin)" in p.body
+    assert p.body.startswith("Hi Dana,\n\nWould one of these times suit you for 'Budget review'")
+    assert sent_mail(ctx) == []
+    out = run(ctx, "propose_times", "k", **args)
+    again = run(ctx, "propose_times", "k", **args)
+    assert out["message_id"] == again["message_id"]
+    [mail] = sent_mail(ctx)
+    message = ctx.mail.get_message(mail.message_id)
+    assert message.body.strip() == p.body.strip()
+    assert out["offered"][0] == {
+        "start": "2026-11-30T15:00:00+01:00",
+        "end": "2026-11-30T15:45:00+01:00",
+    }
+
+
+def test_propose_times_with_given_times_warns_about_a_conflict(
+    ctx: ToolContext, calendar: LocalCalendar
+) -> None:
+    calendar.create_event(new("Dentist", at(24, 10), at(24, 11)), "b")
+    p = preview(
+        ctx, "propose_times", to=["eve@example.org"], subject="Coffee", duration_minutes=30,
+        times=["tomorrow at 10", "Wednesday 14:00"], draft=True,
+    )  # fmt: skip
+    assert p.summary == "Save a draft to eve@example.org offering 2 times for 'Coffee'"
+    assert p.warnings == ["Tue 24 Nov 10:00-10:30: Overlaps 'Dentist' 10:00-11:00"]
+    run(
+        ctx, "propose_times", "k", to=["eve@example.org"], subject="Coffee", duration_minutes=30,
+        times=["tomorrow at 10", "Wednesday 14:00"], draft=True,
+    )  # fmt: skip
+    assert sent_mail(ctx) == [] and len(ctx.mail.search(folder="drafts")) == 1

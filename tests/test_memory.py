@@ -220,3 +220,119 @@ def test_edits_and_rejections_become_preferences_shown_to_the_planner(make_secre
     sec.ask("Anything else?", principal="ada", thread="t2")
     system = model.calls[-1][0].content
     assert "Best, A." in system and "never write to Dana before 9:00" in system
+
+
+# --------------------------------------------------------------------------- bad input, limits
+
+
+def _eml(tmp: Path, name: str, data: bytes) -> Path:
+    path = tmp / f"{name}.eml"
+    path.write_bytes(data)
+    return path
+
+
+HEAD = (
+    "From: Dana <dana@acme.com>\nTo: ada@example.com\nSubject: {subject}\n"
+    "Date: Mon, 02 Nov 2026 09:00:00 +0100\nMessage-ID: <{name}@acme.com>\nMIME-Version: 1.0\n"
+)
+
+
+def test_text_attachments_are_remembered_up_to_a_limit_and_binary_ones_by_name(
+    make_secretary: Any, tmp_path: Path
+) -> None:
+    from agent.ingest import ATTACHMENT_TEXT_CHARS
+
+    _, memory = memory_of(make_secretary)
+    m = message(7, "Order", "The order confirmation is attached.")
+    early = "Purchase order PO-11111 for twelve chairs.\n"
+    late = "x" * ATTACHMENT_TEXT_CHARS + "\nLATEWORD-99999 after the limit\n"
+    m.add_attachment(early + late, filename="order.txt")
+    m.add_attachment(b"%PDF-1.4 opaque", maintype="application", subtype="pdf", filename="a.pdf")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _eml(folder, "order", bytes(m))
+    report = run_ingest(memory, [folder], embed=False)
+    assert report.ingested == 1 and not report.unreadable
+    [(_, note)] = report.warnings
+    assert "order.txt" in note and f"{ATTACHMENT_TEXT_CHARS:,}" in note
+    [hit] = memory.recall("PO-11111", mode="keyword")
+    assert hit.message_id == "<m7@acme.com>"
+    assert memory.recall("a.pdf", mode="keyword")[0].message_id == "<m7@acme.com>"
+    assert memory.recall("LATEWORD-99999", mode="keyword") == []
+
+
+def test_bad_messages_are_each_reported_with_a_reason_and_the_rest_is_kept(
+    make_secretary: Any, tmp_path: Path
+) -> None:
+    _, memory = memory_of(make_secretary)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    broken = HEAD.format(subject="Scan", name="broken") + (
+        'Content-Type: multipart/mixed; boundary="declared"\n\n--other\n'
+        "Content-Type: text/plain\n\nlost text\n--other--\n"
+    )
+    empty = HEAD.format(subject="Nothing", name="empty") + "Content-Type: text/plain\n\n"
+    charset = HEAD.format(subject="Lieferung", name="charset") + (
+        'Content-Type: text/plain; charset="x-unknown-2026"\n\nDie Lieferung kommt später.\n'
+    )
+    huge = HEAD.format(subject="Big", name="huge") + "\n" + "y" * 5000 + "\n"
+    _eml(folder, "1-broken", broken.encode())
+    _eml(folder, "2-empty", empty.encode())
+    _eml(folder, "3-charset", charset.encode())
+    _eml(folder, "4-huge", huge.encode())
+    _eml(folder, "5-junk", b"\x00\x01 not mail at all")
+    for i, (subject, body) in enumerate(TOPICS):
+        _eml(folder, f"6-good{i}", bytes(message(i, subject, body)))
+    report = run_ingest(memory, [folder], embed=False, max_bytes=4000)
+    reasons = {Path(ref).stem: why for ref, why in report.unreadable}
+    assert reasons["1-broken"].startswith("broken MIME")
+    assert reasons["2-empty"].startswith("empty body")
+    assert reasons["4-huge"].startswith("too large")
+    assert reasons["5-junk"].startswith("not a readable e-mail")
+    assert len(reasons) == 4 and report.ingested == len(TOPICS) + 1
+    [(ref, note)] = report.warnings
+    assert ref.endswith("3-charset.eml") and "unknown charset x-unknown-2026" in note
+    assert memory.recall("Lieferung", mode="keyword")[0].message_id == "<charset@acme.com>"
+    assert all(memory.has(f"<m{i}@acme.com>") for i in range(len(TOPICS)))
+
+
+def test_ingest_announces_its_total_so_progress_has_an_eta(
+    make_secretary: Any, archive: Path
+) -> None:
+    _, memory = memory_of(make_secretary)
+    seen: dict[str, list[int]] = {"total": [], "read": [], "before": [], "embedded": []}
+    run_ingest(
+        memory,
+        [archive],
+        on_total=seen["total"].append,
+        on_read=seen["read"].append,
+        before_embedding=seen["before"].append,
+        on_embedded=seen["embedded"].append,
+    )
+    assert seen["total"] == [4] and sum(seen["read"]) == 4
+    assert seen["before"] == [4] and sum(seen["embedded"]) == 4
+
+
+def test_a_changed_embedding_model_is_refused_until_memory_is_reembedded(
+    make_secretary: Any, archive: Path, isolated_home: Path
+) -> None:
+    from agent.embeddings import OnnxMiniLM, for_chroma
+    from agent.memory import EmbeddingModelChanged, Memory, chroma_client
+
+    _, memory = memory_of(make_secretary)
+    run_ingest(memory, [archive])
+    assert memory.embedding_model() == OnnxMiniLM().model_id
+    client = chroma_client(isolated_home / "chroma")
+    fp32 = OnnxMiniLM(backend="numpy")
+
+    def collection(name: str) -> Any:
+        return client.get_or_create_collection(name, embedding_function=for_chroma(fp32))
+
+    other = Memory(memory.path.parent, "ada", collection, fp32.model_id, client.delete_collection)
+    with pytest.raises(EmbeddingModelChanged, match="secretary ingest --reembed"):
+        other.recall("trip to Portugal", mode="dense")
+    assert other.recall("LH1234", mode="keyword")[0].message_id == "<m2@acme.com>"
+    report = run_ingest(other, [archive], reembed=True)
+    assert (report.duplicates, report.embedded) == (4, 4)
+    assert other.embedding_model() == fp32.model_id
+    assert other.recall("trip to Portugal", k=1, mode="dense")[0].subject == "Flight to Lisbon"

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from agent.principals import WEEKDAYS, Principal, WorkingHours
 from tools.providers.base import Busy
-from tools.scheduling import Slot, find_slots, is_date_only, parse_when
+from tools.scheduling import Attendee, Slot, find_slots, is_date_only, parse_when, rank_slots
 
 HOUR = timedelta(hours=1)
 
@@ -256,3 +256,218 @@ def test_parse_when_rejects_other_formats_with_a_sentence_naming_iso(text: str) 
 def test_parse_when_rejects_a_time_skipped_by_daylight_saving() -> None:
     with pytest.raises(ValueError, match="does not exist in Europe/Berlin"):
         parse_when("2026-03-29T02:30", BERLIN)
+
+
+# ------------------------------------------------------------------ ranking
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def berlin_principal(hours: str = "09:00-17:00 mon-fri") -> Principal:
+    return Principal(
+        id="ada", email="ada@example.com", timezone="Europe/Berlin",
+        working_hours=WorkingHours.parse(hours),
+    )  # fmt: skip
+
+
+def test_rank_prefers_times_inside_every_attendees_own_working_hours() -> None:
+    p = berlin_principal()
+    start, end = day_window("Europe/Berlin", 2026, 11, 24)
+    dana = Attendee(email="dana@acme.com", tz=NEW_YORK)
+    now = start - timedelta(hours=15)  # Monday 09:00
+    ranked = rank_slots(
+        p, [], start, end, timedelta(minutes=45), now=now, attendees=[dana], limit=3
+    )
+    # 08:00 in New York is 14:00 in Berlin in November (six hours apart).
+    assert [s.start.strftime("%H:%M") for s in ranked] == ["14:00", "14:45", "15:30"]
+    assert [s.rank for s in ranked] == [1, 2, 3]
+    assert ranked[0].explanation == "inside everyone's working hours; tomorrow"
+    assert ranked[0].local_times == {"dana@acme.com": "Tue 24 Nov 08:00-08:45 America/New_York"}
+
+
+def test_rank_still_offers_hours_outside_an_attendees_day_but_last_and_says_so() -> None:
+    p = berlin_principal("09:00-12:00 mon-fri")
+    start, end = day_window("Europe/Berlin", 2026, 11, 24)
+    dana = Attendee(email="dana@acme.com", tz=NEW_YORK)
+    ranked = rank_slots(p, [], start, end, HOUR, now=start, attendees=[dana], limit=2)
+    assert ranked and ranked[0].outside_hours == ["dana@acme.com"]
+    assert ranked[0].explanation.startswith("outside working hours for dana@acme.com")
+
+
+@pytest.mark.parametrize(
+    ("day", "first_joint"),
+    [
+        ((2026, 3, 3), "14:00"),  # both on winter time: 6 h apart
+        ((2026, 3, 8), "13:00"),  # US switch Sunday: New York on summer time, Berlin not yet
+        ((2026, 3, 10), "13:00"),
+        ((2026, 3, 29), "14:00"),  # European switch Sunday: both on summer time again
+        ((2026, 10, 25), "13:00"),  # Europe back on winter time, New York not yet
+        ((2026, 10, 27), "13:00"),
+        ((2026, 11, 1), "14:00"),  # US switch back: 6 h again
+    ],
+)
+def test_joint_hours_follow_each_zones_own_daylight_saving_switch(
+    day: tuple[int, int, int], first_joint: str
+) -> None:
+    p = berlin_principal("09:00-17:00 mon-sun")
+    start, end = day_window("Europe/Berlin", *day)
+    everyday = WorkingHours.parse("08:00-18:00 mon-sun")
+    dana = Attendee(email="dana@acme.com", tz=NEW_YORK, hours=everyday)
+    ranked = rank_slots(
+        p, [], start, end, HOUR, now=start - timedelta(days=1), attendees=[dana], limit=1
+    )
+    assert ranked[0].start.astimezone(p.tz).strftime("%H:%M") == first_joint
+    assert ranked[0].local_times["dana@acme.com"].split()[3] == "08:00-09:00"
+    assert real(Slot(start=ranked[0].start, end=ranked[0].end)) == HOUR
+
+
+def test_explanation_mentions_a_gap_changed_by_daylight_saving() -> None:
+    p = berlin_principal()
+    start, end = day_window("Europe/Berlin", 2026, 3, 10)
+    dana = Attendee(email="dana@acme.com", tz=NEW_YORK)
+    now = datetime(2026, 3, 2, 9, tzinfo=p.tz)  # a week earlier the zones were 6 h apart
+    [slot] = rank_slots(p, [], start, end, HOUR, now=now, attendees=[dana], limit=1)
+    assert (
+        "America/New_York is 5 h behind Europe/Berlin on that day (6 h today) "
+        "because of daylight saving"
+    ) in slot.reasons
+
+
+def test_all_day_event_blocks_the_whole_local_day() -> None:
+    p = berlin_principal()
+    tz = p.tz
+    offsite = Busy(start=datetime(2026, 11, 24, tzinfo=tz), end=datetime(2026, 11, 25, tzinfo=tz))
+    start, end = datetime(2026, 11, 24, tzinfo=tz), datetime(2026, 11, 26, tzinfo=tz)
+    ranked = rank_slots(p, [offsite], start, end, HOUR, now=start, limit=20)
+    assert ranked and all(s.start.astimezone(tz).day == 25 for s in ranked)
+
+
+def test_preferences_rank_first_and_are_explained() -> None:
+    p = berlin_principal()
+    now = datetime(2026, 11, 23, 9, tzinfo=p.tz)
+    start, end = now, datetime(2026, 11, 28, tzinfo=p.tz)
+    dana = Attendee(email="dana@acme.com", tz=ZoneInfo("Europe/London"))
+    busy = [
+        Busy(
+            start=datetime(2026, 11, 24, 9, tzinfo=p.tz),
+            end=datetime(2026, 11, 24, 12, tzinfo=p.tz),
+        )
+    ]
+    ranked = rank_slots(
+        p, busy, start, end, timedelta(minutes=45), now=now, attendees=[dana],
+        prefer="morning", prefer_days=["wed", "thu"], limit=3, notice=timedelta(hours=24),
+    )  # fmt: skip
+    first = ranked[0]
+    # 09:00 in Berlin is 08:00 in London, the start of Dana's day.
+    assert first.start.astimezone(p.tz).strftime("%a %H:%M") == "Wed 09:00"
+    assert first.explanation == (
+        "inside everyone's working hours; morning as preferred; Wed as preferred; 2 days out"
+    )
+    assert ranked[1].start.astimezone(p.tz).strftime("%a %H:%M") == "Thu 09:00"
+
+
+def test_options_are_spread_over_days_and_never_overlap() -> None:
+    p = berlin_principal()
+    now = datetime(2026, 11, 23, 9, tzinfo=p.tz)
+    ranked = rank_slots(
+        p, [], now, now + timedelta(days=7), HOUR, now=now, limit=4, step=timedelta(minutes=30)
+    )
+    days = [s.start.astimezone(p.tz).date() for s in ranked]
+    assert len(set(days)) == 4
+    one_day = rank_slots(p, [], now, datetime(2026, 11, 24, tzinfo=p.tz), HOUR, now=now, limit=4)
+    assert [s.start.strftime("%H:%M") for s in one_day] == ["09:00", "10:00", "11:00", "12:00"]
+
+
+def test_attendee_busy_blocks_and_an_unseen_calendar_does_not() -> None:
+    p = berlin_principal()
+    start, end = day_window("Europe/Berlin", 2026, 11, 24)
+    busy_dana = [Busy(start=start.replace(hour=9), end=start.replace(hour=12))]
+    dana = Attendee(email="dana@acme.com", busy=busy_dana)
+    eve = Attendee(email="eve@acme.com", busy=None)
+    ranked = rank_slots(p, [], start, end, HOUR, now=start, attendees=[dana, eve], limit=1)
+    assert ranked[0].start.strftime("%H:%M") == "12:00"
+    assert ranked[0].explanation == "inside your working hours; today"
+
+
+@st.composite
+def meetings(draw: st.DrawFn) -> dict:
+    sc = draw(scenarios())
+    people = []
+    for i in range(draw(st.integers(0, 3))):
+        zone = draw(st.sampled_from([None, *ZONES]))
+        busy = [
+            Busy(
+                start=sc["start"] + timedelta(minutes=off),
+                end=sc["start"] + timedelta(minutes=off + dur),
+            )
+            for off, dur in draw(
+                st.lists(st.tuples(st.integers(-600, 14000), st.integers(1, 600)), max_size=6)
+            )
+        ]
+        people.append(
+            Attendee(email=f"p{i}@x.example", tz=ZoneInfo(zone) if zone else None, busy=busy)
+        )
+    sc["attendees"] = people
+    sc["prefer"] = draw(st.sampled_from(["any", "morning", "afternoon"]))
+    return sc
+
+
+@settings(max_examples=150, deadline=None)
+@given(meetings())
+def test_property_ranked_slots_are_free_for_all_inside_hours_and_of_requested_length(
+    sc: dict,
+) -> None:
+    p: Principal = sc["principal"]
+    ranked = rank_slots(
+        p, sc["busy"], sc["start"], sc["end"], sc["duration"], now=sc["not_before"],
+        attendees=sc["attendees"], buffer=sc["buffer"], step=sc["step"],
+        prefer=sc["prefer"], limit=5,
+    )  # fmt: skip
+    everyone = list(sc["busy"]) + [b for a in sc["attendees"] for b in a.busy]
+    wh = p.working_hours
+    assert [s.rank for s in ranked] == list(range(1, len(ranked) + 1))
+    for i, s in enumerate(ranked):
+        assert real(Slot(start=s.start, end=s.end)) == sc["duration"]
+        assert s.start >= sc["not_before"] and s.end <= sc["end"]
+        for b in everyone:
+            assert s.end <= b.start - sc["buffer"] or s.start >= b.end + sc["buffer"]
+        a, e = s.start.astimezone(p.tz), s.end.astimezone(p.tz)
+        assert WEEKDAYS[a.weekday()] in wh.days
+        assert wh.start <= a.time() and e.time() <= wh.end and a.date() == e.date()
+        for other in ranked[i + 1 :]:
+            assert s.end <= other.start or other.end <= s.start
+
+
+def test_benchmark_ten_attendees_over_a_month_of_busy_data(capsys: pytest.CaptureFixture) -> None:
+    import random
+    import time as clock
+
+    rng = random.Random(5)
+    p = berlin_principal()
+    tz = p.tz
+    now = datetime(2026, 11, 23, 9, tzinfo=tz)
+    zones = [None, "Europe/London", "America/New_York", "Asia/Kolkata", "Europe/Berlin"]
+    people = []
+    for i in range(10):
+        busy = []
+        for d in range(31):
+            day = datetime(2026, 11, 23, tzinfo=tz) + timedelta(days=d)
+            for _ in range(rng.randint(2, 6)):
+                s = day + timedelta(hours=rng.randint(7, 18), minutes=rng.choice([0, 15, 30, 45]))
+                busy.append(Busy(start=s, end=s + timedelta(minutes=rng.choice([30, 45, 60, 90]))))
+        zone = zones[i % len(zones)]
+        people.append(
+            Attendee(email=f"p{i}@x.example", tz=ZoneInfo(zone) if zone else None, busy=busy)
+        )
+    mine = [b for b in people[0].busy[::3]]
+    t0 = clock.perf_counter()
+    ranked = rank_slots(
+        p, mine, now, now + timedelta(days=31), timedelta(minutes=45), now=now,
+        attendees=people, buffer=timedelta(minutes=5), prefer="morning", limit=5,
+    )  # fmt: skip
+    ms = (clock.perf_counter() - t0) * 1000
+    busy_count = sum(len(a.busy or []) for a in people) + len(mine)
+    with capsys.disabled():
+        print(f"\nslot finding: 10 attendees, {busy_count} busy intervals, 31 days: {ms:.1f} ms")
+    assert ms < 5000
+    assert all(s.end - s.start == timedelta(minutes=45) for s in ranked)

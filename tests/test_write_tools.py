@@ -19,6 +19,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "create_event": {"title": "Review", "start": "2026-11-24T10:00", "duration_minutes": 30},
     "move_event": {"event_id": "EVENT", "start": "2026-11-25T11:00"},
     "cancel_event": {"event_id": "EVENT"},
+    "respond_to_invite": {"event_id": "EVENT", "answer": "accepted"},
+    "propose_times": {"to": ["dana@acme.com"], "subject": "Budget", "duration_minutes": 45},
     "add_contact": {"name": "Dana Scully", "email": "dana@acme.com"},
     "update_contact": {"contact_id": "CONTACT", "notes": "prefers phone"},
 }

@@ -58,6 +58,10 @@ class Event(BaseModel):
     )
     recurring_id: str = Field("", description="For an occurrence: the series' event id.")
     uid: str = Field("", description="The iCalendar UID (shared with invitations).")
+    recurrence_id: AwareDatetime | None = Field(
+        None, description="For an occurrence: its original start (iCalendar RECURRENCE-ID)."
+    )
+    sequence: int = Field(0, description="iCalendar SEQUENCE: raised by every change of time.")
 
 
 class NewEvent(BaseModel):
@@ -114,6 +118,17 @@ class CalendarProvider(Protocol):
 
     def cancel_event(self, event_id: str, idempotency_key: str) -> Event:
         """Cancel an event (kept with status 'cancelled')."""
+        ...
+
+    def respond(self, event_id: str, answer: PartStat, idempotency_key: str) -> Event:
+        """Record the principal's answer to an invitation (once per key).
+
+        Providers whose server mails the organizer themselves (Google, Microsoft
+        365, CalDAV with scheduling) do so here and set a class attribute
+        ``sends_invitations = True``; otherwise the tools mail an iTIP REPLY
+        (and REQUEST/CANCEL for the principal's own events) through the mail
+        provider.
+        """
         ...
 
 

@@ -6,9 +6,17 @@ events are stored as dates (start inclusive, end exclusive), because an all-day
 event is a calendar day, not a span of hours; they are returned as aware
 datetimes at local midnight of the event's zone.
 
+Recurring events keep their RRULE/EXDATE/RDATE lines on the series row and are
+expanded with ``recurring_ical_events`` whenever a window is listed, in the
+series' own zone (a weekly 10:00 stays at 10:00 across a daylight-saving
+change). An occurrence has the stable id ``<series id>_<original start>``
+(``evt-1a2b_20261124T090000Z``, or ``_20261124`` for all-day series). Changing
+one occurrence (move, cancel, an answer) stores it as an override row with
+that id, exported as a VEVENT with RECURRENCE-ID.
+
 Writes are idempotent per key: a create with a key already used returns the
-event it made, and a move or cancel whose key was already applied returns the
-event unchanged, so a retried action never lands twice.
+event it made, and a move, cancel or answer whose key was already applied
+returns the event unchanged, so a retried action never lands twice.
 """
 
 from __future__ import annotations
@@ -22,14 +30,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tools.providers.base import Busy, Event, NewEvent, NotFound, ProviderError
+from tools.providers.base import Busy, Event, NewEvent, NotFound, PartStat, ProviderError
 from tools.providers.local.sqlite import SQLiteStore
 
 if TYPE_CHECKING:
+    import icalendar
+
     from agent.principals import Principal
 
 PRODID = "-//Secretary//Local calendar//EN"
 _UTC_FMT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_RID_FMT = "%Y%m%dT%H%M%SZ"
+_NO_RULES = "[]"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -59,6 +71,15 @@ CREATE TABLE IF NOT EXISTS changes (
     applied_at      TEXT NOT NULL
 );
 """
+
+# Columns added after the first release; older files get them on open.
+_ADDED_COLUMNS = {
+    "recurrence": "TEXT NOT NULL DEFAULT '[]'",
+    "recurring_id": "TEXT NOT NULL DEFAULT ''",
+    "rid": "TEXT NOT NULL DEFAULT ''",
+    "uid": "TEXT NOT NULL DEFAULT ''",
+    "attendance": "TEXT NOT NULL DEFAULT '{}'",
+}
 
 
 def _utc(dt: datetime) -> str:
@@ -101,8 +122,64 @@ def all_day_dates(start: datetime, end: datetime, tz: ZoneInfo) -> tuple[date, d
     return first, stop
 
 
+def _day_of(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _rid_key(original: date | datetime, all_day: bool) -> str:
+    """The occurrence part of an occurrence id: its original start in UTC (a date if all-day)."""
+    if all_day or not isinstance(original, datetime):
+        day = original.date() if isinstance(original, datetime) else original
+        return day.strftime("%Y%m%d")
+    return original.astimezone(UTC).strftime(_RID_FMT)
+
+
+def normalize_recurrence(lines: list[str], tz: ZoneInfo, start: datetime) -> list[str]:
+    """Checked RRULE/EXDATE/RDATE lines, floating times pinned to ``tz``.
+
+    Raises:
+        ProviderError: A line is not a recurrence rule or date list iCalendar accepts.
+    """
+    import icalendar
+    from dateutil.rrule import rrulestr
+
+    from tools.itip import recurrence_properties
+
+    out: list[str] = []
+    example = "RRULE:FREQ=WEEKLY;COUNT=4 or EXDATE:20261201T100000"
+    for raw in lines:
+        line = raw.strip()
+        name = line.split(":", 1)[0].split(";", 1)[0].upper()
+        if name not in ("RRULE", "EXDATE", "RDATE") or ":" not in line:
+            raise ProviderError(f"'{raw}' is not a recurrence line; write e.g. {example}.")
+        if name == "RRULE":
+            rule = line.split(":", 1)[1].upper()
+            try:
+                icalendar.vRecur.from_ical(rule)
+                rrulestr(rule, dtstart=start.astimezone(UTC), forceset=True)
+            except (ValueError, TypeError) as exc:
+                raise ProviderError(f"'{raw}' is not a valid RRULE ({exc}).") from None
+            out.append(f"RRULE:{rule}")
+            continue
+        try:
+            props = recurrence_properties([line], tz)
+        except ValueError as exc:
+            raise ProviderError(f"'{raw}' is not a valid {name} line ({exc}).") from None
+        holder = icalendar.Event()
+        for prop, value, params in props:
+            holder.add(prop, value, parameters=params)
+        text = holder.to_ical().decode().replace("\r\n ", "")
+        out += [x for x in text.split("\r\n") if x.split(":", 1)[0].split(";")[0] == name]
+    if out and not any(x.startswith("RRULE:") or x.startswith("RDATE") for x in out):
+        raise ProviderError("EXDATE lines need an RRULE or RDATE to exclude dates from.")
+    return out
+
+
 class LocalCalendar(SQLiteStore):
     """A principal's calendar in ``root/calendar.sqlite``."""
+
+    sends_invitations = False
+    """Attendees are invited by e-mail (iTIP) by the tools, not by this calendar."""
 
     def __init__(self, root: Path, principal: Principal) -> None:
         """Open (and create if needed) the calendar database.
@@ -113,39 +190,83 @@ class LocalCalendar(SQLiteStore):
         """
         self.principal = principal
         super().__init__(root / "calendar.sqlite", _SCHEMA)
+        with self._lock:
+            have = {r["name"] for r in self._db.execute("PRAGMA table_info(events)")}
+            for column, decl in _ADDED_COLUMNS.items():
+                if column not in have:
+                    self._db.execute(f"ALTER TABLE events ADD COLUMN {column} {decl}")
+            self._db.execute("CREATE INDEX IF NOT EXISTS events_uid ON events (uid)")
+            self._db.execute("CREATE INDEX IF NOT EXISTS events_series ON events (recurring_id)")
 
     # ------------------------------------------------------------- reading
 
     def list_events(
         self, start: datetime, end: datetime, include_cancelled: bool = False
     ) -> list[Event]:
-        """Events overlapping [start, end), sorted by start; cancelled ones only on request."""
-        sql = "SELECT * FROM events WHERE start_utc < ? AND end_utc > ?"
-        if not include_cancelled:
-            sql += " AND status != 'cancelled'"
+        """Events overlapping [start, end), recurring ones expanded, sorted by start.
+
+        Cancelled events (and cancelled occurrences) only on request.
+        """
+        lo, hi = _utc(start), _utc(end)
         with self._lock:
-            rows = self._db.execute(
-                sql + " ORDER BY start_utc, end_utc, id", (_utc(end), _utc(start))
+            plain = self._db.execute(
+                "SELECT * FROM events WHERE start_utc < ? AND end_utc > ?"
+                " AND recurrence = '[]' AND recurring_id = ''",
+                (hi, lo),
             ).fetchall()
-        return [self._event(r) for r in rows]
+            series = self._db.execute(
+                "SELECT * FROM events WHERE recurrence != '[]' AND start_utc < ?", (hi,)
+            ).fetchall()
+            overrides = self._overrides([r["id"] for r in series])
+        events = [self._event(r) for r in plain]
+        for row in series:
+            events += self._expand(row, overrides.get(row["id"], []), start, end)
+        if not include_cancelled:
+            events = [e for e in events if e.status != "cancelled"]
+        events.sort(key=lambda e: (e.start.astimezone(UTC), e.end.astimezone(UTC), e.id))
+        return events
 
     def get_event(self, event_id: str) -> Event:
-        """One event (cancelled ones included); raises NotFound."""
+        """One event or occurrence (cancelled ones included); raises NotFound."""
         with self._lock:
-            row = self._row(event_id)
-        return self._event(row)
+            row = self._find(event_id)
+            if row is not None:
+                return self._event(row)
+            return self._occurrence(event_id)
+
+    def get_by_uid(self, uid: str, recurrence_id: datetime | None = None) -> Event:
+        """The event (or one occurrence of a series) with this iCalendar UID; raises NotFound."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM events WHERE uid = ? AND recurring_id = '' ORDER BY created_at",
+                (uid.strip(),),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"No event with UID {uid} in the calendar.")
+            if recurrence_id is None:
+                return self._event(row)
+            if recurrence_id.tzinfo is None:
+                recurrence_id = recurrence_id.replace(tzinfo=_zone(row["timezone"]))
+            key = _rid_key(recurrence_id, bool(row["all_day"]))
+            occurrence_id = f"{row['id']}_{key}"
+            found = self._find(occurrence_id)
+            return self._event(found) if found is not None else self._occurrence(occurrence_id)
 
     def free_busy(
         self, start: datetime, end: datetime, attendees: list[str] | None = None
     ) -> dict[str, list[Busy]]:
-        """Busy intervals of the principal's non-cancelled events.
+        """Busy intervals of the principal's events (not cancelled, not declined).
 
         The local calendar only knows the principal: other attendees are left
         out of the answer (an attendee who is the principal gets the same list).
         """
-        busy = [Busy(start=e.start, end=e.end, title=e.title) for e in self.list_events(start, end)]
-        out: dict[str, list[Busy]] = {"me": busy}
         me = self.principal.email.lower()
+        busy = [
+            Busy(start=e.start, end=e.end, title=e.title)
+            for e in self.list_events(start, end)
+            if e.attendance.get(me) != "declined"
+        ]
+        out: dict[str, list[Busy]] = {"me": busy}
         for who in attendees or []:
             if who.strip().lower() == me:
                 out[who] = list(busy)
@@ -157,25 +278,20 @@ class LocalCalendar(SQLiteStore):
         """Create an event once per key; a repeated key returns the first event."""
         tz = _zone(event.timezone)
         event_id = self._id_for(idempotency_key)
-        start_date = end_date = None
-        if event.all_day:
-            first, stop = all_day_dates(event.start, event.end, tz)
-            start_utc, end_utc = _utc(_midnight(first, tz)), _utc(_midnight(stop, tz))
-            start_date, end_date = first.isoformat(), stop.isoformat()
-        else:
-            if event.end <= event.start:
-                raise ProviderError("An event must end after it starts.")
-            start_utc, end_utc = _utc(event.start), _utc(event.end)
+        start_utc, end_utc, start_date, end_date = self._span(
+            event.start, event.end, event.all_day, tz
+        )
+        rules = normalize_recurrence(event.recurrence, tz, event.start)
         now = _utc(datetime.now(UTC))
         with self._lock:
-            existing = self._db.execute("SELECT * FROM events WHERE id = ?", (event_id,)).fetchone()
+            existing = self._find(event_id)
             if existing is not None:
                 return self._event(existing)
             self._db.execute(
                 "INSERT INTO events (id, title, start_utc, end_utc, start_date, end_date,"
                 " timezone, all_day, location, description, attendees, organizer, status,"
-                " last_key, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'confirmed', ?, ?, ?)",
+                " last_key, created_at, updated_at, recurrence, uid)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?)",
                 (
                     event_id,
                     event.title,
@@ -192,6 +308,8 @@ class LocalCalendar(SQLiteStore):
                     idempotency_key,
                     now,
                     now,
+                    json.dumps(rules),
+                    f"{event_id}@secretary.local",
                 ),
             )
             row = self._row(event_id)
@@ -200,114 +318,191 @@ class LocalCalendar(SQLiteStore):
     def move_event(
         self, event_id: str, start: datetime, end: datetime, idempotency_key: str
     ) -> Event:
-        """Give an event new start and end (dates only, for an all-day event)."""
+        """Give an event, a whole series or one occurrence new start and end.
+
+        A series moves as a whole only while none of its occurrences was
+        changed on its own or excluded; otherwise move occurrences one by one.
+        """
         with self._lock:
-            row = self._row(event_id)
             if self._applied(idempotency_key):
-                return self._event(row)
+                return self._current(event_id)
+            row = self._materialize(event_id)
             if row["status"] == "cancelled":
                 raise ProviderError(
                     f"Event '{row['title']}' is cancelled; create a new event instead of moving it."
                 )
+            if row["recurrence"] != _NO_RULES:
+                exceptions = self._db.execute(
+                    "SELECT 1 FROM events WHERE recurring_id = ? LIMIT 1", (row["id"],)
+                ).fetchone()
+                if exceptions is not None or "EXDATE" in row["recurrence"]:
+                    raise ProviderError(
+                        f"'{row['title']}' repeats and some occurrences were changed on their "
+                        "own; move single occurrences (their ids are in the agenda) instead."
+                    )
             tz = _zone(row["timezone"])
-            start_date = end_date = None
-            if row["all_day"]:
-                first, stop = all_day_dates(start, end, tz)
-                start_utc, end_utc = _utc(_midnight(first, tz)), _utc(_midnight(stop, tz))
-                start_date, end_date = first.isoformat(), stop.isoformat()
-            else:
-                if end <= start:
-                    raise ProviderError("An event must end after it starts.")
-                start_utc, end_utc = _utc(start), _utc(end)
+            span = self._span(start, end, bool(row["all_day"]), tz)
             with self.transaction():
                 self._db.execute(
                     "UPDATE events SET start_utc = ?, end_utc = ?, start_date = ?, end_date = ?,"
                     " sequence = sequence + 1, last_key = ?, updated_at = ? WHERE id = ?",
-                    (
-                        start_utc,
-                        end_utc,
-                        start_date,
-                        end_date,
-                        idempotency_key,
-                        _utc(datetime.now(UTC)),
-                        event_id,
-                    ),
+                    (*span, idempotency_key, _utc(datetime.now(UTC)), row["id"]),
                 )
-                self._record(idempotency_key, event_id, "move")
-            row = self._row(event_id)
-        return self._event(row)
+                self._record(idempotency_key, row["id"], "move")
+            return self._event(self._row(row["id"]))
 
     def cancel_event(self, event_id: str, idempotency_key: str) -> Event:
-        """Mark an event cancelled; the row is kept so the change can be seen and undone."""
+        """Mark an event, a series or one occurrence cancelled; rows are kept, never deleted."""
         with self._lock:
-            row = self._row(event_id)
-            if self._applied(idempotency_key) or row["status"] == "cancelled":
+            if self._applied(idempotency_key):
+                return self._current(event_id)
+            row = self._materialize(event_id)
+            if row["status"] == "cancelled":
                 return self._event(row)
             with self.transaction():
                 self._db.execute(
                     "UPDATE events SET status = 'cancelled', sequence = sequence + 1,"
                     " last_key = ?, updated_at = ? WHERE id = ?",
-                    (idempotency_key, _utc(datetime.now(UTC)), event_id),
+                    (idempotency_key, _utc(datetime.now(UTC)), row["id"]),
                 )
-                self._record(idempotency_key, event_id, "cancel")
-            row = self._row(event_id)
-        return self._event(row)
+                self._record(idempotency_key, row["id"], "cancel")
+            return self._event(self._row(row["id"]))
+
+    def respond(self, event_id: str, answer: PartStat, idempotency_key: str) -> Event:
+        """Record the principal's own answer (accepted, declined...) once per key.
+
+        A declined event no longer counts as busy time. The organizer is told
+        by the tools (an iTIP reply by e-mail); this calendar only records it.
+        """
+        with self._lock:
+            if self._applied(idempotency_key):
+                return self._current(event_id)
+            row = self._materialize(event_id)
+            with self.transaction():
+                self._set_answer(row, self.principal.email, answer)
+                self._db.execute(
+                    "UPDATE events SET last_key = ? WHERE id = ?", (idempotency_key, row["id"])
+                )
+                self._record(idempotency_key, row["id"], "respond")
+            return self._event(self._row(row["id"]))
+
+    def set_attendance(self, event_id: str, attendee: str, answer: PartStat) -> Event:
+        """Record an attendee's answer (from an e-mailed iTIP reply).
+
+        Raises:
+            NotFound: No such event.
+            ProviderError: ``attendee`` is not invited to it.
+        """
+        with self._lock:
+            row = self._materialize(event_id)
+            invited = {a.lower() for a in json.loads(row["attendees"])}
+            if attendee.strip().lower() not in invited:
+                raise ProviderError(f"{attendee} is not an attendee of '{row['title']}'.")
+            with self.transaction():
+                self._set_answer(row, attendee, answer)
+            return self._event(self._row(row["id"]))
+
+    def store_invitation(
+        self,
+        event: NewEvent,
+        *,
+        uid: str,
+        organizer: str,
+        sequence: int = 0,
+        cancelled: bool = False,
+    ) -> Event:
+        """File an invitation someone else sent (iTIP REQUEST/CANCEL), keyed by its UID.
+
+        A newer SEQUENCE replaces the stored version; an older one is ignored.
+        The principal's answer stays 'needs-action' until they respond.
+        """
+        tz = _zone(event.timezone)
+        span = self._span(event.start, event.end, event.all_day, tz)
+        rules = normalize_recurrence(event.recurrence, tz, event.start)
+        status = "cancelled" if cancelled else "confirmed"
+        now = _utc(datetime.now(UTC))
+        digest = hashlib.sha256(f"{self.principal.id}\0uid\0{uid}".encode()).hexdigest()
+        event_id = f"evt-{digest[:16]}"
+        with self._lock:
+            row = self._find(event_id)
+            if row is not None and row["sequence"] > sequence:
+                return self._event(row)
+            with self.transaction():
+                if row is None:
+                    self._db.execute(
+                        "INSERT INTO events (id, title, start_utc, end_utc, start_date, end_date,"
+                        " timezone, all_day, location, description, attendees, organizer,"
+                        " status, sequence, created_at, updated_at, recurrence, uid, attendance)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            event_id, event.title, *span, event.timezone, int(event.all_day),
+                            event.location, event.description, json.dumps(event.attendees),
+                            organizer, status, sequence, now, now, json.dumps(rules), uid,
+                            json.dumps({self.principal.email.lower(): "needs-action"}),
+                        ),
+                    )  # fmt: skip
+                else:
+                    self._db.execute(
+                        "UPDATE events SET title = ?, start_utc = ?, end_utc = ?, start_date = ?,"
+                        " end_date = ?, location = ?, description = ?, attendees = ?,"
+                        " status = ?, sequence = ?, recurrence = ?, updated_at = ? WHERE id = ?",
+                        (
+                            event.title, *span, event.location, event.description,
+                            json.dumps(event.attendees), status, sequence, json.dumps(rules),
+                            now, event_id,
+                        ),
+                    )  # fmt: skip
+            return self._event(self._row(event_id))
 
     # ------------------------------------------------------------- export
 
     def export_ics(self, start: datetime | None = None, end: datetime | None = None) -> bytes:
         """The calendar (or the events overlapping [start, end)) as an iCalendar file.
 
-        Cancelled events are included with ``STATUS:CANCELLED`` so a subscriber
-        removes them too; VTIMEZONE components cover every zone used.
+        Series keep their RRULE/EXDATE lines, changed occurrences follow as
+        VEVENTs with RECURRENCE-ID, and cancelled events are included with
+        ``STATUS:CANCELLED`` so a subscriber removes them too; VTIMEZONE
+        components cover every zone used.
         """
-        import icalendar
+        from tools.itip import calendar_of, event_component
 
-        lo = start or datetime(1900, 1, 1, tzinfo=UTC)
-        hi = end or datetime(9000, 1, 1, tzinfo=UTC)
-        events = self.list_events(lo, hi, include_cancelled=True)
-        cal = icalendar.Calendar()
-        cal.add("prodid", PRODID)
-        cal.add("version", "2.0")
-        cal.add("calscale", "GREGORIAN")
+        lo = _utc(start or datetime(1900, 1, 1, tzinfo=UTC))
+        hi = _utc(end or datetime(9000, 1, 1, tzinfo=UTC))
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM events WHERE recurring_id = '' AND start_utc < ?"
+                " AND (end_utc > ? OR recurrence != '[]')"
+                " ORDER BY start_utc, end_utc, id",
+                (hi, lo),
+            ).fetchall()
+            overrides = self._overrides([r["id"] for r in rows if r["recurrence"] != _NO_RULES])
+        components = []
+        for row in rows:
+            for r in [row, *overrides.get(row["id"], [])]:
+                ev = self._event(r)
+                components.append(event_component(ev, stamp=_from_utc(r["updated_at"])))
+        cal = calendar_of(components, None, prodid=PRODID)
         cal.add("x-wr-calname", f"{self.principal.name} (Secretary)")
         cal.add("x-wr-timezone", self.principal.timezone)
-        with self._lock:
-            stamps = {
-                r["id"]: (r["updated_at"], r["sequence"])
-                for r in self._db.execute("SELECT id, updated_at, sequence FROM events")
-            }
-        for ev in events:
-            item = icalendar.Event()
-            item.add("uid", f"{ev.id}@secretary.local")
-            updated, sequence = stamps.get(ev.id, (_utc(datetime.now(UTC)), 0))
-            item.add("dtstamp", _from_utc(updated))
-            item.add("sequence", sequence)
-            if ev.all_day:
-                item.add("dtstart", ev.start.date())
-                item.add("dtend", ev.end.date())
-            else:
-                item.add("dtstart", ev.start)
-                item.add("dtend", ev.end)
-            item.add("summary", ev.title)
-            if ev.location:
-                item.add("location", ev.location)
-            if ev.description:
-                item.add("description", ev.description)
-            if ev.organizer:
-                item.add("organizer", icalendar.vCalAddress(f"mailto:{ev.organizer}"))
-            for who in ev.attendees:
-                item.add("attendee", icalendar.vCalAddress(f"mailto:{who}"))
-            item.add("status", ev.status.upper())
-            cal.add_component(item)
-        if events:
-            # Bounding the zone rules to the events keeps the file small.
-            first = min(e.start for e in events).date() - timedelta(days=366)
-            last = max(e.end for e in events).date() + timedelta(days=366)
-            cal.add_missing_timezones(first_date=first, last_date=last)
         return bytes(cal.to_ical())
 
     # ------------------------------------------------------------- helpers
+
+    def _span(
+        self, start: datetime, end: datetime, all_day: bool, tz: ZoneInfo
+    ) -> tuple[str, str, str | None, str | None]:
+        """Stored columns (start_utc, end_utc, start_date, end_date) of a span."""
+        if all_day:
+            first, stop = all_day_dates(start, end, tz)
+            return (
+                _utc(_midnight(first, tz)),
+                _utc(_midnight(stop, tz)),
+                first.isoformat(),
+                stop.isoformat(),
+            )
+        if end <= start:
+            raise ProviderError("An event must end after it starts.")
+        return _utc(start), _utc(end), None, None
 
     def _id_for(self, idempotency_key: str) -> str:
         if not idempotency_key:
@@ -315,16 +510,136 @@ class LocalCalendar(SQLiteStore):
         digest = hashlib.sha256(f"{self.principal.id}\0{idempotency_key}".encode()).hexdigest()
         return f"evt-{digest[:16]}"
 
-    def _row(self, event_id: str) -> sqlite3.Row:
+    def _find(self, event_id: str) -> sqlite3.Row | None:
         row: sqlite3.Row | None = self._db.execute(
             "SELECT * FROM events WHERE id = ?", (event_id,)
         ).fetchone()
+        return row
+
+    def _row(self, event_id: str) -> sqlite3.Row:
+        row = self._find(event_id)
         if row is None:
             raise NotFound(
                 f"No event with id '{event_id}' in the calendar. "
                 "List the agenda to find the event's id."
             )
         return row
+
+    def _current(self, event_id: str) -> Event:
+        """The event as it is now (for a replayed write)."""
+        row = self._find(event_id)
+        return self._event(row) if row is not None else self._occurrence(event_id)
+
+    def _overrides(self, series_ids: list[str]) -> dict[str, list[sqlite3.Row]]:
+        out: dict[str, list[sqlite3.Row]] = {}
+        if not series_ids:
+            return out
+        marks = ",".join("?" * len(series_ids))
+        for row in self._db.execute(
+            f"SELECT * FROM events WHERE recurring_id IN ({marks}) ORDER BY rid", series_ids
+        ):
+            out.setdefault(row["recurring_id"], []).append(row)
+        return out
+
+    def _expand(
+        self, series: sqlite3.Row, overrides: list[sqlite3.Row], start: datetime, end: datetime
+    ) -> list[Event]:
+        """The occurrences of a series that overlap [start, end), overrides applied."""
+        import recurring_ical_events
+
+        from tools.itip import calendar_of, event_component, ical_time
+
+        base = self._event(series)
+        stamp = _from_utc(series["updated_at"])
+        components = [event_component(base, stamp=stamp)]
+        by_rid = {r["rid"]: r for r in overrides}
+        components += [event_component(self._event(r), stamp=stamp) for r in overrides]
+        cal = calendar_of(components, None)
+        out: list[Event] = []
+        all_day = bool(series["all_day"])
+        tz = _zone(series["timezone"])
+        for item in recurring_ical_events.of(cal).between(start, end):
+            original = ical_time(item, "RECURRENCE-ID") or ical_time(item, "DTSTART")
+            assert original is not None
+            key = _rid_key(original, all_day)
+            if key in by_rid:
+                out.append(self._event(by_rid[key]))
+                continue
+            out.append(self._as_occurrence(base, item, key, tz))
+        return out
+
+    def _as_occurrence(self, base: Event, item: icalendar.Event, key: str, tz: ZoneInfo) -> Event:
+        from tools.itip import ical_time
+
+        s, e = ical_time(item, "DTSTART"), ical_time(item, "DTEND")
+        assert s is not None and e is not None
+        if isinstance(s, datetime) and isinstance(e, datetime):
+            start, end = s.astimezone(tz), e.astimezone(tz)
+        else:
+            start, end = _midnight(_day_of(s), tz), _midnight(_day_of(e), tz)
+        return base.model_copy(
+            update={
+                "id": f"{base.id}_{key}",
+                "start": start,
+                "end": end,
+                "recurring_id": base.id,
+                "recurrence_id": start,
+            }
+        )
+
+    def _occurrence(self, occurrence_id: str) -> Event:
+        """An unchanged occurrence of a series, from its id; raises NotFound."""
+        series_id, _, key = occurrence_id.rpartition("_")
+        series = self._find(series_id) if series_id else None
+        if series is None or series["recurrence"] == _NO_RULES:
+            self._row(occurrence_id)  # raises NotFound with the usual sentence
+        assert series is not None
+        tz = _zone(series["timezone"])
+        try:
+            if series["all_day"]:
+                original = _midnight(datetime.strptime(key, "%Y%m%d").date(), tz)
+            else:
+                original = datetime.strptime(key, _RID_FMT).replace(tzinfo=UTC)
+        except ValueError:
+            raise NotFound(
+                f"No event with id '{occurrence_id}' in the calendar. "
+                "List the agenda to find the event's id."
+            ) from None
+        for ev in self._expand(series, [], original, original + timedelta(seconds=1)):
+            if ev.id == occurrence_id:
+                return ev
+        raise NotFound(
+            f"'{series['title']}' has no occurrence at {original.astimezone(tz):%Y-%m-%d %H:%M}. "
+            "List the agenda to find the event's id."
+        )
+
+    def _materialize(self, event_id: str) -> sqlite3.Row:
+        """The row of an event; an unchanged occurrence first becomes an override row."""
+        row = self._find(event_id)
+        if row is not None:
+            return row
+        ev = self._occurrence(event_id)
+        series = self._row(ev.recurring_id)
+        now = _utc(datetime.now(UTC))
+        tz = _zone(series["timezone"])
+        span = self._span(ev.start, ev.end, ev.all_day, tz)
+        self._db.execute(
+            "INSERT INTO events (id, title, start_utc, end_utc, start_date, end_date, timezone,"
+            " all_day, location, description, attendees, organizer, status, sequence,"
+            " created_at, updated_at, recurring_id, rid, uid, attendance)"
+            " SELECT ?, title, ?, ?, ?, ?, timezone, all_day, location, description, attendees,"
+            " organizer, status, sequence, ?, ?, id, ?, uid, attendance FROM events WHERE id = ?",
+            (event_id, *span, now, now, event_id.rpartition("_")[2], series["id"]),
+        )
+        return self._row(event_id)
+
+    def _set_answer(self, row: sqlite3.Row, who: str, answer: PartStat) -> None:
+        answers = json.loads(row["attendance"] or "{}")
+        answers[who.strip().lower()] = answer
+        self._db.execute(
+            "UPDATE events SET attendance = ?, updated_at = ? WHERE id = ?",
+            (json.dumps(answers, sort_keys=True), _utc(datetime.now(UTC)), row["id"]),
+        )
 
     def _applied(self, idempotency_key: str) -> bool:
         if not idempotency_key:
@@ -352,6 +667,14 @@ class LocalCalendar(SQLiteStore):
         else:
             start = _from_utc(row["start_utc"]).astimezone(tz)
             end = _from_utc(row["end_utc"]).astimezone(tz)
+        recurrence_id: datetime | None = None
+        if row["rid"]:
+            if row["all_day"]:
+                recurrence_id = _midnight(datetime.strptime(row["rid"], "%Y%m%d").date(), tz)
+            else:
+                recurrence_id = (
+                    datetime.strptime(row["rid"], _RID_FMT).replace(tzinfo=UTC).astimezone(tz)
+                )
         data: dict[str, Any] = {
             "id": row["id"],
             "title": row["title"],
@@ -364,5 +687,11 @@ class LocalCalendar(SQLiteStore):
             "attendees": json.loads(row["attendees"]),
             "organizer": row["organizer"],
             "status": row["status"],
+            "attendance": json.loads(row["attendance"] or "{}"),
+            "recurrence": json.loads(row["recurrence"] or "[]"),
+            "recurring_id": row["recurring_id"],
+            "recurrence_id": recurrence_id,
+            "uid": row["uid"] or f"{row['id']}@secretary.local",
+            "sequence": row["sequence"],
         }
         return Event(**data)
