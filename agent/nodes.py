@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.messages import (
@@ -362,6 +363,14 @@ def _run_read(ctx: AgentContext, spec: ToolSpec, call: dict[str, Any]) -> ToolMe
     )
 
 
+def _proposed_at(proposal: Proposal) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(proposal.created_at)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
 def _settle_write(
     ctx: AgentContext, spec: ToolSpec, call: dict[str, Any], proposal: Proposal
 ) -> ToolMessage:
@@ -381,7 +390,12 @@ def _settle_write(
 
     def run(key: str) -> Any:
         args = spec.validate(proposal.effective_args)
-        return spec.run(ctx.tool_context(key, by_policy=proposal.decision == "auto"), args)
+        tool_ctx = ctx.tool_context(
+            key,
+            by_policy=proposal.decision == "auto",
+            reference_time=_proposed_at(proposal),
+        )
+        return spec.run(tool_ctx, args)
 
     outcome = ctx.ledger.execute(proposal, run)
     who = proposal.decided_by or "the principal"

@@ -47,8 +47,18 @@ class AgentContext:
     actor: str = "terminal"
     clock: Callable[[], datetime] | None = None
 
-    def tool_context(self, idempotency_key: str = "", *, by_policy: bool = False) -> Any:
-        """A ToolContext for one tool call (``by_policy``: approved by a standing policy)."""
+    def tool_context(
+        self,
+        idempotency_key: str = "",
+        *,
+        by_policy: bool = False,
+        reference_time: datetime | None = None,
+    ) -> Any:
+        """A ToolContext for one tool call.
+
+        ``by_policy``: approved by a standing policy; ``reference_time``: when the
+        action was proposed (relative dates are read against it).
+        """
         from tools.context import ToolContext
 
         return ToolContext(
@@ -57,6 +67,8 @@ class AgentContext:
             idempotency_key=idempotency_key,
             clock=self.clock,
             approved_by_policy=by_policy,
+            # A pinned clock (tests, evals) already fixes 'now' for previews and runs alike.
+            reference_time=reference_time if self.clock is None else None,
         )
 
     def now(self) -> datetime:

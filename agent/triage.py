@@ -117,13 +117,14 @@ class Incoming:
     """The whole MIME structure as parsed (headers, parts)."""
     size: int
     source: str = ""
+    raw: bytes = b""
 
     @classmethod
     def from_raw(cls, raw: bytes, principal: Principal, source: str = "") -> Incoming:
         """Parse the bytes (raises ValueError when they are not an e-mail at all)."""
         message = parse_rfc822(raw, "inbox", principal.tz)
         headers = BytesParser(policy=policy.compat32).parsebytes(raw)
-        return cls(message=message, headers=headers, size=len(raw), source=source)
+        return cls(message=message, headers=headers, size=len(raw), source=source, raw=raw)
 
     def parts(self) -> list[tuple[str, PyMessage]]:
         """(content type, part) of every leaf part; empty when the structure is broken."""

@@ -299,3 +299,48 @@ def test_approval_interrupted_by_a_crash_is_finished_once(desk: Callable[..., Ma
     d._finish_interrupted(grace=0)
     assert d.sec.ledger.get(p.id).status == "executed"
     assert len([m for m in sent(d) if m.to and "dana@acme.test" in m.to[0]]) == 1
+
+
+def test_attendee_reply_updates_attendance_and_gets_no_answer(
+    desk: Callable[..., MailDesk],
+) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from tools.providers.base import NewEvent
+
+    model = ScriptedChatModel([])
+    d = desk(model)
+    tz = ZoneInfo("Europe/Berlin")
+    event = d.workspace.calendar.create_event(
+        NewEvent(
+            title="Review",
+            start=datetime(2026, 11, 26, 10, tzinfo=tz),
+            end=datetime(2026, 11, 26, 11, tzinfo=tz),
+            timezone="Europe/Berlin",
+            attendees=["dana@acme.test"],
+        ),
+        "ev-1",
+    )
+    ics = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nMETHOD:REPLY\r\n"
+        f"BEGIN:VEVENT\r\nUID:{event.uid or event.id}\r\nDTSTAMP:20261123T080000Z\r\n"
+        "DTSTART:20261126T090000Z\r\nSEQUENCE:0\r\n"
+        "ORGANIZER:mailto:ada@example.com\r\n"
+        "ATTENDEE;PARTSTAT=ACCEPTED:mailto:dana@acme.test\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"] = "Dana Smith <dana@acme.test>"
+    msg["To"] = "ada@example.com"
+    msg["Subject"] = "Accepted: Review"
+    msg["Message-ID"] = "<acc1@acme.test>"
+    msg.set_content("Dana has accepted.")
+    msg.add_attachment(ics.encode(), maintype="text", subtype="calendar",
+                       params={"method": "REPLY"}, filename="reply.ics")  # fmt: skip
+    deliver(d, msg.as_bytes())
+    report = d.run_round()
+    assert "answered 'Review': accepted" in report.handled[0]
+    assert d.workspace.calendar.get_event(event.id).attendance["dana@acme.test"] == "accepted"
+    assert model.calls == [] and d.sec.pending("ada") == []

@@ -47,6 +47,9 @@ class ToolContext:
     """Set by the ledger when a write tool executes; empty for reads and previews."""
     clock: Any = None
     """Optional callable returning 'now' (tests pin time); default is the wall clock."""
+    reference_time: datetime | None = None
+    """When the action was proposed: relative phrases ("tomorrow at 10") are read
+    against it when the approved action runs, so it lands where the card showed."""
     approved_by_policy: bool = False
     """True when the action runs on a standing policy, without a person's decision.
 

@@ -17,7 +17,7 @@ from tools.context import Workspace
 if TYPE_CHECKING:
     from agent.principals import Principal
     from agent.settings import Settings
-    from tools.providers.base import MailProvider
+    from tools.providers.base import CalendarProvider, MailProvider
 
 
 class UnknownProvider(Exception):
@@ -56,20 +56,39 @@ def open_mail(principal: Principal, root: Path) -> MailProvider:
     return provider
 
 
+CALENDAR_PROVIDERS = {
+    "local": "tools.providers.local.calendar",
+    "caldav": "tools.providers.caldav_calendar",
+}
+"""Provider name in ``accounts.calendar.provider`` -> module with ``open_calendar(...)``."""
+
+
+def open_calendar(principal: Principal, root: Path) -> CalendarProvider:
+    """The principal's calendar provider, from ``accounts.calendar`` (local by default)."""
+    kind = _kind(principal, "calendar", CALENDAR_PROVIDERS)
+    if kind == "local":
+        from tools.providers.local.calendar import LocalCalendar
+
+        return LocalCalendar(root, principal)
+    module = importlib.import_module(CALENDAR_PROVIDERS[kind])
+    provider: CalendarProvider = module.open_calendar(
+        principal.accounts["calendar"], principal, root
+    )
+    return provider
+
+
 def open_workspace(settings: Settings, principal: Principal) -> Workspace:
     """Build the principal's providers (local by default)."""
-    from tools.providers.local.calendar import LocalCalendar
     from tools.providers.local.contacts import LocalContacts
 
     root = principal.workdir(settings.home)
-    _kind(principal, "calendar", ("local",))
     _kind(principal, "contacts", ("local",))
     from agent.memory import open_memory
 
     return Workspace(
         principal=principal,
         root=root,
-        calendar=LocalCalendar(root, principal),
+        calendar=open_calendar(principal, root),
         mail=open_mail(principal, root),
         contacts=LocalContacts(root),
         memory=open_memory(settings.home, principal.id, root, settings.embedding_model),

@@ -373,6 +373,18 @@ class MailDesk:
         proposal_id = self._approval_target(mail)
         if proposal_id is not None:
             return self._apply_approval(mid, mail, proposal_id)
+        calendar_note = self._calendar_mail(mail)
+        if calendar_note is not None:
+            self.state.update(
+                mid,
+                status="done",
+                category="fyi",
+                action="file",
+                reason=calendar_note,
+                sender=mail.message.sender,
+                subject=mail.message.subject,
+            )
+            return f"{mid} from {mail.address}: {calendar_note}"
         history = History.of(self.workspace, self.own_addresses)
         model = self.sec.model() if self.use_model else None
         verdict = triage(mail, self.principal, history, model, self.sec.settings)
@@ -396,6 +408,32 @@ class MailDesk:
             return f"{head}; left for you (no model configured)"
         self.state.update(mid, status="done", **base)
         return head
+
+    def _calendar_mail(self, mail: Incoming) -> str | None:
+        """Apply an attendee's iTIP reply; file an invitation into a local calendar.
+
+        Returns a line when the message was an answer to one of the principal's
+        invitations (nothing else to do with it), None otherwise.
+        """
+        from tools import itip
+
+        if "text/calendar" not in {t for t, _ in mail.parts()}:
+            return None
+        raw = mail.raw
+        outcome = itip.handle_incoming(self.workspace.calendar, raw)
+        if outcome is not None:
+            if outcome.applied:
+                return f"{outcome.attendee} answered '{outcome.title}': {outcome.answer}"
+            return f"an invitation reply not applied: {outcome.reason}"
+        if callable(getattr(self.workspace.calendar, "store_invitation", None)):
+            try:
+                event = itip.file_invitation(self.workspace.calendar, raw, self.principal)
+            except ProviderError as exc:
+                log.info("mail-desk %s: invitation not filed: %s", self.principal.id, exc)
+            else:
+                if event is not None:
+                    log.info("mail-desk %s: filed invitation %s", self.principal.id, event.id)
+        return None  # an invitation still goes through triage (it needs a decision)
 
     def _draft_reply(
         self, mid: str, mail: Incoming, verdict: Verdict, base: dict[str, Any], head: str
