@@ -518,20 +518,43 @@ def contacts(query: str, role: str | None, principal: str | None, as_json: bool)
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option(
+    "--mailbox",
+    "folders",
+    multiple=True,
+    help="A folder of the principal's mail account (inbox, sent, ...); repeatable.",
+)
 @click.option("--no-embed", is_flag=True, help="Only index words now; embed on a later run.")
+@click.option(
+    "--reembed",
+    is_flag=True,
+    help="Embed everything again with the configured model (after changing it).",
+)
 @PRINCIPAL
 @JSON
 @_guard
-def ingest(paths: tuple[str, ...], no_embed: bool, principal: str | None, as_json: bool) -> None:
-    """Read past correspondence into memory: mbox files, Maildir folders, .eml files.
+def ingest(
+    paths: tuple[str, ...],
+    folders: tuple[str, ...],
+    no_embed: bool,
+    reembed: bool,
+    principal: str | None,
+    as_json: bool,
+) -> None:
+    """Read past correspondence into memory: mbox, Maildir, .eml, or the mail account.
 
+    Account folders (--mailbox) come from IMAP, Gmail or Microsoft 365 as connected.
     Re-running ingests only what is new; an interrupted run continues where it stopped.
 
     \b
-    Example:
+    Examples:
       secretary ingest ~/Mail/archive.mbox ~/Maildir/.Sent
+      secretary ingest --mailbox inbox --mailbox sent
+      secretary ingest --reembed
     """
+    if not (paths or folders or reembed):
+        raise click.UsageError("Give files or folders to read, --mailbox FOLDER, or --reembed.")
     from pathlib import Path
 
     from rich.progress import (
@@ -548,7 +571,12 @@ def ingest(paths: tuple[str, ...], no_embed: bool, principal: str | None, as_jso
     out, err = _consoles()
     with _secretary() as sec:
         p = sec.principal(principal)
-        memory = sec.workspace(p).memory
+        ws = sec.workspace(p)
+        memory = ws.memory
+        from agent.ingest import iter_mailbox
+
+        state = ws.root / "ingest-cursors.json"
+        mailboxes = [iter_mailbox(ws.mail, folder, state) for folder in folders]
         columns = (
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -574,10 +602,17 @@ def ingest(paths: tuple[str, ...], no_embed: bool, principal: str | None, as_jso
                 bar.update(reading, total=bar.tasks[reading].completed)
                 bar.update(embedding, total=total, visible=True)
 
+            def total(n: int) -> None:
+                if not folders:  # an account's size is unknown until it is read
+                    bar.update(reading, total=n)
+
             report = run_ingest(
                 memory,
                 [Path(x).expanduser() for x in paths],
                 embed=not no_embed,
+                reembed=reembed,
+                mailboxes=mailboxes,
+                on_total=total,
                 on_read=tick(reading),
                 on_embedded=tick(embedding),
                 before_embedding=start_embedding,
@@ -590,6 +625,7 @@ def ingest(paths: tuple[str, ...], no_embed: bool, principal: str | None, as_jso
                     "duplicates": report.duplicates,
                     "embedded": report.embedded,
                     "unreadable": [{"ref": r, "reason": why} for r, why in report.unreadable],
+                    "warnings": [{"ref": r, "note": n} for r, n in report.warnings],
                 },
                 indent=2,
             )
@@ -598,6 +634,8 @@ def ingest(paths: tuple[str, ...], no_embed: bool, principal: str | None, as_jso
         err.print(f"Memory of {p.name}: {report.summary()}.")
         for ref, why in report.unreadable[:20]:
             err.print(f"  [yellow]unreadable[/] {ref}: {why}")
+        for ref, note in report.warnings[:20]:
+            err.print(f"  [dim]warning[/] {ref}: {note}")
         if len(report.unreadable) > 20:
             err.print(f"  ... and {len(report.unreadable) - 20} more (see --json)")
 

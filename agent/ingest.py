@@ -14,7 +14,7 @@ from __future__ import annotations
 import codecs
 import mailbox
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from email import errors as email_errors
 from email import policy
@@ -269,6 +269,7 @@ def run_ingest(
     on_read: Callable[[int], None] | None = None,
     on_embedded: Callable[[int], None] | None = None,
     before_embedding: Callable[[int], None] | None = None,
+    mailboxes: Iterable[Iterator[Raw]] = (),
 ) -> IngestReport:
     """Read every message of ``paths`` into ``memory``; then embed what is new.
 
@@ -287,6 +288,7 @@ def run_ingest(
         on_read: Called with 1 per message read (stored, duplicate or unreadable).
         on_embedded: Called with the number of items of each embedded batch.
         before_embedding: Called with the number of items to embed, before embedding.
+        mailboxes: Messages of mail accounts (:func:`iter_mailbox`), read after ``paths``.
 
     Returns:
         What was stored, skipped and embedded, and every problem with its reason.
@@ -296,8 +298,9 @@ def run_ingest(
         memory.reset_embeddings()
     if on_total:
         on_total(count_messages(paths))
-    for path in paths:
-        for raw in iter_source(path, max_bytes):
+    sources = [iter_source(path, max_bytes) for path in paths]
+    for raws in [*sources, *mailboxes]:
+        for raw in raws:
             if raw.data is None:
                 report.unreadable.append((raw.ref, raw.problem))
             else:
@@ -312,3 +315,45 @@ def run_ingest(
             before_embedding(memory.pending_embeddings())
         report.embedded = memory.embed_pending(progress=on_embedded)
     return report
+
+
+def iter_mailbox(
+    provider: Any, folder: str, state_file: Path, *, max_bytes: int = MAX_BYTES, batch: int = 200
+) -> Iterator[Raw]:
+    """Every message of a mail account's folder (IMAP, Gmail, Microsoft 365, local).
+
+    Resumable: the provider's sync cursor is saved in ``state_file`` after each
+    batch has been consumed, so an interrupted ingest continues after the last
+    stored batch (and messages stored twice are skipped as duplicates anyway).
+
+    Raises:
+        ProviderError: the provider cannot list mail incrementally, or the server failed.
+    """
+    import json
+
+    from tools.providers.base import ProviderError
+
+    fetch_new = getattr(provider, "fetch_new", None)
+    if not callable(fetch_new):
+        raise ProviderError("This mail account cannot be read folder by folder.")
+    try:
+        saved = json.loads(state_file.read_text())
+    except (OSError, ValueError):
+        saved = {}
+    cursor = str(saved.get(folder, ""))
+    while True:
+        messages, new_cursor = fetch_new(cursor, folder=folder, limit=batch)
+        for m in messages:
+            ref = f"{folder}/{m.uid}"
+            if len(m.raw) > max_bytes:
+                size, limit = len(m.raw) / 1e6, max_bytes / 1e6
+                yield Raw(ref, None, f"too large ({size:.1f} MB; the limit is {limit:.1f} MB)")
+            else:
+                yield Raw(ref, m.raw)
+        saved[folder] = new_cursor
+        tmp = state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(saved))
+        tmp.replace(state_file)
+        if len(messages) < batch or new_cursor == cursor:
+            return
+        cursor = new_cursor

@@ -187,6 +187,8 @@ def _recalled(text: str) -> list[Evidence]:
         hits = json.loads(text)
     except json.JSONDecodeError:
         return []
+    if isinstance(hits, dict):  # {"note": ..., "hits": [...]} when only words were searched
+        hits = hits.get("hits", [])
     if not isinstance(hits, list):
         return []
     out = []
