@@ -243,3 +243,30 @@ def test_killed_loop_loses_nothing_and_sends_once(
         d.once()
         d.once()
         assert len(d.replies_to_dana()) == 1
+
+
+def test_ingest_reads_an_imap_folder_incrementally(tmp_path: Path, dovecot: Any) -> None:
+    from agent.ingest import iter_mailbox, run_ingest
+    from agent.memory import Memory
+    from tools.providers.imap_smtp import open_mail
+
+    user = dovecot.new_user("arch")
+    for i in range(5):
+        dovecot.deliver(user, eml(subject=f"Invoice INV-{i:04d}", body=f"Amount {i}00 EUR"))
+    p = Principal(id="arch", name="Arch", email=user, timezone="Europe/Berlin")
+    mail = open_mail(dovecot.account(user), p, tmp_path)
+    memory = Memory(tmp_path, "arch", None)
+    state = tmp_path / "cursors.json"
+    first = run_ingest(
+        memory, [], embed=False, mailboxes=[iter_mailbox(mail, "inbox", state, batch=2)]
+    )
+    assert first.ingested == 5
+    dovecot.deliver(user, eml(subject="Invoice INV-0099", body="Amount 9900 EUR"))
+    again = run_ingest(memory, [], embed=False, mailboxes=[iter_mailbox(mail, "inbox", state)])
+    assert (again.ingested, again.duplicates) == (1, 0)
+    try:
+        [hit] = memory.recall("INV-0099", k=1, mode="keyword")
+        assert hit.subject == "Invoice INV-0099"
+    finally:
+        mail.close()
+        memory.close()
