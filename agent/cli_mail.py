@@ -387,3 +387,51 @@ def connect_microsoft(
         finally:
             auth.close()
     _check_mail(principal)
+
+
+@connect.command("caldav")
+@click.option("--url", required=True, help="CalDAV server or calendar-home URL.")
+@click.option("--username", required=True, help="Login name.")
+@click.option("--password-env", default=None, help="Environment variable holding the password.")
+@click.option("--password-file", default=None, help="File holding the password.")
+@click.option("--calendar", "calendar_name", default=None, help="Calendar name or path to use.")
+@click.option("--ca-file", default=None, help="CA bundle to trust (self-signed servers).")
+@PRINCIPAL
+@_guard
+def connect_caldav(
+    url: str,
+    username: str,
+    password_env: str | None,
+    password_file: str | None,
+    calendar_name: str | None,
+    ca_file: str | None,
+    principal: str | None,
+) -> None:
+    """A CalDAV calendar (Nextcloud, iCloud, Fastmail, Radicale...)."""
+    from datetime import timedelta
+
+    from tools.providers.base import ProviderError
+
+    account: dict[str, Any] = {"provider": "caldav", "url": url, "username": username}
+    if calendar_name:
+        account["calendar"] = calendar_name
+    if ca_file:
+        account["ca_file"] = str(Path(ca_file).expanduser().resolve())
+    if password_env:
+        account["password_env"] = password_env
+    elif password_file:
+        account["password_file"] = str(Path(password_file).expanduser().resolve())
+    else:
+        account["password"] = click.prompt("Password", hide_input=True, err=True)
+    _save_account(principal, "calendar", account)
+    _, err = _consoles()
+    with _secretary() as sec:
+        p = sec.principal(principal)
+        try:
+            now = p.now()
+            events = sec.workspace(p).calendar.list_events(now, now + timedelta(days=7))
+        except ProviderError as exc:
+            raise click.ClickException(
+                f"Saved, but the calendar does not work yet: {exc}"
+            ) from None
+    err.print(f"[green]Connected[/] the calendar of {p.name}: {len(events)} events this week.")

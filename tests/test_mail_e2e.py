@@ -270,3 +270,92 @@ def test_ingest_reads_an_imap_folder_incrementally(tmp_path: Path, dovecot: Any)
     finally:
         mail.close()
         memory.close()
+
+
+def test_connect_commands_store_accounts_and_check_them(
+    isolated_home: Path, dovecot: Any, smtp_server: Any, radicale_server: Any
+) -> None:
+    import tomllib
+
+    from click.testing import CliRunner
+
+    from agent.cli import cli
+
+    runner = CliRunner()
+    init = ["init", "--id", "ada", "--name", "Ada", "--email", "ada@example.test",
+            "--timezone", "Europe/Berlin"]  # fmt: skip
+    assert runner.invoke(cli, init).exit_code == 0
+    user = dovecot.new_user("conn")
+    dovecot.deliver(user, eml(subject="Welcome aboard"))
+    r = runner.invoke(
+        cli,
+        [
+            "connect",
+            "imap",
+            "--imap-host",
+            "127.0.0.1",
+            "--imap-port",
+            str(dovecot.imap_port),
+            "--imap-security",
+            "starttls",
+            "--smtp-host",
+            "127.0.0.1",
+            "--smtp-port",
+            str(smtp_server.port),
+            "--username",
+            user,
+            "--password-env",
+            "CONN_PW",
+            "--ca-file",
+            str(dovecot.ca_file),
+        ],  # fmt: skip
+        env={"CONN_PW": dovecot.users[user]},
+    )
+    assert r.exit_code == 0, r.output
+    assert "Connected" in r.output and "Welcome aboard" in r.output
+    saved = tomllib.loads((isolated_home / "secretary.toml").read_text())
+    mail = saved["principals"][0]["accounts"]["mail"]
+    assert mail["password_env"] == "CONN_PW" and "password" not in mail
+    bad = runner.invoke(
+        cli,
+        [
+            "connect",
+            "imap",
+            "--imap-host",
+            "127.0.0.1",
+            "--imap-port",
+            str(dovecot.imap_port),
+            "--imap-security",
+            "starttls",
+            "--smtp-host",
+            "127.0.0.1",
+            "--username",
+            user,
+            "--password-env",
+            "CONN_PW",
+            "--ca-file",
+            str(dovecot.ca_file),
+        ],  # fmt: skip
+        env={"CONN_PW": "wrong-password-123"},
+    )
+    assert bad.exit_code == 1 and "does not work yet" in bad.output
+    assert "wrong-password-123" not in bad.output and "Traceback" not in bad.output
+
+    cal_user = radicale_server.new_user()
+    account = radicale_server.account(cal_user)
+    r = runner.invoke(
+        cli,
+        [
+            "connect",
+            "caldav",
+            "--url",
+            account["url"],
+            "--username",
+            cal_user,
+            "--password-env",
+            "CAL_PW",
+        ],  # fmt: skip
+        env={"CAL_PW": radicale_server.users[cal_user], "CONN_PW": dovecot.users[user]},
+    )
+    assert r.exit_code == 0, r.output
+    assert "events this week" in r.output
