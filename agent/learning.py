@@ -1,6 +1,7 @@
 """What the secretary keeps from what happens: sent mail, chat turns, and preferences.
 
-* Sent mail and saved drafts enter the principal's memory when they are executed.
+* Sent mail and saved drafts enter the principal's memory when they are executed;
+  meetings arranged, moved, cancelled or answered enter it as meeting notes.
 * Each chat turn (the request and the answer) enters memory as a note.
 * When the principal edits or rejects a proposal, the difference becomes a
   preference note ("changed the sign-off to 'Best, A.'", "rejected: never
@@ -18,11 +19,26 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAIL_TOOLS = {"send_email": "sent", "reply_to_message": "sent", "save_draft": "draft"}
+MAIL_TOOLS = {
+    "send_email": "sent",
+    "reply_to_message": "sent",
+    "forward_message": "sent",
+    "propose_times": "sent",
+    "save_draft": "draft",
+}
+CALENDAR_TOOLS = {
+    "create_event": "Meeting arranged",
+    "move_event": "Meeting moved",
+    "cancel_event": "Meeting cancelled",
+    "respond_to_invite": "Invitation answered",
+}
 
 
 def remember_executed(ws: Workspace, proposal: Proposal) -> None:
-    """Put a sent message or a saved draft into memory."""
+    """Put a sent message, a saved draft or a calendar change into memory."""
+    if proposal.tool in CALENDAR_TOOLS and ws.memory is not None:
+        _remember_meeting(ws, proposal)
+        return
     kind = MAIL_TOOLS.get(proposal.tool)
     if kind is None or ws.memory is None or not isinstance(proposal.result, dict):
         return
@@ -35,6 +51,26 @@ def remember_executed(ws: Workspace, proposal: Proposal) -> None:
         log.warning("could not read back %s for memory", message_id, exc_info=True)
         return
     ws.memory.add_message(message, kind=kind, source=f"proposal {proposal.id}")
+
+
+def _remember_meeting(ws: Workspace, proposal: Proposal) -> None:
+    """A meeting note: what was arranged, when, with whom (so it can be recalled later)."""
+    result: dict[str, Any] = proposal.result if isinstance(proposal.result, dict) else {}
+    inner = result.get("event")
+    event: dict[str, Any] = inner if isinstance(inner, dict) else result
+    title = str(event.get("title") or proposal.effective_args.get("title") or "")
+    lines = [f"{CALENDAR_TOOLS[proposal.tool]}: {title}".rstrip(": ")]
+    fields = (
+        ("When", "start"), ("Until", "end"), ("Where", "location"),
+        ("With", "attendees"), ("Notes", "description"), ("Answer", "answer"),
+    )  # fmt: skip
+    for label, key in fields:
+        value = event.get(key) or proposal.effective_args.get(key)
+        if value:
+            lines.append(f"{label}: {', '.join(value) if isinstance(value, list) else value}")
+    ws.memory.add_note(
+        "\n".join(lines), kind="note", ref=f"proposal {proposal.id}", subject=title[:80]
+    )
 
 
 def remember_turn(ws: Workspace, thread: str, request: str, answer: str | None) -> None:

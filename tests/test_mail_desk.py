@@ -344,3 +344,33 @@ def test_attendee_reply_updates_attendance_and_gets_no_answer(
     assert "answered 'Review': accepted" in report.handled[0]
     assert d.workspace.calendar.get_event(event.id).attendance["dana@acme.test"] == "accepted"
     assert model.calls == [] and d.sec.pending("ada") == []
+
+
+def test_arranged_meeting_becomes_a_meeting_note_in_memory(
+    make_secretary: Callable[..., Any],
+) -> None:
+    from agent.approval import Decision
+
+    model = ScriptedChatModel(
+        [
+            {
+                "tool_calls": [
+                    {
+                        "name": "create_event",
+                        "args": {
+                            "title": "Budget review with Dana",
+                            "start": "2026-11-24T10:00",
+                            "duration_minutes": 30,
+                        },
+                    }
+                ]
+            },  # fmt: skip
+            "Booked.",
+        ]
+    )
+    sec = make_secretary(model)
+    reply = sec.ask("Book the budget review with Dana tomorrow at 10", principal="ada")
+    sec.decide(reply.pending[0].id, Decision(kind="approve"), principal="ada")
+    memory = sec.workspace(sec.principal("ada")).memory
+    hits = memory.recall("budget review", k=5, mode="keyword")
+    assert any("Meeting arranged: Budget review with Dana" in (h.snippet or "") for h in hits)
