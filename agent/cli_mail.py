@@ -186,17 +186,20 @@ def mail_agent(
                             "handled": report.handled,
                             "requests_sent": report.requests_sent,
                             "errors": report.errors,
+                            "notes": report.notes,
                         },
                         ensure_ascii=False,
                     )
                 )
                 return
-            for line in report.handled:
+            for line in [*report.notes, *report.handled]:
                 err.print(line)
             for line in report.errors:
                 err.print(f"[red]{line}[/]")
             if report.requests_sent:
                 err.print(f"Sent {report.requests_sent} approval request(s) by e-mail.")
+            if once and not (report.notes or report.handled or report.errors):
+                err.print("No new mail.")
 
         if not once:
             err.print(

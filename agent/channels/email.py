@@ -209,6 +209,7 @@ class RoundReport:
     """One line per message handled, for the log and the terminal."""
     requests_sent: int = 0
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 class DeskBusy(SecretaryError):
@@ -268,8 +269,15 @@ class MailDesk:
     def run_round(self) -> RoundReport:
         """Fetch, handle and ask for approvals once."""
         report = RoundReport()
+        first = self.state.cursor(self.folder) is None
         try:
             report.fetched = self.fetch()
+            if first:
+                report.notes.append(
+                    f"First start for {self.principal.id}: mail already in {self.folder} is "
+                    "left as it is (add it to memory with `secretary ingest --mailbox "
+                    f"{self.folder}`); new mail from now on is handled."
+                )
         except ProviderError as exc:
             report.errors.append(f"fetching mail failed: {exc}")
             log.warning("mail-desk %s: fetching failed: %s", self.principal.id, exc)
