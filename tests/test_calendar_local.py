@@ -793,3 +793,13 @@ def test_propose_times_with_given_times_warns_about_a_conflict(
         times=["tomorrow at 10", "Wednesday 14:00"], draft=True,
     )  # fmt: skip
     assert sent_mail(ctx) == [] and len(ctx.mail.search(folder="drafts")) == 1
+
+
+def test_phrase_is_read_against_when_the_action_was_proposed(ctx: ToolContext) -> None:
+    # Proposed on Monday 23 Nov; approved (and run) early on Tuesday 24 Nov.
+    ctx.clock = lambda: at(24, 8)
+    ctx.reference_time = at(23, 9)
+    run(ctx, "create_event", "k-ref", title="Review", start="tomorrow at 10",
+        duration_minutes=30)  # fmt: skip
+    [event] = ctx.calendar.list_events(at(23, 0), at(30, 0))
+    assert event.start == at(24, 10)  # "tomorrow" of the card, not of the approval
