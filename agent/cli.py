@@ -407,7 +407,9 @@ def audit(principal: str | None, events: bool, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("-d", "--date", "day", default=None, help="First day, YYYY-MM-DD (default today).")
+@click.option(
+    "-d", "--date", "day", default=None, help="First day: 2026-11-24, tomorrow, next Tuesday..."
+)
 @click.option("-n", "--days", default=1, show_default=True, help="How many days.")
 @PRINCIPAL
 @JSON

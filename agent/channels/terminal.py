@@ -46,7 +46,14 @@ def agenda_events(
     try:
         first = date.fromisoformat(day) if day else p.now().date()
     except ValueError:
-        raise SecretaryError(f"'{day}' is not a date like 2026-11-24.") from None
+        from tools.dates import read_when
+
+        try:
+            first = read_when(day or "", p.tz, p.now()).start.date()
+        except ValueError:
+            raise SecretaryError(
+                f"'{day}' is not a date; write 2026-11-24, 'tomorrow' or 'next Tuesday'."
+            ) from None
     if days < 1 or days > 366:
         raise SecretaryError("Give between 1 and 366 days.")
     start = datetime.combine(first, datetime.min.time(), tzinfo=p.tz)
