@@ -143,7 +143,7 @@ class MicrosoftAuth:
         if self.is_app:
             return (
                 "Check the app's client secret and that an administrator granted it the "
-                "Mail.ReadWrite and Mail.Send application permissions."
+                "Mail.ReadWrite, Mail.Send and Calendars.ReadWrite application permissions."
             )
         return (
             f"Run `secretary connect microsoft --principal {self.principal_id}` to sign in again."
