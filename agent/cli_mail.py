@@ -357,6 +357,13 @@ def connect_gmail(
 @click.option("--tenant", default="organizations", show_default=True,
               help="Directory (tenant) id or domain; 'consumers' for outlook.com.")  # fmt: skip
 @click.option("--user", default=None, help="Mailbox to act on (service sign-in only).")
+@click.option(
+    "--use-for",
+    type=click.Choice(["mail", "calendar", "both"]),
+    default="both",
+    show_default=True,
+    help="Which duties this account serves.",
+)
 @click.option("--client-secret-env", default=None,
               help="Env variable with a client secret: sign in as a service.")  # fmt: skip
 @PRINCIPAL
@@ -365,6 +372,7 @@ def connect_microsoft(
     client_id: str,
     tenant: str,
     user: str | None,
+    use_for: str,
     client_secret_env: str | None,
     principal: str | None,
 ) -> None:
@@ -377,7 +385,9 @@ def connect_microsoft(
         if not user:
             raise click.ClickException("A service sign-in needs --user (the mailbox to act on).")
         account.update(client_secret_env=client_secret_env, user=user)
-    p = _save_account(principal, "mail", account)
+    duties = ["mail", "calendar"] if use_for == "both" else [use_for]
+    for duty in duties:
+        p = _save_account(principal, duty, account)
     with _secretary() as sec:
         root = p.workdir(sec.settings.home)
     _, err = _consoles()
@@ -389,7 +399,8 @@ def connect_microsoft(
             raise click.ClickException(str(exc)) from None
         finally:
             auth.close()
-    _check_mail(principal)
+    if "mail" in duties:
+        _check_mail(principal)
 
 
 @connect.command("caldav")
