@@ -239,9 +239,7 @@ def _check_mail(principal: str | None) -> None:
             mail = sec.workspace(p).mail
             found = mail.search(folder="inbox", limit=1)
         except ProviderError as exc:
-            raise click.ClickException(
-                f"Saved, but the account does not work yet: {exc}"
-            ) from None
+            raise click.ClickException(f"Saved, but the account does not work yet: {exc}") from None
         newest = f"; newest: '{found[0].subject}'" if found else ""
         err.print(f"[green]Connected[/] the mail of {p.name}{newest}.")
 
@@ -320,36 +318,88 @@ def connect_imap(
     _check_mail(principal)
 
 
-@connect.command("gmail")
-@click.option("--client-secrets", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="OAuth client file (Desktop app) from the Google Cloud console.")  # fmt: skip
-@click.option("--address", default=None, help="The Gmail address (default: the principal's).")
-@click.option("--no-browser", is_flag=True, help="Print the sign-in link instead of opening it.")
-@PRINCIPAL
-@_guard
-def connect_gmail(
-    client_secrets: str, address: str | None, no_browser: bool, principal: str | None
+def _google(
+    client_secrets: str, address: str | None, no_browser: bool, use_for: str, principal: str | None
 ) -> None:
-    """Gmail through the Gmail API: signs in once in the browser; the token is kept 0600."""
+    """Sign in to Google once (Gmail and Calendar scopes) and store the accounts."""
     from tools.providers.accounts import token_path
     from tools.providers.base import ProviderError
+    from tools.providers.google import calendar as gcal
+    from tools.providers.google import gmail
     from tools.providers.google.auth import authorize
-    from tools.providers.google.gmail import SCOPES
 
     secrets_path = Path(client_secrets).expanduser().resolve()
     with _secretary() as sec:
         p = sec.principal(principal)
         root = p.workdir(sec.settings.home)
     token = token_path(root, "google.json")
+    # One token serves both duties: always ask for both scopes, so connecting one
+    # never takes the other's access away.
+    scopes = list(dict.fromkeys([*gmail.SCOPES, *gcal.SCOPES]))
     try:
-        authorize(secrets_path, token, list(SCOPES), open_browser=not no_browser)
+        authorize(secrets_path, token, scopes, open_browser=not no_browser)
     except ProviderError as exc:
         raise click.ClickException(str(exc)) from None
-    account: dict[str, Any] = {"provider": "gmail", "client_secrets": str(secrets_path)}
-    if address:
-        account["address"] = address
-    _save_account(principal, "mail", account)
-    _check_mail(principal)
+    duties = ["mail", "calendar"] if use_for == "both" else [use_for]
+    if "mail" in duties:
+        account: dict[str, Any] = {"provider": "gmail", "client_secrets": str(secrets_path)}
+        if address:
+            account["address"] = address
+        _save_account(principal, "mail", account)
+    if "calendar" in duties:
+        _save_account(
+            principal, "calendar", {"provider": "google", "client_secrets": str(secrets_path)}
+        )
+    if "mail" in duties:
+        _check_mail(principal)
+
+
+_GOOGLE_OPTIONS = [
+    click.option(
+        "--client-secrets",
+        required=True,
+        type=click.Path(exists=True, dir_okay=False),
+        help="OAuth client file (Desktop app) from the Google Cloud console.",
+    ),
+    click.option("--address", default=None, help="The Gmail address (default: the principal's)."),
+    click.option(
+        "--no-browser", is_flag=True, help="Print the sign-in link instead of opening it."
+    ),
+    click.option(
+        "--use-for",
+        type=click.Choice(["mail", "calendar", "both"]),
+        default="both",
+        show_default=True,
+        help="Which duties this account serves.",
+    ),
+    PRINCIPAL,
+]
+
+
+def _with_google_options(fn: Any) -> Any:
+    for option in reversed(_GOOGLE_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+@connect.command("google")
+@_with_google_options
+@_guard
+def connect_google(
+    client_secrets: str, address: str | None, no_browser: bool, use_for: str, principal: str | None
+) -> None:
+    """Gmail and Google Calendar: signs in once in the browser; the token is kept 0600."""
+    _google(client_secrets, address, no_browser, use_for, principal)
+
+
+@connect.command("gmail")
+@_with_google_options
+@_guard
+def connect_gmail(
+    client_secrets: str, address: str | None, no_browser: bool, use_for: str, principal: str | None
+) -> None:
+    """The same as `connect google` (Gmail and Google Calendar)."""
+    _google(client_secrets, address, no_browser, use_for, principal)
 
 
 @connect.command("microsoft")

@@ -59,6 +59,7 @@ def open_mail(principal: Principal, root: Path) -> MailProvider:
 CALENDAR_PROVIDERS = {
     "local": "tools.providers.local.calendar",
     "caldav": "tools.providers.caldav_calendar",
+    "google": "tools.providers.google.calendar",
     "microsoft": "tools.providers.microsoft.calendar",
 }
 """Provider name in ``accounts.calendar.provider`` -> module with ``open_calendar(...)``."""
