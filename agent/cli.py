@@ -100,6 +100,11 @@ def cli() -> None:
 @click.option("--timezone", "tz", help="IANA time zone, e.g. Europe/Berlin.")
 @click.option("--hours", help="Working hours, e.g. 09:00-17:00 or '08:30-18:00 mon-fri'.")
 @click.option("--organisation", help="Company or practice.")
+@click.option(
+    "--domain",
+    "domain_pack",
+    help="Industry pack: legal or medical (terminology, filing, confidentiality rules).",
+)
 @click.option("--signature", help="Sign-off for e-mails, e.g. 'Best, A.'")
 def init(
     pid: str | None,
@@ -109,6 +114,7 @@ def init(
     hours: str | None,
     organisation: str | None,
     signature: str | None,
+    domain_pack: str | None,
 ) -> None:
     """Create or update a principal's profile.
 
@@ -128,7 +134,7 @@ def init(
     existing = {p.id: p for p in settings.principals}
     base_id = pid or (settings.principals[0].id if settings.principals else "me")
     current = existing.get(base_id) or Principal(id=base_id)
-    interactive = not any([pid, name, email, tz, hours, organisation, signature])
+    interactive = not any([pid, name, email, tz, hours, organisation, signature, domain_pack])
     if interactive:
         if not sys.stdin.isatty():
             raise click.ClickException(
@@ -146,6 +152,7 @@ def init(
         "timezone": tz,
         "organisation": organisation,
         "signature": signature,
+        "domain_pack": domain_pack,
     }
     data.update({k: v for k, v in updates.items() if v is not None})
     if email is not None:

@@ -39,6 +39,14 @@ def local_timezone() -> str:
     return "UTC"
 
 
+def domain_packs() -> list[str]:
+    """The industry packs shipped in prompts/domains (e.g. legal, medical)."""
+    from importlib import resources
+
+    folder = resources.files("prompts").joinpath("domains")
+    return sorted(p.name.removesuffix(".md") for p in folder.iterdir() if p.name.endswith(".md"))
+
+
 def _is_iana(name: str) -> bool:
     try:
         ZoneInfo(name)
@@ -140,6 +148,16 @@ class Principal(BaseModel):
             raise ValueError(
                 f"principal id '{v}' must be lowercase letters, digits, '-' or '_' (max 40)"
             )
+        return v
+
+    @field_validator("domain_pack")
+    @classmethod
+    def _known_pack(cls, v: str | None) -> str | None:
+        if v in (None, "", "general"):
+            return None
+        packs = domain_packs()
+        if v not in packs:
+            raise ValueError(f"unknown domain pack '{v}'; choose one of: {', '.join(packs)}")
         return v
 
     @field_validator("timezone")

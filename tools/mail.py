@@ -80,6 +80,24 @@ def _contact_warnings(ctx: ToolContext, addresses: list[str]) -> list[str]:
     return warnings
 
 
+_CONFIDENTIAL = {
+    "medical": "Leaves the practice ({who}): it must not carry patient details unless you "
+    "name the patient and the recipient when approving.",
+    "legal": "Leaves the firm ({who}): check it carries no privileged client information "
+    "meant only for the client.",
+}
+
+
+def _confidentiality_warnings(ctx: ToolContext, addresses: list[str]) -> list[str]:
+    """Industry packs: mail leaving the principal's organisation gets the pack's warning."""
+    rule = _CONFIDENTIAL.get(ctx.principal.domain_pack or "")
+    if rule is None:
+        return []
+    home = ctx.principal.email.rpartition("@")[2].lower()
+    outside = [bare_address(a) for a in addresses if bare_address(a).rpartition("@")[2] != home]
+    return [rule.format(who=", ".join(outside))] if outside else []
+
+
 def _sender(ctx: ToolContext) -> str:
     return format_address(ctx.principal.name, ctx.principal.email)
 
@@ -100,6 +118,7 @@ def _message_preview(
     if not message.subject.strip():
         warnings.append("The subject is empty.")
     warnings += _contact_warnings(ctx, [*message.to, *message.cc, *message.bcc])
+    warnings += _confidentiality_warnings(ctx, [*message.to, *message.cc, *message.bcc])
     who = ", ".join(bare_address(a) for a in recipients) or "nobody yet"
     return Preview(
         summary=f"{verb} {who}: '{message.subject}'",
