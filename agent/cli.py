@@ -730,6 +730,7 @@ def _log_to_file() -> None:
 
 
 # The mail commands live in their own module; importing it registers them on `cli`.
+from agent import cli_desk as _cli_desk  # noqa: E402, F401
 from agent import cli_mail as _cli_mail  # noqa: E402
 from agent import cli_slack as _cli_slack  # noqa: E402, F401
 

@@ -23,6 +23,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "propose_times": {"to": ["dana@acme.com"], "subject": "Budget", "duration_minutes": 45},
     "add_contact": {"name": "Dana Scully", "email": "dana@acme.com"},
     "update_contact": {"contact_id": "CONTACT", "notes": "prefers phone"},
+    "take_message": {"caller": "Dana Smith", "number": "+1 555 0100", "reason": "Budget"},
+    "schedule_visit": {"name": "Dana Smith", "start": "2026-11-24T15:00", "email": "dana@acme.com"},
+    "add_task": {"title": "Book the board room", "due": "2026-11-27"},
+    "delegate_task": {"to": "sam@example.com", "title": "Order flowers"},
+    "complete_task": {"task_id": "TASK"},
 }
 
 WRITE_TOOLS = sorted(name for name, spec in registry().items() if spec.effect == "write")
@@ -34,7 +39,7 @@ def test_every_write_tool_has_sample_arguments() -> None:
 
 
 def _seed(sec: Any) -> dict[str, str]:
-    """Objects the sample arguments refer to (an inbox message, an event, a contact)."""
+    """Objects the sample arguments refer to (an inbox message, an event, a contact, a task)."""
     from tools.providers.base import Contact, NewEvent
 
     ws = sec.workspace(sec.principal("ada"))
@@ -56,7 +61,10 @@ def _seed(sec: Any) -> dict[str, str]:
         "seed-event",
     )
     contact = ws.contacts.upsert(Contact(name="Fox Mulder", email="fox@fbi.example"))
-    return {"EVENT": event.id, "CONTACT": contact.id}
+    from tools.providers.local.desk import Task
+
+    task = ws.extra["desk"].add_task(Task(title="File receipts", created_at=datetime.now(tz)))
+    return {"EVENT": event.id, "CONTACT": contact.id, "TASK": task.id}
 
 
 @pytest.mark.parametrize("name", WRITE_TOOLS)

@@ -5,5 +5,6 @@ Importing the package registers every duty's tools (see :func:`tools.base.regist
 
 import tools.calendar
 import tools.contacts
+import tools.desk
 import tools.mail
 import tools.memory  # noqa: F401

@@ -82,6 +82,7 @@ def open_calendar(principal: Principal, root: Path) -> CalendarProvider:
 def open_workspace(settings: Settings, principal: Principal) -> Workspace:
     """Build the principal's providers (local by default)."""
     from tools.providers.local.contacts import LocalContacts
+    from tools.providers.local.desk import LocalDesk
 
     root = principal.workdir(settings.home)
     _kind(principal, "contacts", ("local",))
@@ -94,4 +95,5 @@ def open_workspace(settings: Settings, principal: Principal) -> Workspace:
         mail=open_mail(principal, root),
         contacts=LocalContacts(root),
         memory=open_memory(settings.home, principal.id, root, settings.embedding_model),
+        extra={"desk": LocalDesk(root)},
     )

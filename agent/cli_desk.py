@@ -1,0 +1,164 @@
+"""``secretary messages``, ``visitors`` and ``tasks``: the front desk's lists, without a model.
+
+Registered on the main command group by :mod:`agent.cli`. Each command reads
+through the same tool functions the model uses, so the lists match what the
+secretary sees; nothing here changes a record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from agent.cli import JSON, PRINCIPAL, _consoles, _guard, _secretary, cli
+
+
+def _listing(principal: str | None, read: Callable[[Any], list[dict[str, Any]]]) -> Any:
+    """Run one read tool for the principal; a tool's sentence becomes a CLI error."""
+    from tools.base import ToolError
+    from tools.context import ToolContext
+
+    with _secretary() as sec:
+        p = sec.principal(principal)
+        ctx = ToolContext(principal=p, workspace=sec.workspace(p))
+        try:
+            return read(ctx)
+        except ToolError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def _table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    from rich.table import Table
+
+    out, _ = _consoles()
+    table = Table(show_lines=False)
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+
+
+@cli.command()
+@click.option("-a", "--all", "show_all", is_flag=True, help="Include messages already dealt with.")
+@PRINCIPAL
+@JSON
+@_guard
+def messages(show_all: bool, principal: str | None, as_json: bool) -> None:
+    """List phone messages taken for the principal (new ones unless --all).
+
+    \b
+    Examples:
+      secretary messages
+      secretary messages --all --json | jq '.[].caller'
+    """
+    from tools.desk import list_messages
+
+    found = _listing(principal, lambda ctx: list_messages(ctx, "all" if show_all else "new"))
+    if as_json:
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    if not found:
+        _consoles()[1].print("No phone messages.")
+        return
+    _table(
+        ("id", "taken", "caller", "number", "reason", "call back", "status"),
+        [
+            (
+                m["id"],
+                m["taken"],
+                f"{m['caller']} ({m['company']})" if m["company"] else m["caller"],
+                m["number"],
+                m["reason"],
+                m["callback"],
+                m["status"],
+            )
+            for m in found
+        ],
+    )
+
+
+@cli.command()
+@click.option(
+    "-d", "--date", "day", default="today", show_default=True, help="Day: ISO date or phrase."
+)
+@PRINCIPAL
+@JSON
+@_guard
+def visitors(day: str, principal: str | None, as_json: bool) -> None:
+    """Show the visitor log: who is expected on a day, by arrival time.
+
+    \b
+    Examples:
+      secretary visitors
+      secretary visitors --date tomorrow --json
+    """
+    from tools.desk import visitor_log
+
+    found = _listing(principal, lambda ctx: visitor_log(ctx, day))
+    if as_json:
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    if not found:
+        _consoles()[1].print(f"No visitors expected ({day}).")
+        return
+    _table(
+        ("time", "visitor", "host", "e-mail", "instructions"),
+        [
+            (
+                f"{v['start'][11:16]}-{v['end'][11:16]}",
+                f"{v['name']} ({v['company']})" if v["company"] else v["name"],
+                v["host"],
+                v["email"],
+                v["instructions"],
+            )
+            for v in found
+        ],
+    )
+
+
+@cli.command()
+@click.option("--overdue", is_flag=True, help="Only open tasks whose due day has passed.")
+@click.option("-o", "--owner", default="", help="Only this owner's tasks (name or e-mail).")
+@click.option("-a", "--all", "show_all", is_flag=True, help="Include tasks already done.")
+@PRINCIPAL
+@JSON
+@_guard
+def tasks(
+    overdue: bool, owner: str, show_all: bool, principal: str | None, as_json: bool
+) -> None:
+    """List tasks of the principal and staff by due date (open ones unless --all).
+
+    \b
+    Examples:
+      secretary tasks --overdue
+      secretary tasks --owner sam@example.com --json
+    """
+    from tools.desk import list_tasks
+
+    found = _listing(
+        principal,
+        lambda ctx: list_tasks(ctx, owner, "all" if show_all else "open", overdue_only=overdue),
+    )
+    if as_json:
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    if not found:
+        _consoles()[1].print("No overdue tasks." if overdue else "No tasks.")
+        return
+    _table(
+        ("id", "due", "title", "owner", "status"),
+        [
+            (
+                t["id"],
+                (t["due"] or "-") + (" OVERDUE" if t["overdue"] else ""),
+                t["title"],
+                t["owner"],
+                t["status"],
+            )
+            for t in found
+        ],
+    )
