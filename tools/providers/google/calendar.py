@@ -37,9 +37,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
-import random
 import time as clock
 import uuid
 from collections.abc import Callable, Mapping
@@ -50,14 +48,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import google.auth.exceptions
-import httplib2
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from tools.providers.accounts import token_path
 from tools.providers.base import Busy, Event, NewEvent, NotFound, PartStat, ProviderError
 from tools.providers.google.auth import connect_command, load_credentials, save_credentials
+from tools.providers.google.calls import GoogleCalls, reasons
 from tools.providers.local.calendar import all_day_dates, normalize_recurrence
 
 if TYPE_CHECKING:
@@ -73,10 +70,7 @@ SCOPES = ["https://www.googleapis.com/auth/calendar"]
 """Read and change events, answer invitations and ask free/busy."""
 
 SERVICE_PATH = "calendar/v3/"
-RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
 RETRIES = 4
-MAX_WAIT = 60.0
-"""Seconds: a longer Retry-After is not waited out; the person is told to try later."""
 PAGE = 250
 _MARGIN = timedelta(days=1)
 _ANSWERS: dict[str, PartStat] = {
@@ -98,22 +92,6 @@ def event_id_for_key(idempotency_key: str) -> str:
     """The Google event id for an action's key: base32hex ``[a-v0-9]``, stable, reveals nothing."""
     digest = hashlib.sha256(idempotency_key.encode("utf-8")).digest()
     return base64.b32hexencode(digest).decode("ascii").rstrip("=").lower()
-
-
-def _reasons(exc: HttpError) -> set[str]:
-    try:
-        data = json.loads(exc.content.decode("utf-8"))
-        return {str(e.get("reason", "")) for e in data["error"].get("errors", [])}
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return set()
-
-
-def _retry_after(exc: HttpError) -> float | None:
-    value = exc.resp.get("retry-after") if exc.resp is not None else None
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:  # an HTTP date: rare from Google; fall back to backoff
-        return None
 
 
 def _aware(*values: datetime) -> None:
@@ -163,8 +141,12 @@ def _times(start: datetime, end: datetime, all_day: bool, tz: ZoneInfo) -> dict[
     }
 
 
-class GoogleCalendar:
+class GoogleCalendar(GoogleCalls):
     """A :class:`~tools.providers.base.CalendarProvider` on one Google calendar."""
+
+    label = "Google Calendar"
+    access = "the calendar"
+    rate_reasons = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"})
 
     sends_invitations = True
 
@@ -253,47 +235,6 @@ class GoogleCalendar:
 
         return self._retrying(attempt, what)
 
-    def _retrying(self, attempt: Callable[[], T], what: str) -> T:
-        for n in range(self._retries + 1):
-            wait: float | None = None
-            try:
-                result = attempt()
-            except HttpError as exc:
-                status = exc.resp.status if exc.resp is not None else 0
-                rate_limited = status == 429 or (
-                    status == 403 and bool(_reasons(exc) & RATE_REASONS)
-                )
-                if not (rate_limited or status >= 500):
-                    raise self._translate(exc, what) from None
-                failure = self._translate(exc, what)
-                wait = _retry_after(exc)
-            except google.auth.exceptions.RefreshError:
-                raise ProviderError(
-                    "Google refused to renew access to the calendar (the permission was revoked "
-                    f"or has expired); run `{self._connect}` to connect again."
-                ) from None
-            except (OSError, httplib2.HttpLib2Error, google.auth.exceptions.TransportError):
-                failure = ProviderError(
-                    f"Cannot reach Google Calendar to {what}; check the network connection and "
-                    "try again."
-                )
-            else:
-                self._keep_token()
-                return result
-            if n == self._retries:
-                break
-            delay = wait if wait is not None else min(2.0**n, 30.0) * (0.5 + random.random() / 2)
-            if delay > MAX_WAIT:
-                raise ProviderError(
-                    f"Google Calendar asks to wait {delay:.0f} seconds before the next request; "
-                    "try again later."
-                )
-            log.info(
-                "Google Calendar could not %s (attempt %d); retrying in %.1f s", what, n + 1, delay
-            )
-            self._sleep(delay)
-        raise failure
-
     def _translate(self, exc: HttpError, what: str) -> ProviderError:
         status = exc.resp.status if exc.resp is not None else 0
         if status == 401:
@@ -301,7 +242,7 @@ class GoogleCalendar:
                 f"Google Calendar did not accept the stored access while trying to {what}; "
                 f"run `{self._connect}` to connect the account again."
             )
-        if status == 429 or (status == 403 and _reasons(exc) & RATE_REASONS):
+        if status == 429 or (status == 403 and reasons(exc) & self.rate_reasons):
             return ProviderError(
                 "Google Calendar is limiting how many requests Secretary may make; "
                 "wait a minute and try again."

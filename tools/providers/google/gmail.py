@@ -34,9 +34,7 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import logging
-import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -46,8 +44,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import google.auth.exceptions
-import httplib2
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
@@ -69,6 +65,7 @@ from tools.providers.base import (
     SentReceipt,
 )
 from tools.providers.google.auth import connect_command, load_credentials, save_credentials
+from tools.providers.google.calls import GoogleCalls, reasons
 from tools.providers.local.mail import normalize_message_id
 
 if TYPE_CHECKING:
@@ -85,10 +82,7 @@ SCOPES = ["https://www.googleapis.com/auth/gmail.modify"]
 
 LABELS = {"inbox": "INBOX", "sent": "SENT", "drafts": "DRAFT"}
 SUMMARY_HEADERS = ["From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References"]
-RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 RETRIES = 4
-MAX_WAIT = 60.0
-"""Seconds: a longer Retry-After is not waited out; the person is told to try later."""
 PAGE = 500
 
 
@@ -129,24 +123,11 @@ def _headers(meta: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def _reasons(exc: HttpError) -> set[str]:
-    try:
-        data = json.loads(exc.content.decode("utf-8"))
-        return {str(e.get("reason", "")) for e in data["error"].get("errors", [])}
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return set()
-
-
-def _retry_after(exc: HttpError) -> float | None:
-    value = exc.resp.get("retry-after") if exc.resp is not None else None
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:  # an HTTP date: rare from Google; fall back to backoff
-        return None
-
-
-class GmailMail:
+class GmailMail(GoogleCalls):
     """A :class:`~tools.providers.base.MailProvider` and ``MailSync`` on a Gmail account."""
+
+    label = "Gmail"
+    access = "Gmail"
 
     def __init__(
         self,
@@ -225,44 +206,6 @@ class GmailMail:
         """Execute the request ``make()`` builds, retrying rate limits and server errors."""
         return self._retrying(lambda: make().execute(num_retries=0), what)
 
-    def _retrying(self, attempt: Callable[[], T], what: str) -> T:
-        for n in range(self._retries + 1):
-            wait: float | None = None
-            try:
-                result = attempt()
-            except HttpError as exc:
-                status = exc.resp.status if exc.resp is not None else 0
-                rate_limited = status == 429 or (
-                    status == 403 and bool(_reasons(exc) & RATE_REASONS)
-                )
-                if not (rate_limited or status >= 500):
-                    raise self._translate(exc, what) from None
-                failure = self._translate(exc, what)
-                wait = _retry_after(exc)
-            except google.auth.exceptions.RefreshError:
-                raise ProviderError(
-                    "Google refused to renew access to Gmail (the permission was revoked or "
-                    f"has expired); run `{self._connect}` to connect again."
-                ) from None
-            except (OSError, httplib2.HttpLib2Error, google.auth.exceptions.TransportError):
-                failure = ProviderError(
-                    f"Cannot reach Gmail to {what}; check the network connection and try again."
-                )
-            else:
-                self._keep_token()
-                return result
-            if n == self._retries:
-                break
-            delay = wait if wait is not None else min(2.0**n, 30.0) * (0.5 + random.random() / 2)
-            if delay > MAX_WAIT:
-                raise ProviderError(
-                    f"Gmail asks to wait {delay:.0f} seconds before the next request; "
-                    "try again later."
-                )
-            log.info("Gmail could not %s (attempt %d); retrying in %.1f s", what, n + 1, delay)
-            self._sleep(delay)
-        raise failure
-
     def _translate(self, exc: HttpError, what: str) -> ProviderError:
         status = exc.resp.status if exc.resp is not None else 0
         if status == 401:
@@ -270,7 +213,7 @@ class GmailMail:
                 f"Gmail did not accept the stored access while trying to {what}; "
                 f"run `{self._connect}` to connect the account again."
             )
-        if status == 429 or (status == 403 and _reasons(exc) & RATE_REASONS):
+        if status == 429 or (status == 403 and reasons(exc) & self.rate_reasons):
             return ProviderError(
                 "Gmail is limiting how many requests Secretary may make; "
                 "wait a minute and try again."
