@@ -676,7 +676,13 @@ class MailDesk:
             body=body,
             extra_headers=self._own_headers(),
         )
-        self.workspace.mail.send(note, f"notice:{self.principal.id}:{m.message_id}")
+        receipt = self.workspace.mail.send(note, f"notice:{self.principal.id}:{m.message_id}")
+        self.sec.ledger.note(
+            self.principal.id,
+            "notice_sent",
+            "email:mail-desk",
+            {"to": self.principal.email, "about": m.message_id, "message_id": receipt.message_id},
+        )
 
 
 def authentication_verdict(results: str) -> str:
