@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import re
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
 Role = Literal["principal", "staff", "outsider"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -113,6 +114,64 @@ class Policy(BaseModel):
     )
 
 
+class TravelPreferences(BaseModel):
+    """How the principal likes to travel; trip planning and booking start from these."""
+
+    home_airport: str = Field("", description="IATA code of the usual departure airport (BER).")
+    cabin: Literal["economy", "premium_economy", "business", "first"] = "economy"
+    seat: Literal["aisle", "window", "any"] = "any"
+    airlines: list[str] = Field(
+        default_factory=list, description="Preferred airlines, IATA codes (LH, BA)."
+    )
+    hotel_chains: list[str] = Field(default_factory=list, description="Preferred hotel chains.")
+    loyalty: dict[str, str] = Field(
+        default_factory=dict,
+        description="Programme -> member number, e.g. {'LH': '992001234567', 'Marriott': '1234'}.",
+    )
+    currency: str = Field("EUR", description="Currency of the budget limits (ISO 4217).")
+    max_flight_price: Decimal | None = Field(None, description="Most a flight may cost.")
+    max_hotel_night: Decimal | None = Field(None, description="Most a hotel night may cost.")
+    given_name: str = Field("", description="As in the passport (for bookings).")
+    family_name: str = Field("", description="As in the passport (for bookings).")
+    born_on: str = Field("", description="Date of birth, YYYY-MM-DD (for bookings).")
+    gender: Literal["", "f", "m", "x"] = ""
+    title: Literal["", "mr", "ms", "mrs", "miss", "dr"] = ""
+    phone: str = Field("", description="Phone number for the airline, international format.")
+    travel_agent: str = Field(
+        "", description="E-mail of the human travel agent the local provider writes to."
+    )
+
+
+class Embargo(BaseModel):
+    """A fact that must not reach the press before a moment."""
+
+    fact: str = Field(description="What is embargoed, in a sentence.")
+    until: AwareDatetime = Field(description="When it may be said (ISO 8601 with offset).")
+    keywords: list[str] = Field(
+        default_factory=list,
+        description="Words that give the fact away; none may appear in a press reply before "
+        "the embargo lifts.",
+    )
+
+
+class PressPolicy(BaseModel):
+    """What the secretary may say to journalists for the principal, and who approves it."""
+
+    talking_points: list[str] = Field(default_factory=list)
+    decline_topics: list[str] = Field(
+        default_factory=list, description="Topics to decline politely ('no comment')."
+    )
+    embargoes: list[Embargo] = Field(default_factory=list)
+    approvers: list[str] = Field(
+        default_factory=list,
+        description="Staff identities (e-mail or Slack id) who may approve press replies "
+        "besides the principal. Press replies are never approved by standing policy.",
+    )
+    spokesperson: str = Field(
+        "", description="Who journalists are referred to, if not the principal."
+    )
+
+
 class Identity(BaseModel):
     """A channel identity that speaks for or to a principal."""
 
@@ -140,6 +199,8 @@ class Principal(BaseModel):
         description="Provider per duty, e.g. {'mail': {'provider': 'local'}}.",
     )
     preferences: dict[str, Any] = Field(default_factory=dict)
+    travel: TravelPreferences = Field(default_factory=TravelPreferences)
+    press: PressPolicy = Field(default_factory=PressPolicy)
 
     @field_validator("id")
     @classmethod

@@ -803,3 +803,27 @@ def test_phrase_is_read_against_when_the_action_was_proposed(ctx: ToolContext) -
         duration_minutes=30)  # fmt: skip
     [event] = ctx.calendar.list_events(at(23, 0), at(30, 0))
     assert event.start == at(24, 10)  # "tomorrow" of the card, not of the approval
+
+
+def test_an_event_can_end_in_another_zone_and_exports_both(calendar: LocalCalendar) -> None:
+    # A flight: it leaves Berlin at 10:00 local and lands in New York at 13:00 local.
+    flight = calendar.create_event(
+        NewEvent(
+            title="LH 400 BER-JFK",
+            start=datetime(2026, 12, 3, 10, 0, tzinfo=BERLIN),
+            end=datetime(2026, 12, 3, 13, 0, tzinfo=NEW_YORK),
+            timezone="Europe/Berlin",
+            end_timezone="America/New_York",
+        ),
+        "k-flight",
+    )
+    again = calendar.get_event(flight.id)
+    assert again.start.tzinfo == BERLIN and again.start.hour == 10
+    assert again.end.tzinfo == NEW_YORK and again.end.hour == 13
+    assert again.end_timezone == "America/New_York"
+    assert again.end - again.start == timedelta(hours=9)
+    cal = icalendar.Calendar.from_ical(calendar.export_ics())
+    [vevent] = [c for c in cal.walk("VEVENT") if "BER-JFK" in str(c["summary"])]
+    assert vevent["dtstart"].params["TZID"] == "Europe/Berlin"
+    assert vevent["dtend"].params["TZID"] == "America/New_York"
+    assert vevent["dtend"].dt.hour == 13

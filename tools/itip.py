@@ -102,7 +102,8 @@ def event_component(
     item.add("dtstamp", stamp.astimezone(UTC))
     item.add("sequence", event.sequence)
     item.add("dtstart", _ical_datetime(event.start, event.all_day, tz))
-    item.add("dtend", _ical_datetime(event.end, event.all_day, tz))
+    end_tz = ZoneInfo(event.end_timezone) if event.end_timezone else tz
+    item.add("dtend", _ical_datetime(event.end, event.all_day, end_tz))
     if event.recurrence_id is not None:
         item.add("recurrence-id", _ical_datetime(event.recurrence_id, event.all_day, tz))
     elif event.recurrence:

@@ -44,6 +44,9 @@ class Event(BaseModel):
     start: AwareDatetime
     end: AwareDatetime
     timezone: str = Field(description="IANA zone the event was created in.")
+    end_timezone: str = Field(
+        "", description="IANA zone of the end when it differs (a flight's arrival); empty: same."
+    )
     all_day: bool = False
     location: str = ""
     description: str = ""
@@ -71,6 +74,9 @@ class NewEvent(BaseModel):
     start: AwareDatetime
     end: AwareDatetime
     timezone: str
+    end_timezone: str = Field(
+        "", description="IANA zone of the end when it differs (a flight's arrival); empty: same."
+    )
     all_day: bool = False
     location: str = ""
     description: str = ""

@@ -124,8 +124,11 @@ def _bare(value: str) -> str:
     return (parseaddr(value)[1] or value).strip().lower()
 
 
-def _times(start: datetime, end: datetime, all_day: bool, tz: ZoneInfo) -> dict[str, Any]:
+def _times(
+    start: datetime, end: datetime, all_day: bool, tz: ZoneInfo, end_tz: ZoneInfo | None = None
+) -> dict[str, Any]:
     """Google's start and end: local wall time with the IANA zone (dates when all-day)."""
+    end_tz = end_tz or tz
     if all_day:
         first, stop = all_day_dates(start, end, tz)
         return {"start": {"date": first.isoformat()}, "end": {"date": stop.isoformat()}}
@@ -135,8 +138,8 @@ def _times(start: datetime, end: datetime, all_day: bool, tz: ZoneInfo) -> dict[
             "timeZone": tz.key,
         },
         "end": {
-            "dateTime": end.astimezone(tz).replace(tzinfo=None).isoformat(),
-            "timeZone": tz.key,
+            "dateTime": end.astimezone(end_tz).replace(tzinfo=None).isoformat(),
+            "timeZone": end_tz.key,
         },
     }
 
@@ -470,7 +473,13 @@ class GoogleCalendar(GoogleCalls):
             "summary": event.title,
             "description": event.description,
             "location": event.location,
-            **_times(event.start, event.end, event.all_day, tz),
+            **_times(
+                event.start,
+                event.end,
+                event.all_day,
+                tz,
+                _zone(event.end_timezone) if event.end_timezone else None,
+            ),
         }
         guests = []
         for person in event.attendees:

@@ -79,6 +79,7 @@ _ADDED_COLUMNS = {
     "rid": "TEXT NOT NULL DEFAULT ''",
     "uid": "TEXT NOT NULL DEFAULT ''",
     "attendance": "TEXT NOT NULL DEFAULT '{}'",
+    "end_timezone": "TEXT NOT NULL DEFAULT ''",
 }
 
 
@@ -290,8 +291,8 @@ class LocalCalendar(SQLiteStore):
             self._db.execute(
                 "INSERT INTO events (id, title, start_utc, end_utc, start_date, end_date,"
                 " timezone, all_day, location, description, attendees, organizer, status,"
-                " last_key, created_at, updated_at, recurrence, uid)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?)",
+                " last_key, created_at, updated_at, recurrence, uid, end_timezone)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?, ?)",
                 (
                     event_id,
                     event.title,
@@ -310,6 +311,7 @@ class LocalCalendar(SQLiteStore):
                     now,
                     json.dumps(rules),
                     f"{event_id}@secretary.local",
+                    "" if event.end_timezone == event.timezone else event.end_timezone,
                 ),
             )
             row = self._row(event_id)
@@ -666,7 +668,9 @@ class LocalCalendar(SQLiteStore):
             end = _midnight(date.fromisoformat(row["end_date"]), tz)
         else:
             start = _from_utc(row["start_utc"]).astimezone(tz)
-            end = _from_utc(row["end_utc"]).astimezone(tz)
+            end = _from_utc(row["end_utc"]).astimezone(
+                _zone(row["end_timezone"] or row["timezone"])
+            )
         recurrence_id: datetime | None = None
         if row["rid"]:
             if row["all_day"]:
@@ -681,6 +685,7 @@ class LocalCalendar(SQLiteStore):
             "start": start,
             "end": end,
             "timezone": row["timezone"],
+            "end_timezone": row["end_timezone"],
             "all_day": bool(row["all_day"]),
             "location": row["location"],
             "description": row["description"],

@@ -345,7 +345,8 @@ class GraphCalendar:
             "transactionId": transaction,
             "singleValueExtendedProperties": [{"id": KEY_PROPERTY, "value": transaction}],
         }
-        body.update(_times(event.start, event.end, event.all_day, tz))
+        end_tz = ZoneInfo(event.end_timezone) if event.end_timezone else None
+        body.update(_times(event.start, event.end, event.all_day, tz, end_tz))
         if event.recurrence:
             body["recurrence"] = graph_recurrence(event.recurrence, event.start, tz)
         created = self.client.post_json(self._path("events"), body)
@@ -544,18 +545,21 @@ def _utc_naive(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _times(start: datetime, end: datetime, all_day: bool, tz: ZoneInfo) -> dict[str, Any]:
+def _times(
+    start: datetime, end: datetime, all_day: bool, tz: ZoneInfo, end_tz: ZoneInfo | None = None
+) -> dict[str, Any]:
     """Graph's start and end: local wall time in the event's IANA zone (dates when all-day)."""
+    end_tz = end_tz or tz
     if all_day:
         first, stop = all_day_dates(start, end, tz)
         local_start = datetime.combine(first, time(0))
         local_end = datetime.combine(stop, time(0))
     else:
         local_start = start.astimezone(tz).replace(tzinfo=None)
-        local_end = end.astimezone(tz).replace(tzinfo=None)
+        local_end = end.astimezone(end_tz).replace(tzinfo=None)
     return {
         "start": {"dateTime": local_start.isoformat(), "timeZone": tz.key},
-        "end": {"dateTime": local_end.isoformat(), "timeZone": tz.key},
+        "end": {"dateTime": local_end.isoformat(), "timeZone": end_tz.key},
     }
 
 
