@@ -729,10 +729,34 @@ def _log_to_file() -> None:
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
 
+@cli.command(
+    "eval",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def eval_(args: tuple[str, ...]) -> None:
+    """Run the scenario evals (same options as `python -m evals`; try `secretary eval --help`).
+
+    \b
+    Examples:
+      secretary eval --suite injection
+      secretary eval --model configured --json report.json
+    """
+    from evals.__main__ import main as run_evals
+
+    sys.exit(run_evals(list(args)))
+
+
 # The mail commands live in their own module; importing it registers them on `cli`.
 from agent import cli_desk as _cli_desk  # noqa: E402, F401
+from agent import cli_filing as _cli_filing  # noqa: E402, F401
+from agent import cli_invoices as _cli_invoices  # noqa: E402, F401
 from agent import cli_mail as _cli_mail  # noqa: E402
+from agent import cli_press as _cli_press  # noqa: E402, F401
 from agent import cli_slack as _cli_slack  # noqa: E402, F401
+from agent import cli_travel as _cli_travel  # noqa: E402, F401
+from agent import cli_vendors as _cli_vendors  # noqa: E402, F401
 
 del _cli_mail
 

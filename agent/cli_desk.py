@@ -127,9 +127,7 @@ def visitors(day: str, principal: str | None, as_json: bool) -> None:
 @PRINCIPAL
 @JSON
 @_guard
-def tasks(
-    overdue: bool, owner: str, show_all: bool, principal: str | None, as_json: bool
-) -> None:
+def tasks(overdue: bool, owner: str, show_all: bool, principal: str | None, as_json: bool) -> None:
     """List tasks of the principal and staff by due date (open ones unless --all).
 
     \b
@@ -162,3 +160,69 @@ def tasks(
             for t in found
         ],
     )
+
+
+@cli.command()
+@click.option(
+    "-d", "--date", "day", default="today", show_default=True, help="Day: ISO date or phrase."
+)
+@click.option("--summary", is_flag=True, help="Add a few sentences from the model on top.")
+@PRINCIPAL
+@JSON
+@_guard
+def brief(day: str, summary: bool, principal: str | None, as_json: bool) -> None:
+    """The daily briefing; needs no model (--summary adds a few sentences from one).
+
+    Agenda with travel notes, visitors, travel, approvals, mail needing an answer,
+    follow-ups, invoices due, tasks due, phone messages and press enquiries.
+
+    \b
+    Examples:
+      secretary brief
+      secretary brief --date tomorrow
+      secretary brief --json | jq '.sections[] | select(.key=="invoices")'
+    """
+    from tools.base import ToolError
+    from tools.briefing import daily_briefing
+    from tools.context import ToolContext
+
+    with _secretary() as sec:
+        p = sec.principal(principal)
+        ctx = ToolContext(principal=p, workspace=sec.workspace(p))
+        try:
+            found = daily_briefing(ctx, day)
+        except ToolError as exc:
+            raise click.ClickException(str(exc)) from None
+        if summary:
+            found["summary"] = _summary(sec, found["text"])
+    if as_json:
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    if found.get("summary"):
+        click.echo(found["summary"].strip() + "\n")
+    click.echo(found["text"], nl=False)
+
+
+def _summary(sec: Any, text: str) -> str:
+    """A few sentences on top of the briefing, from the configured model."""
+    model = sec.model()
+    if model is None:
+        raise click.ClickException(
+            "No model is configured, so there is no summary; the briefing itself needs none "
+            "(run without --summary, or see the README section 'Attach a model')."
+        )
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from agent.llm import describe_model_error, is_model_error
+
+    prompt = (
+        "Summarise this briefing for the principal in at most four short sentences: what "
+        "matters most today and what needs their decision. Only use facts from the briefing."
+    )
+    try:
+        answer = model.invoke([SystemMessage(prompt), HumanMessage(text)])
+    except Exception as exc:
+        if not is_model_error(exc):
+            raise
+        raise click.ClickException(describe_model_error(exc, sec.settings)) from None
+    return str(answer.content)

@@ -25,6 +25,7 @@ from langgraph.types import interrupt
 
 from agent.approval import apply_edit, decision_from_human_response, interrupt_payload
 from agent.ledger import Proposal
+from agent.principals import PRESS_TOOLS
 from agent.provenance import Evidence, trace_args, untrusted_warnings
 from agent.provenance import EvidenceSource as Source
 from agent.state import AgentContext, State, open_calls
@@ -178,7 +179,39 @@ def evidence(messages: list[AnyMessage]) -> list[Evidence]:
             raw = artifact.get("trust", "workspace")
             trust: Source = raw if raw in ("workspace", "memory", "untrusted") else "workspace"
             out.append(Evidence(trust, text, f"{m.name} result"))
+            if trust == "untrusted":
+                ids = _identifiers(text)
+                if ids:
+                    # Which message a listing names is the mailbox's own bookkeeping, not
+                    # something an outsider wrote: picking one to answer is not injected.
+                    out.append(Evidence("workspace", " ".join(ids), f"{m.name} listing"))
     return out
+
+
+_ID_KEYS = frozenset({"message_id", "thread_id", "in_reply_to", "event_id", "uid"})
+
+
+def _identifiers(text: str) -> list[str]:
+    """Identifier values (message ids, thread ids) in a read tool's JSON result."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return []
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if k in _ID_KEYS and isinstance(v, str) and v.strip():
+                    found.append(v)
+                else:
+                    walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(data)
+    return found
 
 
 def _recalled(text: str) -> list[Evidence]:
@@ -284,7 +317,8 @@ def _propose(
         provenance=provenance,
     )
     tainted = any(v.get("source") == "untrusted" for v in provenance.values())
-    if spec.name in ctx.principal.policy.auto_approve and not tainted:
+    auto = spec.name in ctx.principal.policy.auto_approve and spec.name not in PRESS_TOOLS
+    if auto and not tainted:
         proposal, _ = ctx.ledger.decide(proposal.id, "auto", "policy:auto_approve")
     return proposal
 

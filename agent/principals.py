@@ -21,6 +21,9 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_val
 Role = Literal["principal", "staff", "outsider"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PRESS_TOOLS: frozenset[str] = frozenset({"reply_to_press"})
+"""Tools that speak to the press: never approved by standing policy, and decided only by the
+principal or the staff named in ``press.approvers``."""
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
@@ -107,6 +110,18 @@ class Policy(BaseModel):
         default_factory=list,
         description="Write tools that assistant staff may approve for this principal.",
     )
+
+    @field_validator("auto_approve")
+    @classmethod
+    def _no_press(cls, v: list[str]) -> list[str]:
+        press = sorted(set(v) & PRESS_TOOLS)
+        if press:
+            raise ValueError(
+                f"{', '.join(press)} cannot be auto-approved: a reply to the press always needs "
+                "a person's approval"
+            )
+        return v
+
     approval_channel: Literal["terminal", "email", "slack"] = Field(
         "terminal",
         description="Where approval requests go: the terminal (`secretary pending`), an "
@@ -258,10 +273,16 @@ class Principal(BaseModel):
                 return ident.role
         return "outsider"
 
-    def may_approve(self, role: Role, tool: str) -> bool:
-        """Whether someone with ``role`` may decide a proposal of ``tool``."""
+    def may_approve(self, role: Role, tool: str, address: str = "") -> bool:
+        """Whether someone with ``role`` (at ``address``) may decide a proposal of ``tool``.
+
+        Press replies are decided by the principal or by the staff the press policy names.
+        """
         if role == "principal":
             return True
+        if tool in PRESS_TOOLS:
+            named = {a.strip().lower() for a in self.press.approvers}
+            return role == "staff" and address.strip().lower() in named
         if role == "staff":
             return tool in self.policy.staff_may_approve
         return False

@@ -126,6 +126,10 @@ class Secretary:
                 ws = open_workspace(self.settings, principal)
             except (UnknownProvider, ProviderError) as exc:
                 raise SecretaryError(f"Cannot open the accounts of {principal.id}: {exc}") from None
+            # The briefing lists what waits for approval; tools see it through this view only.
+            ws.extra["approvals"] = lambda pid=principal.id: self.pending(pid)
+            # Invoice capture asks the model only for fields the parser left empty (built on use).
+            ws.extra["extract_model"] = self.model
             self._workspaces[principal.id] = ws
         return ws
 
@@ -326,7 +330,7 @@ class Secretary:
             raise SecretaryError(str(exc)) from None
         p = self.principal(proposal.principal)
         role = p.role_of(actor.channel, actor.address)
-        if not p.may_approve(role, proposal.tool):
+        if not p.may_approve(role, proposal.tool, actor.address):
             self.ledger.note(p.id, "decision_refused", str(actor), {"role": role}, proposal.id)
             raise SecretaryError(
                 f"Sorry, {actor.address} may not decide actions for {p.name}; "

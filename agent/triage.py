@@ -63,6 +63,13 @@ _URGENT = re.compile(
     r"by end of (the )?day|today)\b",
     re.I,
 )
+_URGENT_BODY = re.compile(
+    r"\b(urgent|urgently|asap|emergency|right away|as soon as possible|within the hour|"
+    r"immediately|dringend|sofort|notfall|urgence|de toute urgence)\b",
+    re.I,
+)
+"""Urgency in the opening lines of the new text (narrower than the subject's list: 'today'
+in a body is too common to mean anything)."""
 _REQUEST = re.compile(
     r"(\?|\b(could|can|would|will) you\b|\bplease (confirm|let me know|advise|send|reply|"
     r"review|sign|call)\b|\blet me know\b|\bare you (free|available)\b|\bkönnten sie\b)",
@@ -75,7 +82,7 @@ _BAIT = re.compile(
     re.I,
 )
 _MARKETING = re.compile(
-    r"\b(sale|% off|discount|offer|deal|promo(tion)?|newsletter|webinar|subscribe|"
+    r"\b(sales?|% off|discounts?|offers?|deals?|promo(tion)?s?|newsletter|webinars?|subscribe|"
     r"limited time|shop now|free trial|black friday|coupon)\b",
     re.I,
 )
@@ -351,6 +358,12 @@ def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
             no_auto_reply=True,
         )
     if spam_flag:
+        bait = bool(_BAIT.search(f"{m.subject}\n{m.body[:4000]}"))
+        if bait:
+            return verdict(
+                "fyi", "notify", "the mail host marked it as spam and it asks for credentials "
+                "or payment", spam=True, phishing=True, no_auto_reply=True,
+            )  # fmt: skip
         return verdict(
             "promotional", "ignore", "the mail host marked it as spam",
             spam=True, no_auto_reply=True,
@@ -364,8 +377,10 @@ def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
             "fyi", "notify", "a delivery failure report: a message did not arrive",
             no_auto_reply=True,
         )  # fmt: skip
-    if auto.startswith("auto-replied") or _AUTO_SUBJECT.match(m.subject) or any(
-        mail.header(h) for h in ("X-Autoreply", "X-Autorespond")
+    if (
+        auto.startswith("auto-replied")
+        or _AUTO_SUBJECT.match(m.subject)
+        or any(mail.header(h) for h in ("X-Autoreply", "X-Autorespond"))
     ):
         return verdict("fyi", "ignore", "an automatic reply (out of office or similar)",
                        no_auto_reply=True)  # fmt: skip
@@ -392,12 +407,15 @@ def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
         return verdict(
             "needs-response", "notify", "a meeting invitation to accept or decline"
         )  # fmt: skip
+    if "text/calendar" in parts and method and method.group(1).upper() in ("REPLY", "CANCEL"):
+        return verdict("fyi", "file", "an answer to or cancellation of a meeting invitation")
 
     contact = history.contact(addr)
     refs = [r for r in [m.in_reply_to, *reversed(m.references)] if r][:5]
     in_thread = any(history.wrote(r) for r in dict.fromkeys(refs))
     new = _new_text(m.body)
-    if (contact is not None or in_thread) and _URGENT.search(m.subject):
+    urgent = _URGENT.search(m.subject) or _URGENT_BODY.search(new[:400])
+    if (contact is not None or in_thread) and urgent:
         who = contact.name if contact is not None else "someone in your thread"
         return verdict("urgent", "notify", f"{who} marks it urgent: {m.subject[:60]}")
     if contact is not None and contact.role == "family":

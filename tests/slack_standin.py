@@ -1,8 +1,8 @@
 """A loopback Slack Web API stand-in: the methods the bot calls, recorded for the tests.
 
 ``WebClient(base_url=standin.api_url)`` talks to it. It answers ``auth.test``,
-``chat.postMessage``, ``chat.update``, ``views.open`` and
-``conversations.open`` like Slack does (``ok``, a ``ts`` per message), checks
+``chat.postMessage``, ``chat.update``, ``views.open``, ``conversations.open``
+and ``conversations.history`` like Slack does (``ok``, a ``ts`` per message), checks
 the bearer token, and takes ``response_url`` POSTs on ``/respond/<n>``.
 Every call is kept in ``calls`` as (method, payload).
 """
@@ -29,6 +29,8 @@ class SlackStandIn:
     def __init__(self, token: str = TOKEN) -> None:
         self.token = token
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.history: dict[str, list[dict[str, Any]]] = {}
+        """Messages posted per channel, newest first (``conversations.history``)."""
         self._cond = threading.Condition()
         self._ts = itertools.count(1)
         self._respond = itertools.count(1)
@@ -85,6 +87,11 @@ class SlackStandIn:
             }
         if method == "chat.postMessage":
             ts = f"1800000000.{next(self._ts):06d}"
+            channel = str(payload.get("channel"))
+            message = {"text": payload.get("text"), "ts": ts}
+            if payload.get("metadata"):
+                message["metadata"] = payload["metadata"]
+            self.history.setdefault(channel, []).insert(0, message)
             return {
                 "ok": True,
                 "channel": payload.get("channel"),
@@ -95,6 +102,11 @@ class SlackStandIn:
             return {"ok": True, "channel": payload.get("channel"), "ts": payload.get("ts")}
         if method == "views.open":
             return {"ok": True, "view": {"id": "V1", **(payload.get("view") or {})}}
+        if method == "conversations.history":
+            found = self.history.get(str(payload.get("channel")), [])
+            if not payload.get("include_all_metadata"):
+                found = [{k: v for k, v in m.items() if k != "metadata"} for m in found]
+            return {"ok": True, "messages": found[: int(payload.get("limit") or 100)]}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(payload.get("users", "X"))[1:]}}
         return {"ok": False, "error": "unknown_method"}

@@ -87,6 +87,49 @@ def test_take_message_keeps_unreadable_callback_words_and_needs_a_caller(
         run(ctx, "take_message", "k2", reason="no caller given")
 
 
+def test_message_becomes_a_callback_slot_in_the_callers_window(ctx: ToolContext) -> None:
+    msg = run(ctx, "take_message", "k", caller="Dana Smith", number="+1 555 0100",
+              company="Acme", reason="Budget", callback="tomorrow 2-4pm")  # fmt: skip
+    # The first half hour of the window is taken already.
+    from tools.providers.base import NewEvent
+
+    ctx.calendar.create_event(
+        NewEvent(
+            title="Board call",
+            start=datetime(2026, 11, 24, 14, 0, tzinfo=BERLIN),
+            end=datetime(2026, 11, 24, 14, 30, tzinfo=BERLIN),
+            timezone="Europe/Berlin",
+        ),
+        "seed",
+    )
+    card = preview(ctx, "schedule_callback", message_id=msg["id"])
+    assert card.summary == "Block Tue 24 Nov 2026 14:30 CET-14:45 to call back Dana Smith"
+    assert "caller's window" in card.details["Chosen"]
+    assert card.warnings == []
+    done = run(ctx, "schedule_callback", "cb-1", message_id=msg["id"])
+    again = run(ctx, "schedule_callback", "cb-1", message_id=msg["id"])
+    assert done["event_id"] == again["event_id"]
+    [event] = [e for e in ctx.calendar.list_events(
+        datetime(2026, 11, 24, tzinfo=BERLIN), datetime(2026, 11, 25, tzinfo=BERLIN)
+    ) if e.title.startswith("Call back")]  # fmt: skip
+    assert event.title == "Call back Dana Smith +1 555 0100"
+    assert event.start == datetime(2026, 11, 24, 14, 30, tzinfo=BERLIN)
+    assert "About: Budget" in event.description
+    assert run(ctx, "list_messages") == []
+
+
+def test_callback_needs_a_window_or_a_time_and_refuses_the_past(ctx: ToolContext) -> None:
+    vague = run(ctx, "take_message", "k1", caller="Sam", callback="whenever suits")
+    with pytest.raises(ToolError, match="no callback window I could read"):
+        preview(ctx, "schedule_callback", message_id=vague["id"])
+    card = preview(ctx, "schedule_callback", message_id=vague["id"], start="tomorrow at 11:00")
+    assert card.summary.startswith("Block Tue 24 Nov 2026 11:00 CET")
+    with pytest.raises(ToolError, match="in the past"):
+        preview(ctx, "schedule_callback", message_id=vague["id"], start="2026-11-20T10:00")
+    with pytest.raises(ToolError, match="No phone message with id 'nope'"):
+        preview(ctx, "schedule_callback", message_id="nope")
+
+
 def test_message_turned_into_a_task_is_marked_done(ctx: ToolContext) -> None:
     msg = run(ctx, "take_message", "k", caller="Dana", reason="Call back about budget")
     card = preview(ctx, "add_task", title="Call Dana back", message_id=msg["id"])
@@ -144,6 +187,34 @@ def test_schedule_visit_without_email_warns_and_sends_nothing(ctx: ToolContext) 
     assert "No e-mail address" in preview(ctx, "schedule_visit", **args).warnings[0]
     run(ctx, "schedule_visit", "k", **args)
     assert sent(ctx) == []
+
+
+def test_a_task_is_delegated_by_slack_dm_once_per_key(ctx: ToolContext) -> None:
+    from slack_standin import TOKEN, running
+
+    from tools.providers.slack_messages import SlackMessenger
+
+    ctx.principal.identities.append(Identity(channel="slack", address="U0LIN", name="Lin"))
+    with running() as slack:
+        ctx.workspace.extra["slack"] = SlackMessenger(TOKEN, slack.api_url)
+        card = preview(ctx, "delegate_task", to="Lin", title="Book the boardroom",
+                       due="Friday", via="slack")  # fmt: skip
+        assert card.summary == "Delegate 'Book the boardroom' to Lin on Slack"
+        assert card.details["Slack DM to"] == "Lin (U0LIN)" and card.warnings == []
+        first = run(ctx, "delegate_task", "s1", to="Lin", title="Book the boardroom",
+                    due="Friday", via="slack")  # fmt: skip
+        again = run(ctx, "delegate_task", "s1", to="U0LIN", title="Book the boardroom",
+                    due="Friday", via="slack")  # fmt: skip
+        [posted] = slack.of("chat.postMessage")
+        assert posted["channel"] == "D0LIN"
+        assert "Book the boardroom" in posted["text"] and "Fri 27 Nov 2026" in posted["text"]
+        assert first["id"] == again["id"] and first["owner"] == "Lin"
+        assert first["delegated_via"].startswith("slack U0LIN ")
+        with pytest.raises(ToolError, match="not a Slack identity"):
+            preview(ctx, "delegate_task", to="Sam", title="x", via="slack")
+    ctx.workspace.extra["slack"] = None
+    with pytest.raises(ToolError, match="Slack is not connected"):
+        run(ctx, "delegate_task", "s2", to="Lin", title="Water plants", via="slack")
 
 
 @pytest.mark.parametrize(

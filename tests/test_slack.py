@@ -417,6 +417,27 @@ def test_slash_command_lists_pending_actions(bot: Callable[..., Bot]) -> None:
     assert p.id in answer["text"] and answer["response_type"] == "ephemeral"
 
 
+def test_slash_brief_is_the_daily_briefing(bot: Callable[..., Bot]) -> None:
+    b = bot(ScriptedChatModel([send()]))
+    p = proposal_with_card(b)
+    url = b.standin.response_url()
+    body = urlencode(
+        {
+            "command": "/secretary",
+            "text": "brief",
+            "user_id": ADA,
+            "channel_id": "C1",
+            "team_id": "T1",
+            "response_url": url,
+            "trigger_id": "t",
+        }
+    )
+    assert b.dispatch(body, "application/x-www-form-urlencoded").status == 200
+    answer = b.standin.wait_for("response_url", lambda c: c["url"] in url)
+    assert "*Brief for Ada" in answer["text"]
+    assert "*Waiting for your approval* (1)" in answer["text"] and p.id in answer["text"]
+
+
 # --------------------------------------------------------------------------- security
 
 

@@ -3,8 +3,14 @@
 Importing the package registers every duty's tools (see :func:`tools.base.registry`).
 """
 
+import tools.briefing
 import tools.calendar
 import tools.contacts
 import tools.desk
+import tools.filing
+import tools.invoices
 import tools.mail
-import tools.memory  # noqa: F401
+import tools.memory
+import tools.press
+import tools.travel
+import tools.vendors  # noqa: F401

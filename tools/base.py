@@ -18,6 +18,7 @@ calendar conflict).
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
 from collections.abc import Callable
@@ -84,6 +85,7 @@ class ToolSpec:
     trust: Trust = "workspace"
     preview: PreviewFn | None = None
     title: str = ""
+    _schema: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     def validate(self, args: dict[str, Any]) -> BaseModel:
         """Validate raw arguments; raise ToolError with a readable message."""
@@ -107,7 +109,12 @@ class ToolSpec:
         return Preview(summary=f"{self.title or self.name}")
 
     def openai_schema(self) -> dict[str, Any]:
-        """The Chat Completions ``tools`` entry for this tool."""
+        """The Chat Completions ``tools`` entry for this tool (built once; callers get a copy)."""
+        if self._schema is None:
+            self._schema = self._build_schema()
+        return copy.deepcopy(self._schema)
+
+    def _build_schema(self) -> dict[str, Any]:
         params = self.args_model.model_json_schema()
         params.pop("title", None)
         return {

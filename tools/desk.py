@@ -11,9 +11,10 @@ lands where the card said. The records live in the desk store
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from agent.principals import WEEKDAYS
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import Reading, read_when, zone_label
@@ -177,6 +178,136 @@ def list_messages(
     """
     found = _desk(ctx).messages(None if status == "all" else status)
     return [_message_dict(ctx, m) for m in found]
+
+
+def _get_message(ctx: ToolContext, message_id: str) -> PhoneMessage:
+    try:
+        return _desk(ctx).get_message(message_id.strip())
+    except NotFound:
+        raise ToolError(
+            f"No phone message with id '{message_id}'. Use list_messages to find it."
+        ) from None
+
+
+def _planned_callback(
+    ctx: ToolContext, message_id: str, start: str, duration_minutes: int
+) -> tuple[PhoneMessage, datetime, datetime, str]:
+    """The message, the slot the callback would hold, and how the slot was chosen."""
+    message = _get_message(ctx, message_id)
+    if duration_minutes <= 0:
+        raise ToolError("duration_minutes must be positive (e.g. 15).")
+    length = timedelta(minutes=duration_minutes)
+    now = ctx.now()
+    if start.strip():
+        reading = _read(ctx, start, "start")
+        if reading.kind != "instant":
+            raise ToolError(
+                f"start: '{start}' is a span ({reading.interpretation()}); give a time such as "
+                "'tomorrow at 14:30'."
+            )
+        begin = reading.start
+        how = reading.note() or "as given"
+        if begin < now:
+            raise ToolError(f"start: {_when(ctx, begin)} is in the past. Give a time from now on.")
+    else:
+        if message.callback_start is None or message.callback_end is None:
+            raise ToolError(
+                f"The message from {message.caller} has no callback window I could read "
+                f"('{message.callback or 'none given'}'). Give start, e.g. 'tomorrow at 10'."
+            )
+        first = max(message.callback_start, now)
+        if message.callback_end - length < first:
+            raise ToolError(
+                f"The callback window of {message.caller} ('{message.callback}') has passed "
+                "or is too short. Give start for another time."
+            )
+        from tools.scheduling import find_slots
+
+        busy = ctx.calendar.free_busy(first, message.callback_end).get("me", [])
+        # Callers give their own window; it may lie outside the principal's working hours.
+        anytime = ctx.principal.model_copy(
+            update={
+                "working_hours": ctx.principal.working_hours.model_copy(
+                    update={"start": time(0), "end": time(23, 59, 59), "days": list(WEEKDAYS)}
+                )
+            }
+        )
+        slots = find_slots(
+            anytime, busy, first, message.callback_end, length, step=timedelta(minutes=5), limit=1
+        )
+        if not slots:
+            raise ToolError(
+                f"The calendar is full during {message.caller}'s callback window "
+                f"('{message.callback}'). Give start for another time."
+            )
+        begin = slots[0].start.astimezone(ctx.principal.tz)
+        how = f"first free time in the caller's window ('{message.callback}')"
+    end = (begin.astimezone(UTC) + length).astimezone(ctx.principal.tz)
+    return message, begin, end, how
+
+
+def _callback_event(ctx: ToolContext, m: PhoneMessage, start: datetime, end: datetime) -> NewEvent:
+    who = f"{m.caller} ({m.company})" if m.company else m.caller
+    lines = [f"Call back {who}", f"Number: {m.number or '(none given)'}"]
+    if m.reason:
+        lines.append(f"About: {m.reason}")
+    lines.append(f"Message taken {_when(ctx, m.taken_at)} (id {m.id})")
+    return NewEvent(
+        title=f"Call back {m.caller}" + (f" {m.number}" if m.number else ""),
+        start=start,
+        end=end,
+        timezone=ctx.principal.timezone,
+        description="\n".join(lines),
+    )
+
+
+def _preview_callback(ctx: ToolContext, args: BaseModel) -> Preview:
+    message, begin, end, how = _planned_callback(ctx, **args.model_dump())
+    event = _callback_event(ctx, message, begin, end)
+    warnings = [
+        f"Overlaps '{ev.title}'"
+        for ev in ctx.calendar.list_events(begin, end)
+        if ev.status != "cancelled"
+    ]
+    return Preview(
+        summary=f"Block {_when(ctx, begin)}-{end:%H:%M} to call back {message.caller}",
+        details={
+            "Calendar": f"Create event '{event.title}'",
+            "Chosen": how,
+            "Message": f"{message.reason or '(no reason given)'} (marked done)",
+        },
+        warnings=warnings,
+    )
+
+
+@tool(effect="write", duty="desk", preview=_preview_callback, title="Schedule callback")
+def schedule_callback(
+    ctx: ToolContext, message_id: str, start: str = "", duration_minutes: int = 15
+) -> dict[str, Any]:
+    """Turn a phone message into a callback slot on the principal's calendar; the message is done.
+
+    Without start, the first free time inside the caller's callback window is taken.
+
+    Args:
+        ctx: Injected by the runtime; not an argument the model gives.
+        message_id: The phone message's id, as shown by list_messages.
+        start: When to call: ISO 8601 or a phrase ("tomorrow at 14:30"); empty for the first
+            free time in the caller's window.
+        duration_minutes: How long to block for the call.
+    """
+    message, begin, end, _ = _planned_callback(ctx, message_id, start, duration_minutes)
+    try:
+        event = ctx.calendar.create_event(
+            _callback_event(ctx, message, begin, end), _sub_key(ctx, "event")
+        )
+    except ProviderError as exc:
+        raise ToolError(str(exc)) from None
+    _desk(ctx).mark_message(message.id, "done")
+    return {
+        "event_id": event.id,
+        "when": f"{_when(ctx, begin)}-{end.astimezone(ctx.principal.tz):%H:%M}",
+        "message": _message_dict(ctx, _desk(ctx).get_message(message.id)),
+    }
 
 
 # ------------------------------------------------------------------ visitors
@@ -404,12 +535,7 @@ def _planned_task(
         raise ToolError("title is empty. Say in a few words what has to be done.")
     message = None
     if message_id.strip():
-        try:
-            message = _desk(ctx).get_message(message_id.strip())
-        except NotFound:
-            raise ToolError(
-                f"No phone message with id '{message_id}'. Use list_messages to find it."
-            ) from None
+        message = _get_message(ctx, message_id)
     task = Task(
         title=" ".join(title.split()),
         owner=_owner(owner),
@@ -457,17 +583,36 @@ def add_task(
     return _task_dict(ctx, saved)
 
 
+def _slack_staff(ctx: ToolContext, to: str) -> tuple[str, str]:
+    """(Slack user id, display name) of the staff member ``to`` names, or a ToolError."""
+    wanted = " ".join(to.split()).lstrip("@").casefold()
+    people = [i for i in ctx.principal.identities if i.channel == "slack" and i.role != "outsider"]
+    for ident in people:
+        if wanted in (ident.address.casefold(), ident.name.casefold()):
+            return ident.address, ident.name or ident.address
+    known = ", ".join(f"{i.name or i.address} ({i.address})" for i in people) or "none"
+    raise ToolError(
+        f"to: '{to}' is not a Slack identity of this principal's staff (known: {known}). "
+        "Add them to the principal's identities, or delegate by e-mail."
+    )
+
+
 def _planned_delegation(
-    ctx: ToolContext, to: str, title: str, task_id: str, due: str, notes: str
-) -> tuple[Task, OutgoingMessage]:
-    staff = _address(to, "to")
+    ctx: ToolContext, to: str, title: str, task_id: str, due: str, notes: str, via: str
+) -> tuple[Task, OutgoingMessage, str]:
+    """The task as it will be, the message text (as a mail), and the Slack user id (if any)."""
+    if via == "slack":
+        slack_id, name = _slack_staff(ctx, to)
+        owner = name
+    else:
+        slack_id, owner = "", _address(to, "to")
     if task_id.strip():
         old = _get_task(ctx, task_id)
         if old.status == "done":
             raise ToolError(f"Task '{old.title}' is already done; there is nothing to delegate.")
         task = old.model_copy(
             update={
-                "owner": staff,
+                "owner": owner,
                 "title": " ".join(title.split()) or old.title,
                 "due": _due(ctx, due) if due.strip() else old.due,
                 "notes": notes.strip() or old.notes,
@@ -478,7 +623,7 @@ def _planned_delegation(
             raise ToolError("Give the task's title, or task_id to delegate an existing task.")
         task = Task(
             title=" ".join(title.split()),
-            owner=staff,
+            owner=owner,
             due=_due(ctx, due),
             notes=notes.strip(),
             created_at=_reference(ctx),
@@ -488,28 +633,29 @@ def _planned_delegation(
     if task.notes:
         text += f"\n\n{task.notes}"
     text += "\n\nThank you,"
-    mail = OutgoingMessage(to=[staff], subject=f"Task: {task.title}", body=_signed(ctx, text))
-    return task, mail
+    mail = OutgoingMessage(
+        to=[owner] if not slack_id else [], subject=f"Task: {task.title}", body=_signed(ctx, text)
+    )
+    return task, mail, slack_id
 
 
 def _preview_delegate(ctx: ToolContext, args: BaseModel) -> Preview:
-    task, mail = _planned_delegation(ctx, **args.model_dump())
-    details = {
-        "To": mail.to[0],
-        "Subject": mail.subject,
-        "Due": _day(task.due) if task.due else "no date",
-    }
+    task, mail, slack_id = _planned_delegation(ctx, **args.model_dump())
+    warnings = []
+    if slack_id:
+        details = {"Slack DM to": f"{task.owner} ({slack_id})"}
+        summary = f"Delegate '{task.title}' to {task.owner} on Slack"
+        if ctx.workspace.extra.get("slack") is None:
+            warnings.append("Slack is not connected (SLACK_BOT_TOKEN); this will fail")
+    else:
+        details = {"To": mail.to[0], "Subject": mail.subject}
+        summary = f"Delegate '{task.title}' to {mail.to[0]} by e-mail"
+        if ctx.principal.role_of("email", bare_address(mail.to[0])) != "staff":
+            warnings.append(f"{mail.to[0]} is not listed as staff in the principal's profile")
+    details["Due"] = _day(task.due) if task.due else "no date"
     if task.id:
         details["Task"] = task.id
-    warnings = []
-    if ctx.principal.role_of("email", bare_address(mail.to[0])) != "staff":
-        warnings.append(f"{mail.to[0]} is not listed as staff in the principal's profile")
-    return Preview(
-        summary=f"Delegate '{task.title}' to {mail.to[0]} by e-mail",
-        details=details,
-        body=mail.body,
-        warnings=warnings,
-    )
+    return Preview(summary=summary, details=details, body=mail.body, warnings=warnings)
 
 
 @tool(effect="write", duty="desk", preview=_preview_delegate, title="Delegate task")
@@ -520,22 +666,38 @@ def delegate_task(
     task_id: str = "",
     due: str = "",
     notes: str = "",
+    via: Literal["email", "slack"] = "email",
 ) -> dict[str, Any]:
-    """Hand a task to a staff member: they get an e-mail, and the task becomes theirs.
+    """Hand a task to a staff member: they get an e-mail or a Slack DM, and the task becomes theirs.
 
     Give task_id to hand over an existing task, or title (and due, notes) for a new one.
 
     Args:
         ctx: Injected by the runtime; not an argument the model gives.
-        to: The staff member's e-mail address, e.g. "Sam <sam@example.com>".
+        to: For e-mail, the staff member's address ("Sam <sam@example.com>"); for Slack, their
+            name or Slack user id as listed in the principal's identities.
         title: What has to be done (for a new task, or to reword an existing one).
         task_id: The id of an open task, as shown by list_tasks.
         due: Due day: ISO date or a phrase ("Friday"); empty keeps the task's own.
         notes: Details for the staff member.
+        via: ``email`` (default) or ``slack`` (a direct message from the secretary's bot).
     """
-    task, mail = _planned_delegation(ctx, to, title, task_id, due, notes)
-    message_id = _send(ctx, mail, "mail")
-    task = task.model_copy(update={"delegated_via": f"mail {message_id}"})
+    task, mail, slack_id = _planned_delegation(ctx, to, title, task_id, due, notes, via)
+    if slack_id:
+        messenger = ctx.workspace.extra.get("slack")
+        if messenger is None:
+            raise ToolError(
+                "Slack is not connected: set SLACK_BOT_TOKEN (see the README section 'Slack'), "
+                "or delegate by e-mail."
+            )
+        try:
+            ts = messenger.direct_message(slack_id, mail.body, _sub_key(ctx, "slack"))
+        except ProviderError as exc:
+            raise ToolError(str(exc)) from None
+        handed = f"slack {slack_id} {ts}"
+    else:
+        handed = f"mail {_send(ctx, mail, 'mail')}"
+    task = task.model_copy(update={"delegated_via": handed})
     desk = _desk(ctx)
     saved = desk.update_task(task) if task.id else desk.add_task(task, ctx.idempotency_key)
     return _task_dict(ctx, saved)

@@ -83,6 +83,13 @@ def open_workspace(settings: Settings, principal: Principal) -> Workspace:
     """Build the principal's providers (local by default)."""
     from tools.providers.local.contacts import LocalContacts
     from tools.providers.local.desk import LocalDesk
+    from tools.providers.local.filing import LocalFiling
+    from tools.providers.local.invoices import LocalInvoices
+    from tools.providers.local.press import LocalPress
+    from tools.providers.local.trips import LocalTrips
+    from tools.providers.local.vendors import LocalVendors
+    from tools.providers.slack_messages import open_slack
+    from tools.providers.travel import open_travel
 
     root = principal.workdir(settings.home)
     _kind(principal, "contacts", ("local",))
@@ -95,5 +102,14 @@ def open_workspace(settings: Settings, principal: Principal) -> Workspace:
         mail=open_mail(principal, root),
         contacts=LocalContacts(root),
         memory=open_memory(settings.home, principal.id, root, settings.embedding_model),
-        extra={"desk": LocalDesk(root)},
+        extra={
+            "desk": LocalDesk(root),
+            "vendors": LocalVendors(root),
+            "press": LocalPress(root),
+            "invoices": LocalInvoices(root),
+            "filing": LocalFiling(root),
+            "trips": LocalTrips(root),
+            "travel": open_travel(principal, root),
+            "slack": open_slack(),
+        },
     )

@@ -461,6 +461,15 @@ class MailDesk:
             sender=mail.address,
             reason=verdict.reason,
         )
+        from tools.context import ToolContext
+        from tools.press import is_press_enquiry
+
+        ctx = ToolContext(principal=self.principal, workspace=self.workspace)
+        if is_press_enquiry(ctx, mail.address):
+            text += (
+                "\n\nThis is a press enquiry: read press_policy and press_history first, and "
+                "answer only with reply_to_press."
+            )
         reply = self.sec.ask(
             text,
             principal=self.principal.id,
@@ -618,7 +627,7 @@ class MailDesk:
         except LedgerError:
             return self._refuse(mid, mail, proposal_id, "it names no proposal of this principal")
         role = self.principal.role_of("email", mail.address)
-        if not self.principal.may_approve(role, proposal.tool):
+        if not self.principal.may_approve(role, proposal.tool, mail.address):
             return self._refuse(mid, mail, proposal.id, f"{mail.address} may not approve this")
         found = TOKEN_RE.search(mail.message.subject) or TOKEN_RE.search(mail.message.body[:4000])
         token_ok = False

@@ -727,7 +727,7 @@ class SlackDesk:
         """None when ``user`` may decide ``p``; else the polite refusal (and an audit note)."""
         principal = self.sec.principal(p.principal)
         role = principal.role_of("slack", user)
-        if principal.may_approve(role, p.tool):
+        if principal.may_approve(role, p.tool, user):
             return None
         self.sec.ledger.note(
             principal.id, "decision_refused", f"slack:{user}", {"role": role}, p.id
@@ -933,20 +933,25 @@ class SlackDesk:
         return "\n".join(lines)
 
     def _brief(self, p: Principal) -> str:
-        from agent.channels.terminal import agenda_events
+        """The daily briefing (the same one `secretary brief` prints), in mrkdwn."""
+        from tools.briefing import build_briefing
+        from tools.context import ToolContext
 
+        ctx = ToolContext(principal=p, workspace=self.sec.workspace(p), clock=self.sec._clock)
+        briefing = build_briefing(ctx)
         name = escape(p.name.split()[0] if p.name else p.id)
-        lines = [f"*Brief for {name}, {p.now():%A %d %B, %H:%M} ({p.timezone})*"]
-        events, _title = agenda_events(self.sec, p, None, 1)
-        lines.append(f"*Today:* {len(events)} event(s)")
-        lines += [self._event_line(e, p) for e in events[:10]]
-        waiting = self.sec.pending(p.id)
-        lines.append(f"*Waiting for you:* {len(waiting)} action(s)")
-        lines += [f"• `{q.id}` {escape(q.preview.get('summary') or q.tool)}" for q in waiting[:10]]
-        since = datetime.now(UTC) - timedelta(days=1)
-        recent = self.sec.workspace(p).mail.search(folder="inbox", since=since, limit=5)
-        lines.append(f"*New mail (24 h):* {len(recent)}{'+' if len(recent) == 5 else ''}")
-        lines += [f"• {escape(m.sender)}: {escape(m.subject or '(no subject)')}" for m in recent]
+        lines = [f"*Brief for {name}, {briefing.day:%A %d %B} ({p.timezone})*"]
+        for section in briefing.sections:
+            if not section.lines and not section.note:
+                continue
+            lines.append(f"*{escape(section.title)}* ({len(section.lines)})")
+            if section.note:
+                lines.append(f"_{escape(section.note)}_")
+            lines += [f"• {escape(line)}" for line in section.lines[:10]]
+            if len(section.lines) > 10:
+                lines.append(f"• … and {len(section.lines) - 10} more (`secretary brief`)")
+        if len(lines) == 1:
+            lines.append("Nothing on the agenda and nothing waiting for you.")
         return "\n".join(lines)
 
 

@@ -278,4 +278,3 @@ class LocalDesk(SQLiteStore):
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
         return [Task(**dict(r)) for r in rows]
-

@@ -1,0 +1,135 @@
+"""``secretary press``: journalists, the press policy and open press enquiries, without a model.
+
+Registered on the main command group by :mod:`agent.cli`. The command reads
+through the same tool functions the model uses, so what it prints matches what
+the secretary sees; nothing here changes a record or sends anything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from agent.cli import JSON, PRINCIPAL, _consoles, _guard, _secretary, cli
+
+
+def _read(principal: str | None, read: Callable[[Any], Any]) -> Any:
+    """Run one read tool for the principal; a tool's sentence becomes a CLI error."""
+    from tools.base import ToolError
+    from tools.context import ToolContext
+
+    with _secretary() as sec:
+        p = sec.principal(principal)
+        ctx = ToolContext(principal=p, workspace=sec.workspace(p))
+        try:
+            return read(ctx)
+        except ToolError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def _table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    from rich.table import Table
+
+    out, _ = _consoles()
+    table = Table(show_lines=False)
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+
+
+def _print_policy(policy: dict[str, Any]) -> None:
+    out, _ = _consoles()
+
+    def section(title: str, items: list[str]) -> None:
+        out.print(f"[bold]{title}[/bold]")
+        for item in items or ["(none)"]:
+            out.print(f"  - {item}", markup=False, highlight=False)
+
+    section("Talking points", policy["talking_points"])
+    section("Decline topics", policy["decline_topics"])
+    section(
+        "Embargoes",
+        [
+            f"{e['fact']} - {e['state'].upper()} "
+            f"({'until' if e['state'] == 'active' else 'since'} {e['until_text']})"
+            + (f"; keywords: {', '.join(e['keywords'])}" if e["keywords"] else "")
+            for e in policy["embargoes"]
+        ],
+    )
+    section("Approvers besides the principal", policy["approvers"])
+    out.print(f"[bold]Spokesperson[/bold]: {policy['spokesperson'] or '(the principal)'}")
+
+
+@cli.command()
+@click.option("--policy", "show_policy", is_flag=True, help="Show the press policy instead.")
+@click.option(
+    "--enquiries", "show_enquiries", is_flag=True, help="Show unanswered press mail instead."
+)
+@click.option(
+    "-d", "--days", default=7, show_default=True, help="With --enquiries: how many days back."
+)
+@PRINCIPAL
+@JSON
+@_guard
+def press(
+    show_policy: bool, show_enquiries: bool, days: int, principal: str | None, as_json: bool
+) -> None:
+    """List journalists; or the press policy (--policy); or open press enquiries (--enquiries).
+
+    \b
+    Examples:
+      secretary press
+      secretary press --policy
+      secretary press --enquiries --days 14 --json
+    """
+    from tools.press import find_journalist, press_enquiries, press_policy
+
+    if show_policy and show_enquiries:
+        raise click.UsageError("Choose one of --policy and --enquiries.")
+    if show_policy:
+        policy = _read(principal, press_policy)
+        if as_json:
+            click.echo(json.dumps(policy, indent=2, ensure_ascii=False))
+        else:
+            _print_policy(policy)
+        return
+    if show_enquiries:
+        found = _read(principal, lambda ctx: press_enquiries(ctx, days))
+        if as_json:
+            click.echo(json.dumps(found, indent=2, ensure_ascii=False))
+            return
+        if not found:
+            _consoles()[1].print(f"No unanswered press enquiries in the last {days} days.")
+            return
+        _table(
+            ("date", "from", "subject", "message id"),
+            [
+                (
+                    (m["date"] or "")[:16].replace("T", " "),
+                    f"{m['sender']}\n{m['outlet']}" if m["outlet"] else m["sender"],
+                    m["subject"],
+                    m["message_id"],
+                )
+                for m in found
+            ],
+        )
+        return
+    journalists = _read(principal, find_journalist)
+    if as_json:
+        click.echo(json.dumps(journalists, indent=2, ensure_ascii=False))
+        return
+    if not journalists:
+        _consoles()[1].print("No press contacts yet (ask the secretary to add a journalist).")
+        return
+    _table(
+        ("name", "e-mail", "outlet", "beat", "last contact"),
+        [
+            (j["name"], j["email"], j["outlet"], j["beat"], (j["last_contact"] or "-")[:10])
+            for j in journalists
+        ],
+    )

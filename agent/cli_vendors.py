@@ -1,0 +1,120 @@
+"""``secretary vendors``: the vendor directory and the requests waiting for an answer, no model.
+
+Registered on the main command group by :mod:`agent.cli`. The command reads
+through the same tool functions the model uses (``find_vendor``,
+``vendor_followups``), so the lists match what the secretary sees; nothing
+here changes a record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from agent.cli import JSON, PRINCIPAL, _consoles, _guard, _secretary, cli
+
+
+def _listing(principal: str | None, read: Callable[[Any], list[dict[str, Any]]]) -> Any:
+    """Run one read tool for the principal; a tool's sentence becomes a CLI error."""
+    from tools.base import ToolError
+    from tools.context import ToolContext
+
+    with _secretary() as sec:
+        p = sec.principal(principal)
+        ctx = ToolContext(principal=p, workspace=sec.workspace(p))
+        try:
+            return read(ctx)
+        except ToolError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def _table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    from rich.table import Table
+
+    out, _ = _consoles()
+    table = Table(show_lines=False)
+    for col in columns:
+        if col == "id":  # ids are copied into other commands: never fold them
+            table.add_column(col, no_wrap=True, min_width=max((len(r[0]) for r in rows), default=2))
+        else:
+            table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+
+
+@cli.command()
+@click.argument("query", required=False, default="")
+@click.option("--followups", is_flag=True, help="List requests waiting for a vendor's answer.")
+@click.option(
+    "--days",
+    type=click.IntRange(min=0),
+    default=0,
+    help="With --followups: days without an answer (0: the vendor_followup_days preference, 3).",
+)
+@PRINCIPAL
+@JSON
+@_guard
+def vendors(query: str, followups: bool, days: int, principal: str | None, as_json: bool) -> None:
+    """List vendors (category, payment terms, preferred channel), or requests to follow up.
+
+    \b
+    Examples:
+      secretary vendors
+      secretary vendors catering --json
+      secretary vendors --followups --days 5
+    """
+    if followups:
+        from tools.vendors import vendor_followups
+
+        waiting = _listing(principal, lambda ctx: vendor_followups(ctx, days))
+        if as_json:
+            click.echo(json.dumps(waiting, indent=2, ensure_ascii=False))
+            return
+        if not waiting:
+            _consoles()[1].print("No vendor requests need a follow-up.")
+            return
+        _table(
+            ("id", "vendor", "request", "waiting", "to do"),
+            [
+                (
+                    r["id"],
+                    r["vendor"],
+                    f"{r['kind']}: {r['subject']}",
+                    f"{r['days_waiting']} d"
+                    + (f", expected {r['expected_by']}" if r["expected_by"] else ""),
+                    r["suggestion"]
+                    if r["status"] == "awaiting"
+                    else f"{r['status']}: {r['suggestion']}",
+                )
+                for r in waiting
+            ],
+        )
+        return
+
+    from tools.vendors import find_vendor
+
+    found = _listing(principal, lambda ctx: find_vendor(ctx, query))
+    if as_json:
+        click.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    if not found:
+        _consoles()[1].print("No vendors yet. Ask the secretary to add one (add_vendor).")
+        return
+    _table(
+        ("name", "e-mail", "category", "terms", "channel", "accounts"),
+        [
+            (
+                v["name"],
+                v["email"],
+                v["category"] or "-",
+                v["payment_terms"] or "-",
+                v["channel"] + (f" {v['phone']}" if v["channel"] == "phone" else ""),
+                ", ".join(v["accounts"]) or "-",
+            )
+            for v in found
+        ],
+    )

@@ -1,0 +1,342 @@
+"""Benchmark of mail triage on the labelled set of :mod:`evals.triage_set`.
+
+    python -m evals.bench_triage [--model] [--json FILE] [--seed N] [--limit N]
+
+Runs the model-free rules layer (``agent.triage.rules``) on every message and
+prints the coverage (share decided without a model), per label the precision
+and recall of the decided messages, a confusion table, and how many messages
+per second the rules layer handles. A message counts as predicted
+``phishing`` when the verdict carries the phishing flag, whatever its category.
+
+With ``--model`` it also runs the full ``triage`` with the configured chat
+model (``SECRETARY_MODEL`` and friends) for what the rules leave, and reports
+the same numbers for the combined result, plus model calls per message and the
+tokens the model reported. ``--json FILE`` writes all numbers as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evals.triage_set import DEFAULT_SEED, LABELS, TriageItem, generate, principal_of_set
+
+if TYPE_CHECKING:
+    from agent.principals import Principal
+    from agent.settings import Settings
+    from agent.triage import Incoming, Verdict
+
+PREDICTED: tuple[str, ...] = (*LABELS, "undecided")
+NO_MODEL = (
+    "No chat model is configured: set SECRETARY_MODEL (with OPENAI_API_KEY, or OPENAI_BASE_URL "
+    "for a local OpenAI-compatible server) and run again with --model."
+)
+_SHORT = {
+    "urgent": "urgent",
+    "needs-response": "needs-r",
+    "fyi": "fyi",
+    "promotional": "promo",
+    "personal": "person",
+    "phishing": "phish",
+    "undecided": "undec",
+}
+
+
+def predicted(verdict: Verdict) -> str:
+    """The label a verdict stands for: phishing when flagged, else its category."""
+    if verdict.phishing:
+        return "phishing"
+    if not verdict.decided:
+        return "undecided"
+    return verdict.category
+
+
+class CountingModel:
+    """Wraps a chat model: counts calls and adds up the tokens its answers report."""
+
+    def __init__(self, model: Any) -> None:
+        """Wrap ``model`` (anything with ``invoke(messages)``)."""
+        self.model = model
+        self.calls = 0
+        self.failures = 0
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.reported_tokens = False
+        self.seconds = 0.0
+
+    def invoke(self, messages: Any, **kwargs: Any) -> Any:
+        """Call the model once, counting the call and its tokens."""
+        self.calls += 1
+        start = time.perf_counter()
+        try:
+            answer = self.model.invoke(messages, **kwargs)
+        except Exception:
+            self.failures += 1
+            raise
+        finally:
+            self.seconds += time.perf_counter() - start
+        usage = getattr(answer, "usage_metadata", None) or {}
+        if usage:
+            self.reported_tokens = True
+            self.input_tokens += int(usage.get("input_tokens", 0))
+            self.output_tokens += int(usage.get("output_tokens", 0))
+        return answer
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return num / den if den else None
+
+
+def score(items: Sequence[TriageItem], predictions: Sequence[str]) -> dict[str, Any]:
+    """Coverage, per-label precision/recall and the confusion table of one run.
+
+    Args:
+        items: The labelled items.
+        predictions: One predicted label (or ``undecided``) per item.
+
+    Returns:
+        The numbers; a ratio with an empty denominator is ``None``.
+    """
+    n = len(items)
+    confusion = {t: {p: 0 for p in PREDICTED} for t in LABELS}
+    for item, pred in zip(items, predictions, strict=True):
+        confusion[item.label][pred] += 1
+    decided = [p != "undecided" for p in predictions]
+    correct = [i.label == p for i, p in zip(items, predictions, strict=True)]
+    per_label: dict[str, dict[str, Any]] = {}
+    for label in LABELS:
+        row = confusion[label]
+        count = sum(row.values())
+        decided_true = count - row["undecided"]
+        predicted_as = sum(confusion[t][label] for t in LABELS)
+        hit = row[label]
+        per_label[label] = {
+            "count": count,
+            "decided": decided_true,
+            "predicted": predicted_as,
+            "precision": _ratio(hit, predicted_as),
+            "recall_decided": _ratio(hit, decided_true),
+            "recall": _ratio(hit, count),
+        }
+    hard = [k for k, i in enumerate(items) if i.hard]
+    return {
+        "items": n,
+        "coverage": _ratio(sum(decided), n),
+        "accuracy_decided": _ratio(
+            sum(c for c, d in zip(correct, decided, strict=True) if d), sum(decided)
+        ),
+        "accuracy": _ratio(sum(correct), n),
+        "hard": {
+            "items": len(hard),
+            "coverage": _ratio(sum(decided[k] for k in hard), len(hard)),
+            "accuracy_decided": _ratio(
+                sum(correct[k] for k in hard if decided[k]), sum(decided[k] for k in hard)
+            ),
+        },
+        "per_label": per_label,
+        "confusion": confusion,
+    }
+
+
+def run_rules(
+    incoming: Sequence[Incoming], items: Sequence[TriageItem], principal: Principal, repeat: int = 3
+) -> tuple[list[Verdict], float]:
+    """The rules verdict of every message and the best rate (messages/second) of ``repeat`` runs."""
+    from agent.triage import rules
+
+    histories = [i.history() for i in items]
+    best = float("inf")
+    verdicts: list[Verdict] = []
+    for _ in range(max(1, repeat)):
+        start = time.perf_counter()
+        verdicts = [rules(m, principal, h) for m, h in zip(incoming, histories, strict=True)]
+        best = min(best, time.perf_counter() - start)
+    return verdicts, (len(incoming) / best if best > 0 else float("inf"))
+
+
+def evaluate(
+    items: Sequence[TriageItem],
+    model: Any | None = None,
+    settings: Settings | None = None,
+    repeat: int = 3,
+) -> dict[str, Any]:
+    """Run the rules (and, with a model, the full triage) on the items and score them.
+
+    Args:
+        items: The labelled items.
+        model: A chat model for the full triage; None for the rules only.
+        settings: The settings the model runs with (needed with a model).
+        repeat: Timing runs of the rules layer (the best one counts).
+
+    Returns:
+        ``{"rules": scores, "speed": {...}}`` plus ``"combined"`` and ``"model"`` with a model.
+    """
+    from agent.triage import Incoming, triage
+
+    principal = principal_of_set()
+    start = time.perf_counter()
+    incoming = [Incoming.from_raw(i.raw, principal, source=i.id) for i in items]
+    parse_s = time.perf_counter() - start
+    verdicts, rate = run_rules(incoming, items, principal, repeat)
+    out: dict[str, Any] = {
+        "rules": score(items, [predicted(v) for v in verdicts]),
+        "speed": {
+            "rules_messages_per_second": rate,
+            "parse_messages_per_second": len(items) / parse_s if parse_s > 0 else None,
+        },
+    }
+    if model is None:
+        return out
+    if settings is None:
+        raise ValueError("the full triage needs the settings the model runs with")
+    counting = CountingModel(model)
+    combined = [
+        triage(m, principal, i.history(), counting, settings)
+        for m, i in zip(incoming, items, strict=True)
+    ]
+    out["combined"] = score(items, [predicted(v) for v in combined])
+    out["model"] = {
+        "calls": counting.calls,
+        "calls_per_message": _ratio(counting.calls, len(items)),
+        "failures": counting.failures,
+        "unreadable_answers": sum(
+            1 for v in combined if v.used_model and not v.decided and "could not" in v.reason
+        ),
+        "seconds_per_call": _ratio(int(counting.seconds * 1000), counting.calls * 1000)
+        if counting.calls
+        else None,
+        "input_tokens": counting.input_tokens if counting.reported_tokens else None,
+        "output_tokens": counting.output_tokens if counting.reported_tokens else None,
+    }
+    return out
+
+
+# --------------------------------------------------------------------------- printing
+
+
+def _fmt(value: float | None) -> str:
+    return "    -" if value is None else f"{value:5.3f}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def table(scores: dict[str, Any], title: str) -> str:
+    """The scores of one run as a readable table."""
+    lines = [title, "=" * len(title)]
+    lines.append(
+        f"coverage (decided): {_pct(scores['coverage'])} of {scores['items']}   "
+        f"correct among decided: {_pct(scores['accuracy_decided'])}   "
+        f"correct overall: {_pct(scores['accuracy'])}"
+    )
+    hard = scores["hard"]
+    lines.append(
+        f"hard items: {hard['items']}, decided {_pct(hard['coverage'])}, "
+        f"correct among decided {_pct(hard['accuracy_decided'])}"
+    )
+    lines.append("")
+    lines.append(
+        f"{'label':<15}{'count':>6}{'decided':>9}{'predicted':>11}"
+        f"{'precision':>11}{'recall(dec)':>13}{'recall(all)':>13}"
+    )
+    for label in LABELS:
+        r = scores["per_label"][label]
+        lines.append(
+            f"{label:<15}{r['count']:>6}{r['decided']:>9}{r['predicted']:>11}"
+            f"{_fmt(r['precision']):>11}{_fmt(r['recall_decided']):>13}{_fmt(r['recall']):>13}"
+        )
+    lines.append("")
+    lines.append("confusion (rows: true label, columns: predicted)")
+    lines.append(f"{'':<15}" + "".join(f"{_SHORT[p]:>9}" for p in PREDICTED))
+    for label in LABELS:
+        row = scores["confusion"][label]
+        lines.append(f"{label:<15}" + "".join(f"{row[p]:>9}" for p in PREDICTED))
+    return "\n".join(lines)
+
+
+def report(result: dict[str, Any], seed: int) -> str:
+    """The whole terminal report."""
+    parts = [
+        table(
+            result["rules"],
+            f"Triage rules layer, {result['rules']['items']} messages (seed {seed})",
+        )
+    ]
+    speed = result["speed"]
+    parts.append(
+        f"speed: rules {speed['rules_messages_per_second']:,.0f} messages/s"
+        + (
+            f", parsing {speed['parse_messages_per_second']:,.0f} messages/s"
+            if speed["parse_messages_per_second"]
+            else ""
+        )
+    )
+    if "combined" in result:
+        parts.append("")
+        parts.append(table(result["combined"], "Rules + model (full triage)"))
+        m = result["model"]
+        tokens = (
+            f"tokens in/out {m['input_tokens']:,}/{m['output_tokens']:,}"
+            if m["input_tokens"] is not None
+            else "tokens: not reported by the model"
+        )
+        parts.append(
+            f"model: {m['calls']} calls ({_fmt(m['calls_per_message']).strip()} per message), "
+            f"{m['failures']} failed, {m['unreadable_answers']} unreadable answers, {tokens}"
+        )
+    return "\n".join(parts)
+
+
+def _model(settings: Settings) -> Any | None:
+    from agent.llm import ModelNotConfigured, make_chat_model
+
+    if not settings.model_configured:
+        print(NO_MODEL)
+        return None
+    try:
+        return make_chat_model(settings)
+    except ModelNotConfigured as exc:
+        print(exc)
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; exit code 2 when ``--model`` is asked for but none is configured."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--model", action="store_true", help="also run the full triage with the configured model"
+    )
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the numbers as JSON")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--limit", type=int, default=0, help="only the first N messages")
+    parser.add_argument("--repeat", type=int, default=3, help="timing runs of the rules layer")
+    args = parser.parse_args(argv)
+    model = settings = None
+    if args.model:
+        from agent.settings import load_settings
+
+        settings = load_settings()
+        model = _model(settings)
+        if model is None:
+            return 2
+    items = generate(args.seed)
+    if args.limit:
+        items = items[: args.limit]
+    result = evaluate(items, model, settings, repeat=args.repeat)
+    print(report(result, args.seed))
+    if args.json:
+        payload = {"seed": args.seed, "labels": Counter(i.label for i in items), **result}
+        args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+        print(f"numbers written to {args.json}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

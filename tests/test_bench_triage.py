@@ -1,0 +1,154 @@
+"""The triage benchmark: the labelled set is sound and the harness counts what it claims."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.scripted import ScriptedChatModel
+from agent.settings import Settings
+from agent.triage import Incoming, rules
+from evals import bench_triage
+from evals.bench_triage import PREDICTED, evaluate, predicted, score
+from evals.triage_set import LABELS, TriageItem, generate, principal_of_set
+
+
+@pytest.fixture(scope="module")
+def items() -> list[TriageItem]:
+    return generate()
+
+
+def _ratios(scores: dict[str, Any]) -> list[float]:
+    values = [scores["coverage"], scores["accuracy_decided"], scores["accuracy"]]
+    values += [scores["hard"]["coverage"], scores["hard"]["accuracy_decided"]]
+    for row in scores["per_label"].values():
+        values += [row["precision"], row["recall_decided"], row["recall"]]
+    return [v for v in values if v is not None]
+
+
+def test_the_set_is_large_balanced_and_deterministic(items: list[TriageItem]) -> None:
+    assert len(items) >= 400
+    counts = Counter(i.label for i in items)
+    assert set(counts) == set(LABELS)
+    assert all(n >= 40 for n in counts.values()), counts
+    assert len({i.id for i in items}) == len(items)
+    assert len({i.template for i in items}) >= 90
+    hard = sum(i.hard for i in items) / len(items)
+    assert 0.10 <= hard <= 0.15
+    again = generate()
+    assert [(i.id, i.raw) for i in again] == [(i.id, i.raw) for i in items]
+    assert [i.raw for i in generate(seed=12)] != [i.raw for i in items]
+
+
+def test_every_item_parses_and_carries_its_context(items: list[TriageItem]) -> None:
+    p = principal_of_set()
+    for item in items:
+        mail = Incoming.from_raw(item.raw, p)
+        assert mail.message.message_id and mail.headers["From"], item.id
+        history = item.history()
+        for c in item.contacts:
+            found = history.contact(c["email"])
+            assert found is not None and found.role == c["role"]
+        assert all(history.wrote(mid) for mid in item.wrote)
+        assert not history.wrote("<someone-else@example.org>")
+    # The headers the set promises are really there, somewhere.
+    blob = b"\n".join(i.raw for i in items)
+    for header in (b"In-Reply-To:", b"References:", b"Cc:", b"List-Id:", b"List-Unsubscribe:",
+                   b"Precedence: bulk", b"Auto-Submitted:", b"Authentication-Results:",
+                   b"dmarc=fail", b"X-Spam-Flag: YES", b"Reply-To:", b"text/html",
+                   b"METHOD:REQUEST", b"multipart/report"):  # fmt: skip
+        assert header in blob, header
+
+
+def test_the_rules_see_what_the_set_plants(items: list[TriageItem]) -> None:
+    p = principal_of_set()
+    by_template: dict[str, list[str]] = {}
+    for item in items:
+        v = rules(item.incoming(p), p, item.history())
+        by_template.setdefault(item.template, []).append(predicted(v))
+    assert set(by_template["bounce_report"]) == {"fyi"}
+    assert set(by_template["calendar_invite"]) == {"needs-response"}
+    assert set(by_template["display_name_spoof"]) == {"phishing"}
+    assert set(by_template["family_dinner"]) == {"personal"}
+    assert set(by_template["newsletter_sale"]) == {"promotional"}
+
+
+def test_scores_count_precision_recall_and_confusion() -> None:
+    item = TriageItem(id="x", label="fyi", template="t", raw=b"")
+    items = [item, TriageItem(id="y", label="urgent", template="t", raw=b"")] * 2
+    preds = ["fyi", "undecided", "urgent", "urgent"]
+    s = score(items, preds)
+    assert s["coverage"] == 0.75
+    assert s["per_label"]["fyi"] == {
+        "count": 2, "decided": 2, "predicted": 1,
+        "precision": 1.0, "recall_decided": 0.5, "recall": 0.5,
+    }  # fmt: skip
+    assert s["per_label"]["urgent"]["precision"] == 0.5
+    assert s["per_label"]["phishing"]["precision"] is None
+    assert s["per_label"]["urgent"]["recall_decided"] == 1.0
+    assert s["confusion"]["urgent"]["undecided"] == 1
+    assert set(s["confusion"]["fyi"]) == set(PREDICTED)
+
+
+def test_benchmark_runs_on_a_slice(items: list[TriageItem]) -> None:
+    result = evaluate(items[:60], repeat=1)
+    rules_scores = result["rules"]
+    assert rules_scores["items"] == 60
+    assert all(0.0 <= v <= 1.0 for v in _ratios(rules_scores))
+    assert sum(sum(r.values()) for r in rules_scores["confusion"].values()) == 60
+    assert result["speed"]["rules_messages_per_second"] > 0
+    assert "combined" not in result
+    text = bench_triage.report(result, 11)
+    assert "coverage" in text and "confusion" in text and "messages/s" in text
+
+
+def test_model_path_counts_calls_and_uses_the_answers(items: list[TriageItem]) -> None:
+    p = principal_of_set()
+    undecided = [i for i in items if not rules(i.incoming(p), p, i.history()).decided][:5]
+    decided = [i for i in items if rules(i.incoming(p), p, i.history()).decided][:3]
+    replies = []
+    for item in undecided:
+        phishing = item.label == "phishing"
+        answer = {
+            "category": "fyi" if phishing else item.label,
+            "action": "notify" if phishing else "file",
+            "reason": "scripted",
+            "spam": False,
+            "phishing": phishing,
+        }
+        replies.append(json.dumps(answer))
+    model = ScriptedChatModel(replies)
+    slice_ = undecided + decided
+    result = evaluate(slice_, model, Settings(principals=[p]), repeat=1)
+    assert result["model"]["calls"] == 5 == len(model.calls)
+    assert result["model"]["calls_per_message"] == 5 / 8
+    assert result["model"]["failures"] == 0
+    assert result["rules"]["coverage"] == 3 / 8
+    assert result["combined"]["coverage"] == 1.0
+    assert all(0.0 <= v <= 1.0 for v in _ratios(result["combined"]))
+    # The scripted model answered the true label for every message it saw.
+    for label in LABELS:
+        row = result["combined"]["confusion"][label]
+        wrong_before = result["rules"]["confusion"][label]
+        assert row["undecided"] == 0
+        assert sum(row.values()) == sum(wrong_before.values())
+    assert "Rules + model" in bench_triage.report(result, 11)
+
+
+def test_cli_writes_json_and_refuses_model_without_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SECRETARY_MODEL", raising=False)
+    monkeypatch.setenv("SECRETARY_CONFIG", str(tmp_path / "none.toml"))
+    assert bench_triage.main(["--model"]) == 2
+    out = capsys.readouterr().out.strip()
+    assert out == bench_triage.NO_MODEL and "SECRETARY_MODEL" in out
+    target = tmp_path / "numbers.json"
+    assert bench_triage.main(["--limit", "30", "--repeat", "1", "--json", str(target)]) == 0
+    data = json.loads(target.read_text())
+    assert data["rules"]["items"] == 30 and 0 <= data["rules"]["coverage"] <= 1
+    assert "precision" in capsys.readouterr().out
