@@ -135,6 +135,23 @@ def _answered_in_place(messages: list[AnyMessage]) -> set[str]:
     return found
 
 
+def offered_tools(messages: list[AnyMessage], tools: dict[str, Any]) -> list[str]:
+    """The tools the planner is shown: everyday duties, plus those the thread needs."""
+    from tools.duties import tools_for, wanted_duties
+
+    texts: list[str] = []
+    used: list[str] = []
+    for m in messages:
+        if isinstance(m, HumanMessage):
+            texts.append(m.content if isinstance(m.content, str) else json.dumps(m.content))
+        elif isinstance(m, AIMessage):
+            for call in m.tool_calls:
+                used.append(call["name"])
+                if call["name"] == "open_duty":
+                    used.extend(n for n, s in tools.items() if s.duty == call["args"].get("duty"))
+    return [name for name in tools_for(wanted_duties(texts, used)) if name in tools]
+
+
 def plan(state: State, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Ask the model what to do next."""
     ctx = runtime.context
@@ -152,7 +169,8 @@ def plan(state: State, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         from agent.llm import NO_MODEL_HINT, ModelNotConfigured
 
         raise ModelNotConfigured(NO_MODEL_HINT)
-    schemas = [spec.openai_schema() for spec in ctx.tools.values()]
+    offered = offered_tools(state["messages"], ctx.tools)
+    schemas = [ctx.tools[name].openai_schema() for name in offered]
     model = ctx.model.bind_tools(schemas)
     messages = [SystemMessage(content=system_prompt(ctx)), *model_view(state["messages"])]
     reply = model.invoke(messages)

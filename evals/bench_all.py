@@ -90,8 +90,16 @@ def _prompt(d: dict[str, Any], _out: str) -> list[Row]:
         if label == "general":
             out.append((f"planner tool schemas ({v['tools']} tools)", rows[tools_key][key], unit))
         out.append(
-            (f"planner prompt per plan call{suffix}", rows["total per plan call"][key], unit)
+            (
+                f"planner prompt, everyday request{suffix}",
+                rows["total, everyday request"][key],
+                unit,
+            )
         )
+        out.append(
+            (f"planner prompt, every duty offered{suffix}",
+             rows["total, every duty offered"][key], unit)
+        )  # fmt: skip
     return out
 
 

@@ -109,7 +109,7 @@ def parts(domain: str | None, home: Path) -> dict[str, Any]:
         )  # fmt: skip
         system = system_prompt(ctx)
         duties: dict[str, list[str]] = defaultdict(list)
-        for spec in ctx.tools.values():  # exactly what plan() binds
+        for spec in ctx.tools.values():  # every tool plan() may bind
             duties[spec.duty].append(json.dumps(spec.openai_schema(), ensure_ascii=False))
     finally:
         ws.close()
@@ -140,14 +140,24 @@ def run() -> dict[str, Any]:
             rows[f"tools: all ({len(all_schemas)})"] = measure("\n".join(all_schemas), counters)
             total = {k: rows["system prompt"][k] + rows[f"tools: all ({len(all_schemas)})"][k]
                      for k in rows["system prompt"]}  # fmt: skip
-            rows["total per plan call"] = total
+            rows["total, every duty offered"] = total
+            from tools.duties import CORE_DUTIES
+
+            core = [x for duty, sch in got["duties"].items() if duty in CORE_DUTIES for x in sch]
+            core_row = measure("\n".join(core), counters)
+            rows[f"tools: everyday duties ({len(core)})"] = core_row
+            rows["total, everyday request"] = {
+                k: rows["system prompt"][k] + core_row[k] for k in rows["system prompt"]
+            }
             result["variants"][label] = {"rows": rows, "tools": len(all_schemas)}
     return result
 
 
 def report(result: dict[str, Any]) -> None:
     """Print one table per variant."""
-    print("planner prompt per plan call (system prompt + every bound tool schema)")
+    print("planner prompt per plan call (system prompt + the bound tool schemas)")
+    print("  an everyday request is offered the everyday duties' tools only; a duty's own")
+    print("  tools join when the conversation is about it (tools/duties.py)")
     if result["tokenizer"].startswith("none"):
         print("  no GPT tokenizer available offline: tokens are estimated as characters / 4")
         cols = ["chars", "est_tokens"]

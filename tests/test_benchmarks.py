@@ -69,12 +69,13 @@ def test_prompt_size_by_duty(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     data = load(out)
     general, medical = data["variants"]["general"], data["variants"]["medical"]
     rows = general["rows"]
-    assert {"system prompt", "total per plan call"} <= set(rows)
+    assert {"system prompt", "total, every duty offered", "total, everyday request"} <= set(rows)
     assert any(k.startswith("tools: mail") for k in rows)
     for row in rows.values():
         assert positive(row["chars"]) and positive(row["est_tokens"])
     assert medical["rows"]["system prompt"]["chars"] > rows["system prompt"]["chars"]
-    total = rows["total per plan call"]["chars"]
+    total = rows["total, every duty offered"]["chars"]
+    assert rows["total, everyday request"]["chars"] < total
     tools_all = next(v for k, v in rows.items() if k.startswith("tools: all"))
     assert total == rows["system prompt"]["chars"] + tools_all["chars"]
     assert "system prompt" in capsys.readouterr().out

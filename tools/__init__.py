@@ -7,6 +7,7 @@ import tools.briefing
 import tools.calendar
 import tools.contacts
 import tools.desk
+import tools.duties
 import tools.filing
 import tools.invoices
 import tools.mail
