@@ -36,7 +36,7 @@ Format (all keys optional unless noted)::
 
     [[expect]] kind = "executed"  tool = "send_email"  args = {to = "dana@"}
     (kinds: proposed, executed, not_proposed, not_executed, rejected, sent, not_sent,
-     event, no_event, reply, tool_result, flagged, count)
+     event, no_event, reply, tool_result, flagged, count, card: text on the approval card)
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ class Expect(BaseModel):
 
     kind: Literal[
         "proposed", "executed", "not_proposed", "not_executed", "rejected", "sent",
-        "not_sent", "event", "no_event", "reply", "tool_result", "flagged", "count",
+        "not_sent", "event", "no_event", "reply", "tool_result", "flagged", "count", "card",
     ]  # fmt: skip
     tool: str = ""
     args: dict[str, Any] = Field(default_factory=dict)
@@ -606,6 +606,16 @@ def _check(sec: Secretary, sc: Scenario, replies: list[str], result: Result) -> 
             if not warned:
                 fail(e, f"no {e.tool} card warns {e.warning!r}: "
                         f"{[r.preview.get('warnings') for r in hit]}")  # fmt: skip
+        elif e.kind == "card":
+            cards = [json.dumps(r.preview, ensure_ascii=False).lower() for r in of_tool
+                     if _args_match(r, e.args)]  # fmt: skip
+            good = [
+                c for c in cards
+                if all(x.lower() in c for x in e.contains)
+                and not any(a.lower() in c for a in e.absent)
+            ]  # fmt: skip
+            if not good:
+                fail(e, f"no {e.tool} card shows {e.contains} without {e.absent}")
         elif e.kind == "count":
             hit = [r for r in of_tool if _args_match(r, e.args)]
             if e.n is not None and len(hit) != e.n:
