@@ -206,7 +206,7 @@ def evidence(messages: list[AnyMessage]) -> list[Evidence]:
     return out
 
 
-_ID_KEYS = frozenset({"message_id", "thread_id", "in_reply_to", "event_id", "uid"})
+_ID_KEYS = frozenset({"id", "message_id", "thread_id", "in_reply_to", "event_id", "uid"})
 
 
 def _identifiers(text: str) -> list[str]:

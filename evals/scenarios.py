@@ -30,6 +30,7 @@ Format (all keys optional unless noted)::
 
     [principal_profile]               # fields merged into ada's profile
     [[contacts]] / [[events]] / [[inbox]] / [[memory]]   # seed data for `principal`
+    [[files]] name = "x.pdf"  pdf_text = "..."            # a file on disk: {file:x.pdf}
     [[seed]] tool = "add_vendor"  args = {...}            # any write tool, run as set-up
     [[other]] ...                     # the same tables for the other principal
     secret = ["text only the other principal has"]
@@ -48,7 +49,7 @@ import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -99,6 +100,10 @@ class Seed(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    files: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="{name, text} or {name, pdf_text}: a file on disk; its path is {file:<name>}.",
+    )
     contacts: list[dict[str, Any]] = Field(default_factory=list)
     events: list[dict[str, Any]] = Field(default_factory=list)
     inbox: list[Mail] = Field(default_factory=list)
@@ -148,6 +153,7 @@ class Scenario(BaseModel):
     )
     script: list[Any] = Field(default_factory=list)
     principal_profile: dict[str, Any] = Field(default_factory=dict)
+    files: list[dict[str, str]] = Field(default_factory=list)
     contacts: list[dict[str, Any]] = Field(default_factory=list)
     events: list[dict[str, Any]] = Field(default_factory=list)
     inbox: list[Mail] = Field(default_factory=list)
@@ -161,6 +167,7 @@ class Scenario(BaseModel):
     def own_seed(self) -> Seed:
         """The scenario principal's seed tables."""
         return Seed(
+            files=self.files,
             contacts=self.contacts,
             events=self.events,
             inbox=self.inbox,
@@ -259,6 +266,7 @@ def _pdf(text: str) -> bytes:
     from fpdf import FPDF
 
     pdf = FPDF()
+    pdf.set_creation_date(datetime(2026, 1, 1, tzinfo=UTC))  # the same text gives the same bytes
     pdf.add_page()
     pdf.set_font("Helvetica", size=11)
     for line in text.splitlines() or [""]:
@@ -310,6 +318,12 @@ def _seed(
 
     p = sec.principal(pid)
     ws = sec.workspace(p)
+    drop = sec.settings.home.parent / "incoming" / pid
+    for f in seed.files:
+        target = drop / Path(f["name"]).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(_pdf(f["pdf_text"]) if "pdf_text" in f else f.get("text", "").encode())
+        ids[f"file:{f['name']}"] = str(target)
     for i, c in enumerate(seed.contacts):
         ws.contacts.upsert(Contact(**c), f"seed-contact-{i}")
     for i, e in enumerate(seed.events):
@@ -334,7 +348,7 @@ def _seed(
         spec = tools[step["tool"]]
         ctx = ToolContext(principal=p, workspace=ws, clock=lambda: now,
                           idempotency_key=f"seed-{i}")  # fmt: skip
-        out = spec.run(ctx, spec.validate(step.get("args", {})))
+        out = spec.run(ctx, spec.validate(fill(step.get("args", {}), ids)))
         if step.get("as"):
             ids[step["as"]] = str(out.get("id", "")) if isinstance(out, dict) else str(out)
     return later

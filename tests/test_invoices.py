@@ -651,3 +651,23 @@ def test_cli_without_invoices_and_bad_days(isolated_home: Path) -> None:
     assert r.exit_code == 0 and "No invoices." in r.output
     r = cli("invoices", "--due", "-3")
     assert r.exit_code != 0 and "Traceback" not in r.output
+
+
+def test_a_new_iban_for_a_known_vendor_is_warned_on_the_card(ctx: ToolContext) -> None:
+    def body(number: str, iban: str) -> str:
+        return (
+            f"Invoice number: {number}\nInvoice date: 2026-11-20\nDue date: 2026-12-20\n"
+            f"Total: 480.00 EUR\nIBAN: {iban}\n"
+        )
+
+    first = deliver(ctx, docs.invoice_mail(body=body("A-1", "DE89 3704 0044 0532 0130 00"),
+                                           message_id="<a1@acme.example>"))  # fmt: skip
+    run(ctx, "capture_invoice", "c1", message_id=first)
+    same = deliver(ctx, docs.invoice_mail(body=body("A-2", "DE89 3704 0044 0532 0130 00"),
+                                          message_id="<a2@acme.example>"))  # fmt: skip
+    assert not any("differs" in w for w in preview(ctx, "capture_invoice", message_id=same).warnings)
+    other = deliver(ctx, docs.invoice_mail(body=body("A-3", "GB29 NWBK 6016 1331 9268 19"),
+                                           message_id="<a3@acme.example>"))  # fmt: skip
+    card = preview(ctx, "capture_invoice", message_id=other)
+    [warning] = [w for w in card.warnings if "differs" in w]
+    assert "DE89370400440532013000" in warning and "by phone" in warning

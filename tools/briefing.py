@@ -352,7 +352,7 @@ def build_briefing(ctx: ToolContext, day: date | None = None) -> Briefing:
     return Briefing(ctx.principal.id, day, ctx.principal.timezone, sections)
 
 
-@tool(effect="read", duty="briefing", title="Daily briefing")
+@tool(effect="read", duty="briefing", trust="untrusted", title="Daily briefing")
 def daily_briefing(ctx: ToolContext, day: str = "today") -> dict[str, Any]:
     """The principal's daily briefing, built from their records (no model involved).
 

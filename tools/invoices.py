@@ -314,6 +314,25 @@ def _shown(found: Found) -> str:
     return f"{display(found.value)} ({how}, {round(found.confidence * 100)}%)"
 
 
+def _changed_bank_details(ctx: ToolContext, inv: Invoice) -> list[str]:
+    """A warning when the vendor's earlier invoices named another IBAN (a common fraud)."""
+    if not inv.iban or not inv.vendor:
+        return []
+    vendor = inv.vendor.casefold()
+    before = {
+        o.iban.replace(" ", "").upper()
+        for o in _ledger(ctx).invoices(None)
+        if o.iban and o.vendor and o.vendor.casefold() == vendor
+    }
+    mine = inv.iban.replace(" ", "").upper()
+    if not before or mine in before:
+        return []
+    return [
+        f"The IBAN {inv.iban} differs from the one on {inv.vendor}'s earlier invoices "
+        f"({', '.join(sorted(before))}); confirm the change with the vendor by phone before paying"
+    ]
+
+
 def _preview_capture(ctx: ToolContext, args: BaseModel) -> Preview:
     plan = _planned_capture(ctx, **args.model_dump())
     inv = plan.invoice
@@ -331,6 +350,7 @@ def _preview_capture(ctx: ToolContext, args: BaseModel) -> Preview:
         for o in plan.similar
     ]
     warnings += plan.warnings
+    warnings += _changed_bank_details(ctx, inv)
     by_model = [LABELS[n] for n in FIELDS if (f := plan.fields[n]) and f.source == "model"]
     if by_model:
         warnings.append(f"Read by the model, please check: {', '.join(by_model)}")
@@ -376,7 +396,7 @@ def capture_invoice(
 # -------------------------------------------------------------------- lists
 
 
-@tool(effect="read", duty="invoices", title="List invoices")
+@tool(effect="read", duty="invoices", trust="untrusted", title="List invoices")
 def list_invoices(
     ctx: ToolContext,
     status: Literal["open", "received", "approved", "paid", "disputed", "all"] = "open",
@@ -409,7 +429,7 @@ def list_invoices(
     return [i for i in out if i["overdue"]] if overdue_only else out
 
 
-@tool(effect="read", duty="invoices", title="Invoices due")
+@tool(effect="read", duty="invoices", trust="untrusted", title="Invoices due")
 def invoices_due(ctx: ToolContext, within_days: int = 7) -> list[dict[str, Any]]:
     """Unpaid invoices due within the coming days, overdue ones included, earliest first.
 
