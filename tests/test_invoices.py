@@ -665,7 +665,8 @@ def test_a_new_iban_for_a_known_vendor_is_warned_on_the_card(ctx: ToolContext) -
     run(ctx, "capture_invoice", "c1", message_id=first)
     same = deliver(ctx, docs.invoice_mail(body=body("A-2", "DE89 3704 0044 0532 0130 00"),
                                           message_id="<a2@acme.example>"))  # fmt: skip
-    assert not any("differs" in w for w in preview(ctx, "capture_invoice", message_id=same).warnings)
+    same_card = preview(ctx, "capture_invoice", message_id=same)
+    assert not any("differs" in w for w in same_card.warnings)
     other = deliver(ctx, docs.invoice_mail(body=body("A-3", "GB29 NWBK 6016 1331 9268 19"),
                                            message_id="<a3@acme.example>"))  # fmt: skip
     card = preview(ctx, "capture_invoice", message_id=other)
