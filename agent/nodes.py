@@ -183,9 +183,13 @@ def plan(state: State, runtime: Runtime[AgentContext]) -> dict[str, Any]:
 def evidence(messages: list[AnyMessage]) -> list[Evidence]:
     """Everything the planner has seen, with its trust level, for provenance."""
     out: list[Evidence] = []
+    calls: dict[str, dict[str, Any]] = {}
     for m in messages:
         text = m.content if isinstance(m.content, str) else json.dumps(m.content)
-        if isinstance(m, HumanMessage):
+        if isinstance(m, AIMessage):
+            for c in m.tool_calls:
+                calls[c.get("id") or ""] = dict(c.get("args") or {})
+        elif isinstance(m, HumanMessage):
             role = m.additional_kwargs.get(ROLE_KEY, "principal")
             source: Source = "untrusted" if role == "outsider" else "principal"
             ref = m.additional_kwargs.get("secretary_ref", "your message")
@@ -196,6 +200,10 @@ def evidence(messages: list[AnyMessage]) -> list[Evidence]:
             artifact = m.artifact if isinstance(m.artifact, dict) else {}
             raw = artifact.get("trust", "workspace")
             trust: Source = raw if raw in ("workspace", "memory", "untrusted") else "workspace"
+            if trust != "untrusted" and _steered(calls.get(m.tool_call_id, {}), out):
+                # Outside text chose what was looked up (a destination, a name): what came
+                # back is theirs too, or a search could launder it into "your own data".
+                trust = "untrusted"
             out.append(Evidence(trust, text, f"{m.name} result"))
             if trust == "untrusted":
                 ids = _identifiers(text)
@@ -204,6 +212,16 @@ def evidence(messages: list[AnyMessage]) -> list[Evidence]:
                     # something an outsider wrote: picking one to answer is not injected.
                     out.append(Evidence("workspace", " ".join(ids), f"{m.name} listing"))
     return out
+
+
+def _steered(args: dict[str, Any], seen: list[Evidence]) -> bool:
+    """Whether outside text chose what a read tool looked up (so its result counts as theirs)."""
+    picked = {
+        k: v
+        for k, v in args.items()
+        if k not in _ID_KEYS and isinstance(v, str) and len(v.strip()) >= 3
+    }
+    return any(i.get("source") == "untrusted" for i in trace_args(picked, seen).values())
 
 
 _ID_KEYS = frozenset({"id", "message_id", "thread_id", "in_reply_to", "event_id", "uid"})

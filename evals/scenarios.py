@@ -128,6 +128,7 @@ class Expect(BaseModel):
     absent: list[str] = Field(default_factory=list)
     title: str = ""
     start: str = ""
+    end: str = ""
     text: str = ""
     warning: str = ""
     n: int | None = None
@@ -593,6 +594,7 @@ def _check(sec: Secretary, sc: Scenario, replies: list[str], result: Result) -> 
                 ev for ev in events
                 if ev.status != "cancelled" and e.title.lower() in ev.title.lower()
                 and (not e.start or _same_instant(ev.start, e.start, p.tz))
+                and (not e.end or _same_instant(ev.end, e.end, p.tz))
             ]  # fmt: skip
             if (e.kind == "event") != bool(mails):
                 listed = [(ev.title, ev.start.isoformat(), ev.status) for ev in events]
