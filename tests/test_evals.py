@@ -113,3 +113,30 @@ def test_summary_adds_up_per_suite() -> None:
     s = summary(rs)
     assert s["mail"]["scenarios"] == 2 and s["mail"]["passed"] == 1
     assert s["all"]["model_calls"] == 6 and s["all"]["unapproved"] == 1
+
+
+def test_a_configured_openai_compatible_model_is_measured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--model configured` goes through the real OpenAI client to an OpenAI-compatible server
+    (here the loopback scripted one): calls and token usage are reported per scenario."""
+    from agent.scripted import ScriptedOpenAIServer
+
+    sc = BY_ID["scheduling-book-01"]
+    with ScriptedOpenAIServer(list(sc.script)) as server:
+        monkeypatch.setenv("SECRETARY_MODEL", "scripted-openai")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        out = tmp_path / "report.json"
+        code = main(["--model", "configured", "--scenario", sc.id, "--json", str(out)])
+        assert len(server.chat_requests) == 2
+    assert code == 0, capsys.readouterr()
+    [r] = json.loads(out.read_text())["scenarios"]
+    assert r["passed"] and r["model_calls"] == 2
+    assert r["prompt_tokens"] > 0 and r["completion_tokens"] > 0
+    assert r["wall_s"] > 0
+
+
+def test_configured_without_a_model_says_how_to_set_one() -> None:
+    with pytest.raises(SystemExit, match="No model is configured"):
+        main(["--model", "configured", "--scenario", "scheduling-book-01"])
