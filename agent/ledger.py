@@ -1,7 +1,9 @@
 """The action ledger: proposals, decisions, idempotent execution and the audit trail.
 
-One SQLite file under the data directory holds three tables, every row keyed
-by principal:
+One database holds three tables, every row keyed by principal: the SQLite
+file ``ledger.sqlite`` in the data directory by default, or the shared
+schema of the PostgreSQL database named by ``SECRETARY_DATABASE_URL``, where
+every worker process on every machine sees the same rows:
 
 * ``proposals`` - one row per write-tool call the planner made: the exact
   arguments, the approval-card preview, where each argument came from, its
@@ -16,22 +18,26 @@ by principal:
 
 The ledger is the source of truth for what is pending: any process may decide
 a proposal at any time, and the graph picks the decision up when the thread
-resumes.
+resumes. Deciding locks the proposal's row; executing holds a lock named after
+the idempotency key for as long as the action runs, so of two workers applying
+the same approval one runs it and the other waits and returns the stored
+result. That lock dies with its process: a worker killed mid-action leaves the
+key ``executing`` and unlocked, and the next worker runs it again with the
+same key, which the providers deduplicate.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from agent.db import Database, Row, Storage, migrate
 from agent.errors import SecretaryError
 
 Status = Literal["proposed", "approved", "rejected", "executed", "failed"]
@@ -81,13 +87,22 @@ CREATE TABLE IF NOT EXISTS audit (
     actor TEXT,
     detail TEXT
 );
-CREATE TRIGGER IF NOT EXISTS audit_is_append_only BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'audit rows are never deleted'); END;
-CREATE TRIGGER IF NOT EXISTS audit_is_immutable BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'audit rows are never changed'); END;
-CREATE TRIGGER IF NOT EXISTS proposals_are_kept BEFORE DELETE ON proposals
-BEGIN SELECT RAISE(ABORT, 'proposals are never deleted'); END;
 """
+
+EXECUTE_WAIT = 600.0
+"""Seconds a worker waits for another live worker running the same action."""
+
+
+def _schema(db: Database) -> None:
+    """Version 1: the tables, and triggers that keep the trail from being pruned."""
+    db.script(db.ddl(SCHEMA))
+    db.script(db.forbid("audit_is_append_only", "audit", "DELETE", "audit rows are never deleted"))
+    db.script(db.forbid("audit_is_immutable", "audit", "UPDATE", "audit rows are never changed"))
+    db.script(db.forbid("proposals_are_kept", "proposals", "DELETE", "proposals are never deleted"))
+
+
+MIGRATIONS = [_schema]
+"""The ledger's schema versions, applied once each (``schema_migrations``, component ``ledger``)."""
 
 
 def utcnow() -> str:
@@ -176,7 +191,10 @@ class Proposal:
         }
 
 
-def _row_to_proposal(row: sqlite3.Row) -> Proposal:
+def _row_to_proposal(row: Row | None) -> Proposal:
+    if row is None:
+        raise LedgerError("The proposal disappeared from the ledger.")
+
     def load(v: str | None) -> Any:
         return json.loads(v) if v else None
 
@@ -216,48 +234,30 @@ class ExecutionOutcome:
 
 
 class Ledger:
-    """SQLite-backed ledger shared by every process on one data directory."""
+    """The ledger shared by every process on one data directory or one database."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        # executescript manages its own transaction.
-        self._conn().executescript(SCHEMA)
+    def __init__(self, target: Database | Path) -> None:
+        """Open the ledger and bring its schema up to date.
 
-    # -- connection handling (one connection per thread; SQLite serialises writers)
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        Args:
+            target: The database; a path means that SQLite file, or the
+                database of ``SECRETARY_DATABASE_URL`` when it is set.
+        """
+        if isinstance(target, Database):
+            self.database = target
         else:
-            conn.execute("COMMIT")
+            path = Path(target)
+            url = os.environ.get("SECRETARY_DATABASE_URL") or None
+            self.database = Storage(path.parent, url).database(path.name)
+        migrate(self.database, "ledger", MIGRATIONS)
 
     def close(self) -> None:
-        """Close this thread's connection."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        """Close the ledger's connections (they reopen on next use)."""
+        self.database.close()
 
     def _audit(
         self,
-        db: sqlite3.Connection,
+        db: Database,
         principal: str,
         proposal_id: str | None,
         event: str,
@@ -269,6 +269,10 @@ class Ledger:
             " VALUES (?, ?, ?, ?, ?, ?)",
             (utcnow(), principal, proposal_id, event, actor, canonical(detail) if detail else None),
         )
+
+    def _proposal(self, db: Database, proposal_id: str, lock: bool = False) -> Proposal:
+        sql = "SELECT * FROM proposals WHERE id = ?" + (db.for_update if lock else "")
+        return _row_to_proposal(db.fetchone(sql, (proposal_id,)))
 
     # -- proposals
     def propose(
@@ -284,13 +288,11 @@ class Ledger:
     ) -> Proposal:
         """Record a proposal once; a repeated call (node re-run) returns the same row."""
         pid = proposal_id_for(principal, thread, tool_call_id)
-        with self._tx() as db:
-            row = db.execute("SELECT * FROM proposals WHERE id = ?", (pid,)).fetchone()
-            if row is not None:
-                return _row_to_proposal(row)
-            db.execute(
+        with self.database.transaction() as db:
+            cur = db.execute(
                 "INSERT INTO proposals (id, principal, thread, tool_call_id, tool, args, preview,"
-                " provenance, status, created_at) VALUES (?,?,?,?,?,?,?,?, 'proposed', ?)",
+                " provenance, status, created_at) VALUES (?,?,?,?,?,?,?,?, 'proposed', ?)"
+                " ON CONFLICT (id) DO NOTHING",
                 (
                     pid,
                     principal,
@@ -303,18 +305,18 @@ class Ledger:
                     utcnow(),
                 ),
             )
-            self._audit(db, principal, pid, "proposed", "planner", {"tool": tool, "args": args})
-            row = db.execute("SELECT * FROM proposals WHERE id = ?", (pid,)).fetchone()
-        return _row_to_proposal(row)
+            if cur.rowcount:
+                self._audit(
+                    db, principal, pid, "proposed", "planner", {"tool": tool, "args": args}
+                )
+            return self._proposal(db, pid)
 
     def get(self, proposal_id: str, principal: str | None = None) -> Proposal:
         """One proposal by id (optionally only if it belongs to ``principal``)."""
         pid = proposal_id.strip().lower()
-        rows = (
-            self._conn()
-            .execute("SELECT * FROM proposals WHERE id LIKE ? || '%'", (pid,))
-            .fetchall()
-        )
+        if not pid or not all(c in "0123456789abcdef" for c in pid):
+            raise LedgerError(f"No proposal '{proposal_id}'. See `secretary pending` for ids.")
+        rows = self.database.fetchall("SELECT * FROM proposals WHERE id LIKE ? || '%'", (pid,))
         if principal is not None:
             rows = [r for r in rows if r["principal"] == principal]
         if not rows:
@@ -325,13 +327,9 @@ class Ledger:
 
     def for_call(self, principal: str, thread: str, tool_call_id: str) -> Proposal | None:
         """The proposal made for one tool call, if any."""
-        row = (
-            self._conn()
-            .execute(
-                "SELECT * FROM proposals WHERE id = ?",
-                (proposal_id_for(principal, thread, tool_call_id),),
-            )
-            .fetchone()
+        row = self.database.fetchone(
+            "SELECT * FROM proposals WHERE id = ?",
+            (proposal_id_for(principal, thread, tool_call_id),),
         )
         return _row_to_proposal(row) if row else None
 
@@ -347,7 +345,7 @@ class Ledger:
             if val is not None:
                 sql += f" AND {col} = ?"
                 params.append(val)
-        rows = self._conn().execute(sql + " ORDER BY created_at, rowid", params).fetchall()
+        rows = self.database.fetchall(sql + " ORDER BY created_at, rowid", params)
         return [_row_to_proposal(r) for r in rows]
 
     def decide(
@@ -366,10 +364,9 @@ class Ledger:
         Deciding an already decided proposal changes nothing (a double click is a
         no-op, reported as such by the caller).
         """
-        with self._tx() as db:
-            pid = self.get(proposal_id, principal).id
-            row = db.execute("SELECT * FROM proposals WHERE id = ?", (pid,)).fetchone()
-            p = _row_to_proposal(row)
+        pid = self.get(proposal_id, principal).id
+        with self.database.transaction() as db:
+            p = self._proposal(db, pid, lock=True)
             if p.status != "proposed":
                 self._audit(db, p.principal, p.id, "decision_ignored", actor, {"kind": kind})
                 return p, False
@@ -403,8 +400,7 @@ class Ledger:
                 kind, "rejected" if kind == "reject" else "responded"
             )
             self._audit(db, p.principal, p.id, event, actor, detail or None)
-            row = db.execute("SELECT * FROM proposals WHERE id = ?", (p.id,)).fetchone()
-        return _row_to_proposal(row), True
+            return self._proposal(db, p.id), True
 
     # -- execution
     def execute(self, proposal: Proposal, run: Callable[[str], Any]) -> ExecutionOutcome:
@@ -421,10 +417,22 @@ class Ledger:
         ):
             raise LedgerError(f"Proposal {proposal.id} is {proposal.status}, not approved.")
         key = proposal.idempotency_key
-        with self._tx() as db:
-            row = db.execute(
-                "SELECT * FROM executions WHERE idempotency_key = ?", (key,)
-            ).fetchone()
+        with self.database.hold(f"execute:{key}", timeout=EXECUTE_WAIT) as got:
+            if not got:
+                raise LedgerError(
+                    f"Proposal {proposal.id} is still being carried out by another worker; "
+                    "its result will show in `secretary audit`."
+                )
+            return self._execute_held(proposal, key, run)
+
+    def _execute_held(
+        self, proposal: Proposal, key: str, run: Callable[[str], Any]
+    ) -> ExecutionOutcome:
+        """Run the action while holding its key's lock (no live worker runs it meanwhile)."""
+        with self.database.transaction() as db:
+            row = db.fetchone(
+                "SELECT * FROM executions WHERE idempotency_key = ?" + db.for_update, (key,)
+            )
             if row is not None and row["status"] in ("executed", "failed"):
                 self._audit(
                     db,
@@ -434,11 +442,8 @@ class Ledger:
                     "ledger",
                     {"idempotency_key": key, "status": row["status"]},
                 )
-                fresh = _row_to_proposal(
-                    db.execute("SELECT * FROM proposals WHERE id = ?", (proposal.id,)).fetchone()
-                )
                 return ExecutionOutcome(
-                    fresh,
+                    self._proposal(db, proposal.id),
                     ran=False,
                     ok=row["status"] == "executed",
                     result=json.loads(row["result"]) if row["result"] else None,
@@ -470,7 +475,7 @@ class Ledger:
         except Exception as exc:  # noqa: BLE001 - recorded, then reported to the planner
             ok, error = False, str(exc) or exc.__class__.__name__
         status = "executed" if ok else "failed"
-        with self._tx() as db:
+        with self.database.transaction() as db:
             db.execute(
                 "UPDATE executions SET status=?, result=?, error=?, finished_at=?"
                 " WHERE idempotency_key=?",
@@ -488,9 +493,7 @@ class Ledger:
                 "ledger",
                 {"result": result} if ok else {"error": error},
             )
-            fresh = _row_to_proposal(
-                db.execute("SELECT * FROM proposals WHERE id = ?", (proposal.id,)).fetchone()
-            )
+            fresh = self._proposal(db, proposal.id)
         return ExecutionOutcome(fresh, ran=True, ok=ok, result=result, error=error)
 
     # -- audit trail
@@ -505,7 +508,7 @@ class Ledger:
         if proposal_id is not None:
             sql += " AND proposal_id = ?"
             params.append(proposal_id)
-        rows = self._conn().execute(sql + " ORDER BY seq", params).fetchall()
+        rows = self.database.fetchall(sql + " ORDER BY seq", params)
         return [
             {
                 "seq": r["seq"],
@@ -528,5 +531,5 @@ class Ledger:
         proposal_id: str | None = None,
     ) -> None:
         """Append a free audit event (refused decisions, channel events)."""
-        with self._tx() as db:
+        with self.database.transaction() as db:
             self._audit(db, principal, proposal_id, event, actor, detail)

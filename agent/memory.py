@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from agent.errors import SecretaryError
-from tools.providers.local.sqlite import SQLiteStore
+from tools.providers.local.store import LocalStore
 
 if TYPE_CHECKING:
     from tools.providers.base import Message
@@ -132,7 +132,7 @@ def _fts_query(text: str) -> str:
     return " OR ".join(f'"{t}"' for t in terms)
 
 
-class Memory(SQLiteStore):
+class Memory(LocalStore):
     """One principal's memory.
 
     Args:

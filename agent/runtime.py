@@ -10,8 +10,6 @@ as tracebacks.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import logging
 import secrets
 import sqlite3
@@ -33,6 +31,9 @@ if TYPE_CHECKING:
     from tools.context import Workspace
 
 log = logging.getLogger(__name__)
+
+THREAD_WAIT = 600.0
+"""Seconds to wait for a thread another worker is driving (a model turn can be slow)."""
 
 
 def _os_user() -> str:
@@ -99,11 +100,12 @@ class Secretary:
     ) -> None:
         self.settings = settings or load_settings()
         self.home = self.settings.ensure_home()
-        self.ledger = Ledger(self.home / "ledger.sqlite")
+        self.ledger = Ledger(self.settings.storage().database("ledger.sqlite"))
         self._model = model
         self._clock = clock
         self._graph: Any = None
         self._checkpoint_conn: sqlite3.Connection | None = None
+        self._checkpoint_pool: Any = None
         self._workspaces: dict[str, Workspace] = {}
         self._model_problem: str | None = None
 
@@ -152,18 +154,51 @@ class Secretary:
         return self._model
 
     def graph(self) -> Any:
-        """The compiled graph with its SQLite checkpointer."""
+        """The compiled graph with its checkpointer (SQLite file, or PostgreSQL)."""
         if self._graph is None:
-            from langgraph.checkpoint.sqlite import SqliteSaver
-
             from agent.graph import build_graph
+
+            self._graph = build_graph(self._checkpointer())
+        return self._graph
+
+    def _checkpointer(self) -> Any:
+        """Where thread state is kept between turns, so any worker can resume any thread."""
+        url = self.settings.database_url
+        if not url:
+            from langgraph.checkpoint.sqlite import SqliteSaver
 
             self._checkpoint_conn = sqlite3.connect(
                 self.home / "checkpoints.sqlite", check_same_thread=False, timeout=30
             )
             self._checkpoint_conn.execute("PRAGMA journal_mode=WAL")
-            self._graph = build_graph(SqliteSaver(self._checkpoint_conn))
-        return self._graph
+            return SqliteSaver(self._checkpoint_conn)
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
+
+        from agent.db import DatabaseError, redact
+
+        pool: ConnectionPool[Any] = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=8,
+            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+            open=False,
+        )
+        try:
+            pool.open(wait=True, timeout=15)
+        except Exception as exc:  # noqa: BLE001 - pool errors carry the server's reason
+            pool.close()
+            raise DatabaseError(
+                f"Cannot reach the database at {redact(url)} for thread checkpoints ({exc}); "
+                "check SECRETARY_DATABASE_URL and that the server is running."
+            ) from None
+        self._checkpoint_pool = pool
+        saver = PostgresSaver(pool)
+        # Its own versioned migrations (checkpoint_migrations); one process at a time.
+        with self.ledger.database.hold("checkpoint-migrations", timeout=120):
+            saver.setup()
+        return saver
 
     def close(self) -> None:
         """Release databases and provider connections."""
@@ -173,7 +208,10 @@ class Secretary:
         if self._checkpoint_conn is not None:
             self._checkpoint_conn.close()
             self._checkpoint_conn = None
-            self._graph = None
+        if self._checkpoint_pool is not None:
+            self._checkpoint_pool.close()
+            self._checkpoint_pool = None
+        self._graph = None
         self.ledger.close()
 
     def __enter__(self) -> Secretary:
@@ -184,16 +222,19 @@ class Secretary:
 
     @contextmanager
     def _thread_lock(self, principal: str, thread: str) -> Iterator[None]:
-        """One process at a time drives a thread (two approvals never race)."""
-        locks = self.home / "locks"
-        locks.mkdir(exist_ok=True)
-        name = hashlib.sha256(f"{principal}/{thread}".encode()).hexdigest()[:24]
-        with open(locks / f"{name}.lock", "w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        """One worker at a time drives a thread (two approvals never race).
+
+        The lock lives in the ledger's database (an advisory lock on
+        PostgreSQL, a lock file beside SQLite), so it spans every process and
+        machine sharing it, and is released if its holder dies.
+        """
+        with self.ledger.database.hold(f"thread:{principal}/{thread}", THREAD_WAIT) as got:
+            if not got:
+                raise SecretaryError(
+                    f"Thread {thread} has been busy in another worker for {THREAD_WAIT:.0f} s; "
+                    "try again in a moment."
+                )
+            yield
 
     def _context(self, principal: Principal, thread: str, actor: Actor) -> Any:
         from agent.state import AgentContext

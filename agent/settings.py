@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import (
@@ -24,6 +24,9 @@ from pydantic_settings import (
 
 from agent.paths import default_home
 from agent.principals import Principal
+
+if TYPE_CHECKING:
+    from agent.db import Storage
 
 
 def config_path() -> Path:
@@ -56,6 +59,16 @@ class Settings(BaseSettings):
         description="Embeddings for memory: empty/'local' = the shipped MiniLM; any other "
         "name = that model on the OpenAI-compatible endpoint.",
     )
+    database_url: str | None = Field(
+        None,
+        description="postgresql://user:password@host:port/db puts the checkpoints, the ledger "
+        "and every local store in PostgreSQL; empty = SQLite files in the data directory.",
+    )
+    chroma_url: str | None = Field(
+        None,
+        description="http://host:port of a Chroma server for memory's vectors; empty = "
+        "embedded Chroma in the data directory.",
+    )
     principals: list[Principal] = Field(default_factory=list)
 
     @classmethod
@@ -83,6 +96,16 @@ class Settings(BaseSettings):
         """Create the data directory (private to the user) and return it."""
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         return self.home
+
+    def storage(self, principal: str | None = None) -> Storage:
+        """Where a principal's tables live (``None``: the tables shared by all)."""
+        from agent.db import Storage
+
+        if principal is None:
+            return Storage(self.ensure_home(), self.database_url)
+        folder = self.ensure_home() / "principals" / principal
+        folder.mkdir(parents=True, exist_ok=True)
+        return Storage.for_principal(folder, principal, self.database_url)
 
     def principal(self, pid: str | None = None) -> Principal:
         """The principal with that id; default the first (or a default profile)."""

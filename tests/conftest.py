@@ -14,18 +14,39 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-pytest_plugins = ["servers", "radicale_server"]
+pytest_plugins = ["servers", "radicale_server", "pg_server"]
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--database",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="Where the tests keep the secretary's tables: SQLite files (default) or a "
+        "fresh database per test on the session's PostgreSQL server.",
+    )
+
+
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("SECRETARY_HOME", str(home))
     monkeypatch.setenv("SECRETARY_CONFIG", str(home / "secretary.toml"))
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SECRETARY_MODEL", "SECRETARY_PRINCIPAL"):
+    for var in (
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "SECRETARY_MODEL",
+        "SECRETARY_PRINCIPAL",
+        "SECRETARY_DATABASE_URL",
+        "SECRETARY_CHROMA_URL",
+    ):
         monkeypatch.delenv(var, raising=False)
+    if request.config.getoption("--database") == "postgres":
+        monkeypatch.setenv("SECRETARY_DATABASE_URL", request.getfixturevalue("pg_url"))
     return home
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from agent.db import Storage
     from agent.principals import Principal
     from tools.providers.base import CalendarProvider, ContactsProvider, MailProvider
 
@@ -28,6 +29,8 @@ class Workspace:
     memory: Any = None
     """The principal's correspondence memory (agent.memory.Memory), when open."""
     extra: dict[str, Any] = field(default_factory=dict)
+    storage: Storage | None = None
+    """Where the principal's tables live (SQLite files in ``root``, or a PostgreSQL schema)."""
 
     def close(self) -> None:
         """Release connections held by the providers."""
@@ -35,6 +38,8 @@ class Workspace:
             close = getattr(p, "close", None)
             if callable(close):
                 close()
+        if self.storage is not None:
+            self.storage.close()
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from tools.context import Workspace
 
 if TYPE_CHECKING:
+    from agent.db import Storage
     from agent.principals import Principal
     from agent.settings import Settings
     from tools.providers.base import CalendarProvider, MailProvider
@@ -65,13 +66,15 @@ CALENDAR_PROVIDERS = {
 """Provider name in ``accounts.calendar.provider`` -> module with ``open_calendar(...)``."""
 
 
-def open_calendar(principal: Principal, root: Path) -> CalendarProvider:
+def open_calendar(
+    principal: Principal, root: Path, storage: Storage | None = None
+) -> CalendarProvider:
     """The principal's calendar provider, from ``accounts.calendar`` (local by default)."""
     kind = _kind(principal, "calendar", CALENDAR_PROVIDERS)
     if kind == "local":
         from tools.providers.local.calendar import LocalCalendar
 
-        return LocalCalendar(root, principal)
+        return LocalCalendar(root, principal, storage=storage)
     module = importlib.import_module(CALENDAR_PROVIDERS[kind])
     provider: CalendarProvider = module.open_calendar(
         principal.accounts["calendar"], principal, root
@@ -92,23 +95,25 @@ def open_workspace(settings: Settings, principal: Principal) -> Workspace:
     from tools.providers.travel import open_travel
 
     root = principal.workdir(settings.home)
+    storage = settings.storage(principal.id)
     _kind(principal, "contacts", ("local",))
     from agent.memory import open_memory
 
     return Workspace(
         principal=principal,
         root=root,
-        calendar=open_calendar(principal, root),
+        storage=storage,
+        calendar=open_calendar(principal, root, storage),
         mail=open_mail(principal, root),
-        contacts=LocalContacts(root),
+        contacts=LocalContacts(root, storage=storage),
         memory=open_memory(settings.home, principal.id, root, settings.embedding_model),
         extra={
-            "desk": LocalDesk(root),
-            "vendors": LocalVendors(root),
-            "press": LocalPress(root),
-            "invoices": LocalInvoices(root),
-            "filing": LocalFiling(root),
-            "trips": LocalTrips(root),
+            "desk": LocalDesk(root, storage=storage),
+            "vendors": LocalVendors(root, storage=storage),
+            "press": LocalPress(root, storage=storage),
+            "invoices": LocalInvoices(root, storage=storage),
+            "filing": LocalFiling(root, storage=storage),
+            "trips": LocalTrips(root, storage=storage),
             "travel": open_travel(principal, root),
             "slack": open_slack(),
         },

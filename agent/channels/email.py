@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 from agent.errors import SecretaryError
 from tools.mail_compose import normalize_subject
 from tools.providers.base import OutgoingMessage, ProviderError
-from tools.providers.local.sqlite import SQLiteStore
+from tools.providers.local.store import LocalStore
 
 if TYPE_CHECKING:
     from agent.ledger import Proposal
@@ -102,7 +102,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class DeskState(SQLiteStore):
+class DeskState(LocalStore):
     """What the desk has fetched and done, kept across restarts."""
 
     def __init__(self, root: Path) -> None:

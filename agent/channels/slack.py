@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 from agent.approval import Decision, apply_edit, card_lines, coerce_edit, origin
 from agent.errors import SecretaryError
 from tools.providers.base import ProviderError
-from tools.providers.local.sqlite import SQLiteStore
+from tools.providers.local.store import LocalStore
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -377,7 +377,7 @@ def edited_args(
 # ------------------------------------------------------------------ state
 
 
-class SlackState(SQLiteStore):
+class SlackState(LocalStore):
     """Posted cards, bound threads and handled events, kept across restarts."""
 
     def __init__(self, home: Path) -> None:

@@ -31,11 +31,12 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tools.providers.base import Busy, Event, NewEvent, NotFound, PartStat, ProviderError
-from tools.providers.local.sqlite import SQLiteStore
+from tools.providers.local.store import LocalStore
 
 if TYPE_CHECKING:
     import icalendar
 
+    from agent.db import Storage
     from agent.principals import Principal
 
 PRODID = "-//Secretary//Local calendar//EN"
@@ -176,13 +177,13 @@ def normalize_recurrence(lines: list[str], tz: ZoneInfo, start: datetime) -> lis
     return out
 
 
-class LocalCalendar(SQLiteStore):
+class LocalCalendar(LocalStore):
     """A principal's calendar in ``root/calendar.sqlite``."""
 
     sends_invitations = False
     """Attendees are invited by e-mail (iTIP) by the tools, not by this calendar."""
 
-    def __init__(self, root: Path, principal: Principal) -> None:
+    def __init__(self, root: Path, principal: Principal, *, storage: Storage | None = None) -> None:
         """Open (and create if needed) the calendar database.
 
         Args:
@@ -190,7 +191,7 @@ class LocalCalendar(SQLiteStore):
             principal: Whose calendar it is (organizer address and default zone).
         """
         self.principal = principal
-        super().__init__(root / "calendar.sqlite", _SCHEMA)
+        super().__init__(root / "calendar.sqlite", _SCHEMA, storage=storage)
         with self._lock:
             have = {r["name"] for r in self._db.execute("PRAGMA table_info(events)")}
             for column, decl in _ADDED_COLUMNS.items():

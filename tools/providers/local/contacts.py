@@ -13,10 +13,13 @@ import sqlite3
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from tools.providers.base import Contact, ContactRole, NotFound, ProviderError
-from tools.providers.local.sqlite import SQLiteStore
+from tools.providers.local.store import LocalStore
+
+if TYPE_CHECKING:
+    from agent.db import Storage
 
 ROLES: tuple[str, ...] = get_args(ContactRole)
 _FIELDS = ("name", "email", "phone", "organisation", "role", "timezone", "notes")
@@ -43,16 +46,16 @@ def _email_key(email: str) -> str | None:
     return email.strip().lower() or None
 
 
-class LocalContacts(SQLiteStore):
+class LocalContacts(LocalStore):
     """A principal's contacts in ``root/contacts.sqlite``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, storage: Storage | None = None) -> None:
         """Open (and create if needed) the address book.
 
         Args:
             root: The principal's workspace directory.
         """
-        super().__init__(root / "contacts.sqlite", _SCHEMA)
+        super().__init__(root / "contacts.sqlite", _SCHEMA, storage=storage)
 
     def find(self, query: str = "", role: str | None = None, limit: int = 20) -> list[Contact]:
         """Contacts whose name, e-mail or organisation contain every word of ``query``.

@@ -12,12 +12,15 @@ import hashlib
 import uuid
 from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import AwareDatetime, BaseModel
 
 from tools.providers.base import NotFound
-from tools.providers.local.sqlite import SQLiteStore
+from tools.providers.local.store import LocalStore
+
+if TYPE_CHECKING:
+    from agent.db import Storage
 
 MessageStatus = Literal["new", "done"]
 TaskStatus = Literal["open", "done"]
@@ -118,16 +121,16 @@ def _iso(dt: datetime | None) -> str | None:
     return None if dt is None else dt.isoformat()
 
 
-class LocalDesk(SQLiteStore):
+class LocalDesk(LocalStore):
     """A principal's desk records in ``root/desk.sqlite``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, storage: Storage | None = None) -> None:
         """Open (and create if needed) the desk database.
 
         Args:
             root: The principal's workspace directory.
         """
-        super().__init__(root / "desk.sqlite", _SCHEMA)
+        super().__init__(root / "desk.sqlite", _SCHEMA, storage=storage)
 
     # ------------------------------------------------------- phone messages
 

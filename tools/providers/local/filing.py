@@ -21,12 +21,15 @@ import os
 import uuid
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
 from tools.providers.base import NotFound, ProviderError
-from tools.providers.local.sqlite import SQLiteStore
+from tools.providers.local.store import LocalStore
+
+if TYPE_CHECKING:
+    from agent.db import Storage
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -109,16 +112,16 @@ def _row_doc(row: Any) -> FiledDocument:
     return FiledDocument(**data)
 
 
-class LocalFiling(SQLiteStore):
+class LocalFiling(LocalStore):
     """A principal's filed documents: files under ``root/files``, records in ``filing.sqlite``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, storage: Storage | None = None) -> None:
         """Open (and create if needed) the filing database under the principal's directory.
 
         Args:
             root: The principal's workspace directory.
         """
-        super().__init__(root / "filing.sqlite", _SCHEMA)
+        super().__init__(root / "filing.sqlite", _SCHEMA, storage=storage)
         self.root = root
 
     @property

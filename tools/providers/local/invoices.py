@@ -16,12 +16,15 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
 from tools.providers.base import NotFound
-from tools.providers.local.sqlite import SQLiteStore
+from tools.providers.local.store import LocalStore
+
+if TYPE_CHECKING:
+    from agent.db import Storage
 
 InvoiceStatus = Literal["received", "approved", "paid", "disputed"]
 STATUSES: tuple[InvoiceStatus, ...] = ("received", "approved", "paid", "disputed")
@@ -140,16 +143,16 @@ def _same(a: str | None, b: str | None) -> bool:
     )
 
 
-class LocalInvoices(SQLiteStore):
+class LocalInvoices(LocalStore):
     """A principal's invoice ledger in ``root/invoices.sqlite``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, storage: Storage | None = None) -> None:
         """Open (and create if needed) the database under the principal's directory.
 
         Args:
             root: The principal's workspace directory.
         """
-        super().__init__(root / "invoices.sqlite", _SCHEMA)
+        super().__init__(root / "invoices.sqlite", _SCHEMA, storage=storage)
 
     def add(self, invoice: Invoice, idempotency_key: str = "") -> Invoice:
         """Record an invoice (once per key, status ``received``) and return it as stored."""

@@ -16,12 +16,15 @@ from __future__ import annotations
 import hashlib
 import uuid
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import AwareDatetime, BaseModel
 
 from tools.providers.base import NotFound
-from tools.providers.local.sqlite import SQLiteStore
+from tools.providers.local.store import LocalStore
+
+if TYPE_CHECKING:
+    from agent.db import Storage
 
 Direction = Literal["in", "out"]
 
@@ -85,16 +88,16 @@ def _id_for(prefix: str, key: str) -> str:
     return f"{prefix}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
-class LocalPress(SQLiteStore):
+class LocalPress(LocalStore):
     """A principal's press records in ``root/press.sqlite``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, storage: Storage | None = None) -> None:
         """Open (and create if needed) the database under the principal's directory.
 
         Args:
             root: The principal's workspace directory.
         """
-        super().__init__(root / "press.sqlite", _SCHEMA)
+        super().__init__(root / "press.sqlite", _SCHEMA, storage=storage)
 
     # --------------------------------------------------------- journalists
 

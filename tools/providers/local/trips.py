@@ -13,11 +13,15 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import AwareDatetime, BaseModel
 
 from tools.providers.base import NotFound
-from tools.providers.local.sqlite import SQLiteStore
+from tools.providers.local.store import LocalStore
+
+if TYPE_CHECKING:
+    from agent.db import Storage
 from tools.providers.travel.base import Booking, FlightOffer, HotelOffer, Money
 
 _SCHEMA = """
@@ -54,12 +58,12 @@ class Trip(BaseModel):
     created_at: AwareDatetime
 
 
-class LocalTrips(SQLiteStore):
+class LocalTrips(LocalStore):
     """A principal's records in ``root/trips.sqlite``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, storage: Storage | None = None) -> None:
         """Open (and create if needed) the database under the principal's directory."""
-        super().__init__(root / "trips.sqlite", _SCHEMA)
+        super().__init__(root / "trips.sqlite", _SCHEMA, storage=storage)
 
     # --------------------------------------------------------------- offers
 

@@ -21,12 +21,15 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
 from tools.providers.base import NotFound
-from tools.providers.local.sqlite import SQLiteStore
+from tools.providers.local.store import LocalStore
+
+if TYPE_CHECKING:
+    from agent.db import Storage
 
 Channel = Literal["email", "phone"]
 RequestKind = Literal["quote", "order", "chase"]
@@ -128,12 +131,12 @@ def _request(row: sqlite3.Row) -> VendorRequest:
     return VendorRequest(**data)
 
 
-class LocalVendors(SQLiteStore):
+class LocalVendors(LocalStore):
     """A principal's records in ``root/vendors.sqlite``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, storage: Storage | None = None) -> None:
         """Open (and create if needed) the database under the principal's directory."""
-        super().__init__(root / "vendors.sqlite", _SCHEMA)
+        super().__init__(root / "vendors.sqlite", _SCHEMA, storage=storage)
 
     # -------------------------------------------------------------- details
 
