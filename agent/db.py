@@ -110,8 +110,11 @@ def _lock_number(name: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-_HELD: dict[tuple[str, int], int] = {}
-"""SQLite lock files held by this process: (file, thread) -> depth, for re-entry."""
+_HELD: dict[tuple[str, int, int], int] = {}
+"""SQLite lock files held by this process: (file, thread, Database) -> depth, for re-entry.
+
+Like a PostgreSQL session, one Database on one thread may re-take what it holds;
+another Database object (a separate worker, in tests) has to wait for it."""
 _HELD_GUARD = threading.Lock()
 
 
@@ -180,7 +183,9 @@ class Database:
         from psycopg.rows import dict_row
 
         try:
-            pg = psycopg.connect(self.url, autocommit=True, row_factory=dict_row, connect_timeout=10)
+            pg = psycopg.connect(
+                self.url, autocommit=True, row_factory=dict_row, connect_timeout=10
+            )
         except psycopg.OperationalError as exc:
             reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
             raise DatabaseError(
@@ -279,11 +284,17 @@ class Database:
 
     # ------------------------------------------------------------ locks
     @contextmanager
-    def hold(self, name: str, timeout: float = 300.0) -> Iterator[bool]:
+    def hold(self, name: str, timeout: float = 300.0, *, exact: bool = False) -> Iterator[bool]:
         """Hold a named lock while the block runs; yields False if ``timeout`` passed first.
 
         The lock belongs to this connection (PostgreSQL) or open file (SQLite),
-        so a process that dies releases it.
+        so a process that dies releases it. A thread may take a lock it already
+        holds through this object (it does not wait for itself).
+
+        On SQLite, names share 256 lock files (two names in one file only make
+        one wait); ``exact=True`` gives the name a file of its own, for locks
+        whose being free must mean exactly that nobody holds that name (such as
+        a worker's liveness lock). Use it for few, long-lived names only.
         """
         if self.dialect == "postgres":
             number = _lock_number(name)
@@ -308,9 +319,12 @@ class Database:
         assert self.path is not None
         folder = self.path.with_name(self.path.name + "-locks")
         folder.mkdir(exist_ok=True)
-        bucket = int(hashlib.sha256(name.encode()).hexdigest(), 16) % LOCK_BUCKETS
-        lockfile = str(folder / f"{bucket:03d}.lock")
-        mine = (lockfile, threading.get_ident())
+        if exact:
+            lockfile = str(folder / f"{hashlib.sha256(name.encode()).hexdigest()[:32]}.lock")
+        else:
+            bucket = int(hashlib.sha256(name.encode()).hexdigest(), 16) % LOCK_BUCKETS
+            lockfile = str(folder / f"{bucket:03d}.lock")
+        mine = (lockfile, threading.get_ident(), id(self))
         with _HELD_GUARD:
             again = mine in _HELD
             if again:
@@ -347,6 +361,14 @@ class Database:
                     fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+    def is_held(self, name: str, *, exact: bool = False) -> bool:
+        """Whether another connection or process holds ``name`` right now.
+
+        A lock this thread holds itself counts as free (it may re-enter it).
+        """
+        with self.hold(name, timeout=0, exact=exact) as got:
+            return not got
 
     @staticmethod
     def _poll(attempt: Callable[[], bool], timeout: float) -> bool:

@@ -263,14 +263,38 @@ def test_without_a_model_mail_is_triaged_and_kept(desk: Callable[..., MailDesk])
     assert d.sec.pending("ada") == []
 
 
-def test_second_desk_for_the_same_principal_is_refused(
+def test_two_desks_for_the_same_principal_share_the_work(
     desk: Callable[..., MailDesk], make_secretary: Callable[..., Any]
 ) -> None:
-    from agent.channels.email import DeskBusy
+    first = desk(None)
+    second = MailDesk(make_secretary(None), "ada")
+    for n in range(6):
+        deliver(first, eml(body=f"Could you send me report {n}?", message_id=f"<r{n}@x>"))
+    assert second.fetch() == 6
+    with second.alive():
+        # The second worker is alive and holds one message: the first leaves it alone.
+        held = second.state.claim_next(second.worker, 300, second._gone)
+        assert held is not None
+        report = first.run_round()
+    assert len(report.handled) == 5
+    assert held["message_id"] not in " ".join(report.handled)
+    row = first.state.rows(limit=10)
+    assert {r["status"] for r in row if r["message_id"] != held["message_id"]} == {"done"}
 
+
+def test_a_message_claimed_by_a_dead_worker_is_taken_over_at_once(
+    desk: Callable[..., MailDesk],
+) -> None:
     d = desk(None)
-    with d.exclusive(), pytest.raises(DeskBusy, match="already running"):
-        MailDesk(make_secretary(None), "ada").run(once=True)
+    deliver(d, eml(body="Could you send me the Q3 report?"))
+    d.fetch()
+    # A worker that claimed it and died: its liveness lock is free, its lease still runs.
+    assert d.state.claim_next("elsewhere:1:dead", 300, lambda w: False) is not None
+    assert d.state.claim_next("another:2:live", 300, lambda w: False) is None
+    report = d.run_round()
+    assert len(report.handled) == 1 and "no model configured" in report.handled[0]
+    [row] = d.state.rows()
+    assert row["status"] == "done"
 
 
 def test_decision_words() -> None:

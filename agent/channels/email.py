@@ -27,13 +27,13 @@ messages are never answered, and what the desk sends on its own carries
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import hmac
 import logging
 import os
 import re
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -49,6 +49,7 @@ from tools.providers.base import OutgoingMessage, ProviderError
 from tools.providers.local.store import LocalStore
 
 if TYPE_CHECKING:
+    from agent.db import Storage
     from agent.ledger import Proposal
     from agent.principals import Principal
     from agent.runtime import Secretary
@@ -85,6 +86,9 @@ CREATE TABLE IF NOT EXISTS approvals (
 );
 """
 
+LEASE = 300.0
+"""Seconds a worker's claim on a message lasts unless renewed (it renews every third)."""
+
 MAX_ATTEMPTS = 3
 """A message whose handling failed this often is left 'failed' (kept, reported)."""
 
@@ -102,12 +106,92 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class DeskState(LocalStore):
-    """What the desk has fetched and done, kept across restarts."""
+CLAIMS = """
+ALTER TABLE messages ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN lease_until REAL NOT NULL DEFAULT 0;
+"""
+"""Version 2: a message being handled names its worker and how long the claim lasts."""
 
-    def __init__(self, root: Path) -> None:
-        """Open ``root/mail-desk.sqlite``."""
-        super().__init__(Path(root) / "mail-desk.sqlite", SCHEMA)
+
+class DeskState(LocalStore):
+    """What the desk has fetched and done, kept across restarts, shared by its workers."""
+
+    def __init__(self, root: Path, *, storage: Storage | None = None) -> None:
+        """Open ``root/mail-desk.sqlite`` (or the principal's schema in PostgreSQL).
+
+        Args:
+            root: The principal's directory.
+            storage: Where the principal's tables live (default: from the folder).
+        """
+        super().__init__(
+            Path(root) / "mail-desk.sqlite", SCHEMA, storage=storage, upgrades=[CLAIMS]
+        )
+
+    def claim_next(
+        self, worker: str, lease: float, gone: Callable[[str], bool]
+    ) -> dict[str, Any] | None:
+        """Claim the oldest message nobody is handling, for ``lease`` seconds; None if none.
+
+        Claimable: new or to-retry messages, and messages claimed by a worker
+        that is gone (``gone(worker)``: its process died) or whose lease ran
+        out. A message taken over that way counts as one more attempt, so a
+        message that kills every worker that reads it ends ``failed`` rather
+        than going round for ever. Exactly one worker gets each claim: the
+        candidate row is locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
+        workers never queue behind each other; the single writer on SQLite).
+        """
+        now = time.time()
+        skip = " FOR UPDATE SKIP LOCKED" if self.database.dialect == "postgres" else ""
+        with self._lock, self.transaction() as db:
+            candidates = db.fetchall(
+                "SELECT message_id FROM messages WHERE status IN ('new', 'retry', 'working')"
+                " ORDER BY rowid LIMIT 100"
+            )
+            for candidate in candidates:
+                # Lock just this row; a row another worker is claiming is skipped, not awaited.
+                row = db.fetchone(
+                    "SELECT message_id, uid, folder, raw, attempts, status, claimed_by,"
+                    " lease_until FROM messages WHERE message_id = ?" + skip,
+                    (candidate["message_id"],),
+                )
+                if row is None or row["status"] not in ("new", "retry", "working"):
+                    continue
+                taken_over = row["status"] == "working"
+                if taken_over and row["lease_until"] > now and not gone(row["claimed_by"]):
+                    continue  # a live worker holds it
+                attempts = int(row["attempts"]) + (1 if taken_over else 0)
+                if attempts >= MAX_ATTEMPTS:
+                    db.execute(
+                        "UPDATE messages SET status = 'failed', attempts = ?, claimed_by = '',"
+                        " error = ?, updated_at = ? WHERE message_id = ?",
+                        (
+                            attempts,
+                            f"the worker handling it stopped {attempts} times; left for you",
+                            _now(),
+                            row["message_id"],
+                        ),
+                    )
+                    continue
+                db.execute(
+                    "UPDATE messages SET status = 'working', claimed_by = ?, lease_until = ?,"
+                    " attempts = ?, updated_at = ? WHERE message_id = ?",
+                    (worker, now + lease, attempts, _now(), row["message_id"]),
+                )
+                claimed = dict(row)
+                claimed["attempts"] = attempts
+                if isinstance(claimed["raw"], memoryview):
+                    claimed["raw"] = bytes(claimed["raw"])
+                return claimed
+        return None
+
+    def renew(self, worker: str, lease: float) -> int:
+        """Extend every claim of ``worker``; returns how many it holds."""
+        with self._lock, self.transaction() as db:
+            cur = db.execute(
+                "UPDATE messages SET lease_until = ? WHERE claimed_by = ? AND status = 'working'",
+                (time.time() + lease, worker),
+            )
+            return int(cur.rowcount or 0)
 
     def cursor(self, folder: str) -> str | None:
         """The stored provider cursor (None before the first run)."""
@@ -121,8 +205,8 @@ class DeskState(LocalStore):
         with self._lock, self.transaction() as db:
             for message_id, uid, raw in items:
                 cur = db.execute(
-                    "INSERT OR IGNORE INTO messages (message_id, uid, folder, raw, received_at,"
-                    " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO messages (message_id, uid, folder, raw, received_at,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
                     (message_id, uid, folder, raw, _now(), _now()),
                 )
                 added += cur.rowcount
@@ -133,18 +217,10 @@ class DeskState(LocalStore):
             )
         return added
 
-    def waiting(self) -> list[dict[str, Any]]:
-        """Messages still to handle, oldest first."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT message_id, uid, folder, raw, attempts FROM messages "
-                "WHERE status IN ('new', 'retry') ORDER BY rowid"
-            ).fetchall()
-        return [dict(r) for r in rows]
-
     def update(self, message_id: str, **fields: Any) -> None:
         """Record what happened to a message (the raw bytes are dropped once done)."""
         fields["updated_at"] = _now()
+        fields.setdefault("claimed_by", "")  # recording an outcome ends the claim
         if fields.get("status") in ("done", "proposed", "refused"):
             fields["raw"] = None
         names = ", ".join(f"{k}=?" for k in fields)
@@ -195,7 +271,8 @@ class DeskState(LocalStore):
         """Remember that an approval request went out."""
         with self._lock, self.transaction() as db:
             db.execute(
-                "INSERT OR IGNORE INTO approvals (proposal_id, request_id, sent_at) VALUES (?,?,?)",
+                "INSERT INTO approvals (proposal_id, request_id, sent_at) VALUES (?,?,?)"
+                " ON CONFLICT (proposal_id) DO NOTHING",
                 (proposal_id, request_id, _now()),
             )
 
@@ -212,10 +289,6 @@ class RoundReport:
     notes: list[str] = field(default_factory=list)
 
 
-class DeskBusy(SecretaryError):
-    """Another mail-agent already runs for this principal."""
-
-
 class MailDesk:
     """The autoresponder of one principal."""
 
@@ -226,6 +299,7 @@ class MailDesk:
         *,
         folder: str = "inbox",
         use_model: bool = True,
+        lease: float = LEASE,
     ) -> None:
         """Prepare the desk (nothing is fetched until :meth:`run_round`).
 
@@ -234,45 +308,89 @@ class MailDesk:
             principal: Whose mail; default the only or default principal.
             folder: The folder to watch.
             use_model: Triage and draft with the configured model (when there is one).
+            lease: Seconds a claim on a message lasts without being renewed.
         """
         self.sec = secretary
+        self.lease = lease
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        """This worker's name in the claims it makes (host, process, a random tag)."""
         self.principal: Principal = secretary.principal(principal)
         self.workspace = secretary.workspace(self.principal)
         self.root = self.workspace.root
         self.folder = folder
-        self.state = DeskState(self.root)
+        self.state = DeskState(self.root, storage=self.workspace.storage)
         self.use_model = use_model and secretary.model_configured
         self._key = _desk_key(self.root)
         account = self.principal.accounts.get("mail", {})
         own = str(account.get("address", "") or "").lower()
         self.own_addresses = tuple(a for a in (own,) if a)
+        self._alive_depth = 0
 
     # ------------------------------------------------------------ the loop
 
     @contextmanager
-    def exclusive(self) -> Iterator[None]:
-        """Hold the desk's lock: one mail-agent per principal on this data directory."""
-        path = self.root / "mail-desk.lock"
-        fh = open(path, "a+")  # noqa: SIM115 - held for the lifetime of the loop
-        try:
+    def alive(self) -> Iterator[None]:
+        """Hold this worker's liveness lock and renew its claims while the block runs.
+
+        Other workers serving the same principal take over a message claimed
+        by a worker whose liveness lock is free (the process died) at once,
+        and one whose lease ran out (the worker hangs, or lost the database)
+        after ``lease`` seconds. Re-entering (a round inside ``run``) is free.
+        """
+        if self._alive_depth:
+            self._alive_depth += 1
             try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise DeskBusy(
-                    f"A mail-agent for {self.principal.id} is already running on this data "
-                    "directory; stop it first or leave it running."
-                ) from None
-            yield
-        finally:
-            fh.close()
+                yield
+            finally:
+                self._alive_depth -= 1
+            return
+        name = f"mail-worker:{self.worker}"
+        with self.state.database.hold(name, timeout=5, exact=True):
+            stop = threading.Event()
+            beat = threading.Thread(
+                target=self._renew_claims, args=(stop,), name="mail-desk-lease", daemon=True
+            )
+            beat.start()
+            self._alive_depth = 1
+            try:
+                yield
+            finally:
+                self._alive_depth = 0
+                stop.set()
+                beat.join()
+
+    def _renew_claims(self, stop: threading.Event) -> None:
+        while not stop.wait(self.lease / 3):
+            try:
+                self.state.renew(self.worker, self.lease)
+            except Exception as exc:  # noqa: BLE001 - the next beat tries again
+                log.warning("mail-desk %s: renewing claims failed: %s", self.principal.id, exc)
+
+    def _gone(self, worker: str) -> bool:
+        """Whether the worker that claimed a message has died (its liveness lock is free)."""
+        return not self.state.database.is_held(f"mail-worker:{worker}", exact=True)
 
     def run_round(self) -> RoundReport:
-        """Fetch, handle and ask for approvals once."""
+        """Fetch, handle and ask for approvals once.
+
+        Several workers may run rounds for the same principal at the same time
+        (on one machine or several sharing the database): one fetches at a
+        time, each message is claimed by exactly one of them, and approval
+        requests are sent by one at a time.
+        """
+        with self.alive():
+            return self._round()
+
+    def _round(self) -> RoundReport:
         report = RoundReport()
         first = self.state.cursor(self.folder) is None
         try:
-            report.fetched = self.fetch()
-            if first:
+            with self.state.database.hold(
+                f"mail-fetch:{self.principal.id}:{self.folder}", timeout=0
+            ) as fetching:
+                # Busy: another worker is fetching; what it stores is claimable below.
+                report.fetched = self.fetch() if fetching else 0
+            if first and fetching:
                 report.notes.append(
                     f"First start for {self.principal.id}: mail already in {self.folder} is "
                     "left as it is (add it to memory with `secretary ingest --mailbox "
@@ -282,7 +400,7 @@ class MailDesk:
             report.errors.append(f"fetching mail failed: {exc}")
             log.warning("mail-desk %s: fetching failed: %s", self.principal.id, exc)
         self._finish_interrupted()
-        for row in self.state.waiting():
+        while (row := self.state.claim_next(self.worker, self.lease, self._gone)) is not None:
             line = self._handle_row(row)
             report.handled.append(line)
             log.info("mail-desk %s: %s", self.principal.id, line)
@@ -304,7 +422,7 @@ class MailDesk:
     ) -> None:
         """Run rounds until ``stop`` is set (or once); waits with IMAP IDLE where offered."""
         stop = stop or threading.Event()
-        with self.exclusive():
+        with self.alive():
             while True:
                 report = self.run_round()
                 if on_round is not None:
@@ -503,6 +621,8 @@ class MailDesk:
                 decided = decided.replace(tzinfo=UTC)
             if (now - decided).total_seconds() < grace:
                 continue  # probably still running in the process that decided it
+            if self.sec.ledger.database.is_held(f"thread:{p.principal}/{p.thread}"):
+                continue  # a live worker is driving that thread right now
             channel, _, address = (p.decided_by or "").partition(":")
             try:
                 self.sec.decide(
@@ -534,7 +654,16 @@ class MailDesk:
         return hmac.new(self._key, msg, hashlib.sha256).hexdigest()[:16]
 
     def request_approvals(self) -> int:
-        """Mail the principal one approval request per waiting proposal not yet asked."""
+        """Mail the principal one approval request per waiting proposal not yet asked.
+
+        One worker at a time sends them (the others skip this step meanwhile),
+        so no request goes out twice.
+        """
+        name = f"mail-approval-requests:{self.principal.id}"
+        with self.state.database.hold(name, timeout=0) as mine:
+            return self._request_approvals() if mine else 0
+
+    def _request_approvals(self) -> int:
         from agent.approval import card_lines
 
         sent = 0

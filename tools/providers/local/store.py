@@ -45,7 +45,8 @@ class LocalStore:
             schema: The tables, in the portable DDL of :meth:`Database.ddl`.
             storage: Where the principal's tables live; default from the
                 folder and ``SECRETARY_DATABASE_URL``.
-            upgrades: Later schema versions (2, 3, ...), applied once each.
+            upgrades: Later schema versions (2, 3, ...), applied once each: SQL
+                scripts (in the same portable DDL) or functions of the Database.
         """
         self.path = Path(path)
         self.storage = storage or Storage.default(self.path.parent)
@@ -53,7 +54,12 @@ class LocalStore:
         self._db = self.database
         # Kept for the subclasses' read-modify-write sections within one process.
         self._lock = threading.RLock()
-        migrate(self.database, self.path.stem, [self.database.ddl(schema), *upgrades])
+        steps = [schema, *upgrades]
+        migrate(
+            self.database,
+            self.path.stem,
+            [self.database.ddl(step) if isinstance(step, str) else step for step in steps],
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:
