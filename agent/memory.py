@@ -1,8 +1,11 @@
-"""Memory of past correspondence: exact terms in SQLite FTS5, meaning in Chroma.
+"""Memory of past correspondence: exact terms in a full-text index, meaning in Chroma.
 
-Each principal has its own memory: a SQLite file in the principal's directory
-(items + an FTS5 index) and its own Chroma collection (``mem-<principal>``),
-so one principal's recall cannot even address another's documents.
+Each principal has its own memory: items with a full-text index where the
+principal's tables live (a SQLite file in the principal's directory with an
+FTS5 index, or the principal's schema in PostgreSQL with a ``tsvector``
+column under a GIN index) and its own Chroma collection (``mem-<principal>``,
+embedded in the data directory or on a Chroma server), so one principal's
+recall cannot even address another's documents.
 
 An item is stored in SQLite first, so it is found by exact terms (names,
 invoice numbers, addresses) at once; embeddings follow in batches and are
@@ -13,7 +16,7 @@ What is embedded is the *new* text of a message - quoted history and
 signatures are stripped (kept for display) - split into overlapping chunks.
 
 The vectors of a collection are only comparable with vectors of the same
-model, so the model that made them is recorded in ``memory.sqlite``; opening
+model, so the model that made them is recorded with the items; opening
 the memory with another model configured is refused with what to do
 (re-embed, or configure the old model again).
 """
@@ -29,7 +32,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
+from agent.db import Storage
 from agent.errors import SecretaryError
 from tools.providers.local.store import LocalStore
 
@@ -38,7 +43,7 @@ if TYPE_CHECKING:
 
 Kind = Literal["mail", "sent", "chat", "draft", "note", "document", "preference"]
 
-SCHEMA = """
+_ITEMS = """
 CREATE TABLE IF NOT EXISTS items (
     id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -51,10 +56,15 @@ CREATE TABLE IF NOT EXISTS items (
     text TEXT NOT NULL,
     display TEXT NOT NULL DEFAULT '',
     source TEXT NOT NULL DEFAULT '',
-    embedded INTEGER NOT NULL DEFAULT 0
+    embedded INTEGER NOT NULL DEFAULT 0{search}
 );
 CREATE INDEX IF NOT EXISTS items_pending ON items (embedded);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+SCHEMA = (
+    _ITEMS.format(search="")
+    + """
 CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5(
     subject, sender, recipients, text, content='items', content_rowid='rowid',
     tokenize='unicode61 remove_diacritics 2'
@@ -64,6 +74,46 @@ CREATE TRIGGER IF NOT EXISTS items_ai AFTER INSERT ON items BEGIN
     VALUES (new.rowid, new.subject, new.sender, new.recipients, new.text);
 END;
 """
+)
+"""The memory's tables on SQLite: items with an FTS5 index kept by a trigger."""
+
+SEARCH_CHARS = 100_000
+"""How much of an item's text PostgreSQL indexes (a ``tsvector`` holds at most 1 MB)."""
+
+
+def _lexemes(column: str, weight: str) -> str:
+    """SQL for a weighted ``tsvector`` of a column.
+
+    Its words as PostgreSQL parses them (e-mail addresses, host names and
+    hyphenated words whole and in parts), plus every run of letters and
+    digits, so a part of an address is found as FTS5 finds it.
+    """
+    return (
+        f"setweight(to_tsvector('simple'::regconfig, {column} || ' ' || "
+        f"regexp_replace({column}, '[^[:alnum:]]+', ' ', 'g')), '{weight}')"
+    )
+
+
+POSTGRES_SCHEMA = (
+    _ITEMS.format(
+        search=",\n    search tsvector GENERATED ALWAYS AS ("
+        + " || ".join(
+            [
+                _lexemes("subject", "A"),
+                _lexemes("sender", "B"),
+                _lexemes("recipients", "C"),
+                _lexemes(f"left(text, {SEARCH_CHARS})", "D"),
+            ]
+        )
+        + ") STORED"
+    )
+    + """
+CREATE INDEX IF NOT EXISTS items_search ON items USING GIN (search);
+"""
+)
+"""The memory's tables on PostgreSQL: a generated ``tsvector`` ('simple'
+configuration: no stemming, no stop words) under a GIN index."""
+
 
 _QUOTE_HEADER = re.compile(
     r"^(on .{0,200}wrote:|am .{0,200}schrieb .{0,80}:|le .{0,200}a écrit ?:"
@@ -125,24 +175,44 @@ class Hit:
         return dict(self.__dict__)
 
 
-def _fts_query(text: str) -> str:
-    """A forgiving FTS5 query: every word as a quoted term, OR-ed (bm25 ranks)."""
+MAX_TERMS = 64
+"""Words of a keyword query beyond this many are ignored."""
+
+
+def _terms(text: str) -> list[str]:
+    """The words of a query: names, numbers, addresses (punctuation at the ends dropped)."""
     words = re.findall(r"[\w@.+-]+", text.lower())
     terms = [w.strip(".-") for w in words if len(w.strip(".-")) > 1]
-    return " OR ".join(f'"{t}"' for t in terms)
+    return list(dict.fromkeys(terms))[:MAX_TERMS]
+
+
+def _fts_query(text: str) -> str:
+    """A forgiving FTS5 query: every word as a quoted term, OR-ed (bm25 ranks)."""
+    return " OR ".join(f'"{t}"' for t in _terms(text))
+
+
+def _tsquery(terms: list[str]) -> str:
+    """SQL for a PostgreSQL ``tsquery`` of the terms, OR-ed; each term is a parameter.
+
+    ``plainto_tsquery`` parses a term as the index parsed the text (an address
+    or ``INV-2231`` whole and in parts), and never reads it as query syntax.
+    """
+    return " || ".join("plainto_tsquery('simple'::regconfig, ?)" for _ in terms)
 
 
 class Memory(LocalStore):
     """One principal's memory.
 
     Args:
-        root: The principal's directory (``memory.sqlite`` lives there).
+        root: The principal's directory (``memory.sqlite`` lives there on SQLite).
         principal: The principal's id; names the Chroma collection.
         collection_factory: Opens a collection by name, with the embedding function
             passed; None for keyword recall only.
         model_id: What makes the vectors (e.g. ``all-MiniLM-L6-v2/onnx-int8``), or a
             function returning it; recorded with the memory and checked on opening.
         drop_collection: Deletes a collection by name (for re-embedding).
+        storage: Where the principal's tables live; default from ``root`` and
+            ``SECRETARY_DATABASE_URL``.
     """
 
     def __init__(
@@ -152,13 +222,19 @@ class Memory(LocalStore):
         collection_factory: Callable[[str], Any] | None,
         model_id: str | Callable[[], str] = "",
         drop_collection: Callable[[str], None] | None = None,
+        *,
+        storage: Storage | None = None,
     ) -> None:
         """Open the principal's item store; the Chroma collection opens on first use."""
         self.principal = principal
-        super().__init__(root / "memory.sqlite", SCHEMA)
-        # WAL with NORMAL sync: an item survives a crash of the process, and
-        # ingesting thousands of messages does not wait for a disk flush each.
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        storage = storage or Storage.default(root)
+        schema = POSTGRES_SCHEMA if storage.is_postgres else SCHEMA
+        super().__init__(root / "memory.sqlite", schema, storage=storage)
+        self._postgres = self.database.dialect == "postgres"
+        if not self._postgres:
+            # WAL with NORMAL sync: an item survives a crash of the process, and
+            # ingesting thousands of messages does not wait for a disk flush each.
+            self._db.execute("PRAGMA synchronous=NORMAL")
         self._collection_factory = collection_factory
         self._model_id = model_id
         self._drop_collection = drop_collection
@@ -197,8 +273,8 @@ class Memory(LocalStore):
 
     def embedding_model(self) -> str:
         """The id of the model that made the stored vectors ('' before the first)."""
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
-        return str(row[0]) if row else ""
+        row = self._db.fetchone("SELECT value FROM meta WHERE key = 'embedding_model'")
+        return str(row["value"]) if row else ""
 
     def _set_meta(self, key: str, value: str) -> None:
         with self._lock:
@@ -245,8 +321,9 @@ class Memory(LocalStore):
     # ------------------------------------------------------------ writing
     def has(self, item_id: str) -> bool:
         """Whether an item with that id is stored."""
-        row = self._db.execute("SELECT 1 FROM items WHERE id = ?", (item_id,)).fetchone()
-        return row is not None
+        return (
+            self._db.fetchone("SELECT 1 AS found FROM items WHERE id = ?", (item_id,)) is not None
+        )
 
     def add(
         self,
@@ -267,8 +344,9 @@ class Memory(LocalStore):
         when = date.astimezone(UTC).isoformat() if date else None
         with self._lock:
             cur = self._db.execute(
-                "INSERT OR IGNORE INTO items (id, kind, message_id, thread_id, sender, recipients,"
-                " subject, date, text, display, source) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO items (id, kind, message_id, thread_id, sender, recipients,"
+                " subject, date, text, display, source) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT (id) DO NOTHING",
                 (
                     item_id,
                     kind,
@@ -332,7 +410,8 @@ class Memory(LocalStore):
 
     def pending_embeddings(self) -> int:
         """Items stored but not yet embedded."""
-        return int(self._db.execute("SELECT count(*) FROM items WHERE embedded = 0").fetchone()[0])
+        row = self._db.fetchone("SELECT count(*) AS n FROM items WHERE embedded = 0")
+        return int(row["n"]) if row else 0
 
     def embed_pending(self, batch: int = 64, progress: Callable[[int], None] | None = None) -> int:
         """Embed items not yet in Chroma, in batches; resumable at any point."""
@@ -341,9 +420,11 @@ class Memory(LocalStore):
             return 0
         done = 0
         while True:
-            rows = self._db.execute(
-                "SELECT rowid, * FROM items WHERE embedded = 0 ORDER BY rowid LIMIT ?", (batch,)
-            ).fetchall()
+            rows = self._db.fetchall(
+                "SELECT id, kind, sender, subject, date, text FROM items"
+                " WHERE embedded = 0 ORDER BY rowid LIMIT ?",
+                (batch,),
+            )
             if not rows:
                 return done
             ids, docs, metas = [], [], []
@@ -362,8 +443,9 @@ class Memory(LocalStore):
             if ids:
                 coll.upsert(ids=ids, documents=docs, metadatas=metas)
             with self._lock:
-                self._db.executemany(
-                    "UPDATE items SET embedded = 1 WHERE rowid = ?", [(r["rowid"],) for r in rows]
+                marks = ", ".join("?" for _ in rows)
+                self._db.execute(
+                    f"UPDATE items SET embedded = 1 WHERE id IN ({marks})", [r["id"] for r in rows]
                 )
             done += len(rows)
             if progress:
@@ -372,29 +454,45 @@ class Memory(LocalStore):
     # ------------------------------------------------------------ reading
     def count(self) -> int:
         """Items stored."""
-        return int(self._db.execute("SELECT count(*) FROM items").fetchone()[0])
+        row = self._db.fetchone("SELECT count(*) AS n FROM items")
+        return int(row["n"]) if row else 0
 
     def keyword(
         self, query: str, k: int = 20, sender: str = "", since: datetime | None = None
     ) -> list[str]:
-        """Item ids ranked by BM25 over subject, people and text."""
-        q = _fts_query(query)
-        if not q:
+        """Item ids ranked by relevance over subject, people and text.
+
+        SQLite ranks with FTS5's BM25, PostgreSQL with ``ts_rank``; both weigh
+        the subject most, then the sender, then recipients and text alike, and
+        an item matching more of the words ranks higher.
+        """
+        terms = _terms(query)
+        if not terms:
             return []
-        sql = (
-            "SELECT items.id FROM items_fts JOIN items ON items.rowid = items_fts.rowid"
-            " WHERE items_fts MATCH ?"
-        )
-        params: list[Any] = [q]
+        params: list[Any]
+        if self._postgres:
+            sql = (
+                f"SELECT items.id FROM items, (SELECT {_tsquery(terms)} AS query) AS q"
+                " WHERE items.search @@ q.query"
+            )
+            params = list(terms)
+            rank = "ts_rank('{0.1, 0.1, 0.2, 0.3}'::float4[], items.search, q.query) DESC"
+        else:
+            sql = (
+                "SELECT items.id FROM items_fts JOIN items ON items.rowid = items_fts.rowid"
+                " WHERE items_fts MATCH ?"
+            )
+            params = [_fts_query(query)]
+            rank = "bm25(items_fts, 3.0, 2.0, 1.0, 1.0)"
         if sender:
             sql += " AND lower(items.sender) LIKE ?"
             params.append(f"%{sender.lower()}%")
         if since:
             sql += " AND items.date >= ?"
             params.append(since.astimezone(UTC).isoformat())
-        sql += " ORDER BY bm25(items_fts, 3.0, 2.0, 1.0, 1.0) LIMIT ?"
+        sql += f" ORDER BY {rank}, items.rowid LIMIT ?"
         params.append(k)
-        return [r[0] for r in self._db.execute(sql, params).fetchall()]
+        return [r["id"] for r in self._db.fetchall(sql, params)]
 
     def dense(
         self, query: str, k: int = 20, sender: str = "", since: datetime | None = None
@@ -428,8 +526,8 @@ class Memory(LocalStore):
         return out[:k]
 
     def _sender(self, item_id: str) -> str:
-        row = self._db.execute("SELECT sender FROM items WHERE id = ?", (item_id,)).fetchone()
-        return (row[0] if row else "").lower()
+        row = self._db.fetchone("SELECT sender FROM items WHERE id = ?", (item_id,))
+        return str(row["sender"] if row else "").lower()
 
     def recall(
         self,
@@ -455,7 +553,8 @@ class Memory(LocalStore):
         return [self._hit(i, scores[i], how[i]) for i in best]
 
     def _hit(self, item_id: str, score: float, how: list[str]) -> Hit:
-        r = self._db.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
+        r = self._db.fetchone("SELECT * FROM items WHERE id = ?", (item_id,))
+        assert r is not None, item_id
         text = " ".join(r["text"].split())
         return Hit(
             id=r["id"],
@@ -472,11 +571,11 @@ class Memory(LocalStore):
 
     def preferences(self, limit: int = 20) -> list[str]:
         """Preference notes learned from decisions, newest first."""
-        rows = self._db.execute(
+        rows = self._db.fetchall(
             "SELECT text FROM items WHERE kind = 'preference' ORDER BY date DESC LIMIT ?",
             (limit,),
-        ).fetchall()
-        return [r[0] for r in rows]
+        )
+        return [r["text"] for r in rows]
 
 
 def _ts(date: str | None) -> int:
@@ -488,6 +587,10 @@ def _ts(date: str | None) -> int:
 def dumps(hits: list[Hit]) -> str:
     """Hits as JSON text for a tool result."""
     return json.dumps([h.to_json() for h in hits], ensure_ascii=False)
+
+
+class VectorStoreUnreachable(SecretaryError):
+    """The Chroma server holding memory's vectors cannot be reached."""
 
 
 _CLIENTS: dict[str, Any] = {}
@@ -510,18 +613,141 @@ def chroma_client(path: Path) -> Any:
         return client
 
 
-def open_memory(home: Path, principal_id: str, root: Path, embedding_model: str | None) -> Memory:
-    """A principal's memory: items in ``root``, vectors in the shared Chroma directory.
+def _unreachable(url: str, exc: BaseException) -> VectorStoreUnreachable:
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    return VectorStoreUnreachable(
+        f"Cannot reach the Chroma server at {url} ({reason}); start it (`chroma run --path DIR"
+        f" --host HOST --port PORT`) or correct SECRETARY_CHROMA_URL (empty keeps the vectors"
+        f" in the data directory); recall by words works meanwhile."
+    )
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    """Whether an exception from a Chroma HTTP client means the server is not there."""
+    import httpx
+
+    if isinstance(exc, (httpx.TransportError, ConnectionError, TimeoutError)):
+        return True
+    return isinstance(exc, ValueError) and "could not connect" in str(exc).lower()
+
+
+def _server_address(url: str) -> tuple[str, int, bool]:
+    """Host, port and TLS of a Chroma server URL (``http://host:port`` or ``https://...``)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise VectorStoreUnreachable(
+            f"The Chroma URL {url!r} is not an http://host:port address; set "
+            "SECRETARY_CHROMA_URL to the server's address, or leave it empty to keep the "
+            "vectors in the data directory."
+        )
+    tls = parts.scheme == "https"
+    try:
+        port = parts.port or (443 if tls else 8000)
+    except ValueError:
+        raise VectorStoreUnreachable(
+            f"The Chroma URL {url!r} has an invalid port; set SECRETARY_CHROMA_URL to "
+            "http://host:port."
+        ) from None
+    return parts.hostname, port, tls
+
+
+def chroma_server(url: str) -> Any:
+    """One client per Chroma server URL and process (``chromadb.HttpClient``).
+
+    Raises:
+        VectorStoreUnreachable: The URL is not usable or nothing answers there.
+    """
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(url)
+        if client is None:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            host, port, tls = _server_address(url)
+            try:
+                client = chromadb.HttpClient(
+                    host=host,
+                    port=port,
+                    ssl=tls,
+                    settings=ChromaSettings(anonymized_telemetry=False),
+                )
+                client.heartbeat()
+            except Exception as exc:  # noqa: BLE001 - every way of not answering
+                if _is_connection_error(exc) or not isinstance(exc, ValueError):
+                    raise _unreachable(url, exc) from None
+                raise
+            _CLIENTS[url] = client
+        return client
+
+
+class _ServerCollection:
+    """A collection on a Chroma server whose lost connection is a clear error."""
+
+    def __init__(self, collection: Any, url: str) -> None:
+        self._collection = collection
+        self._url = url
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._collection, name)
+        if not callable(value):
+            return value
+        url = self._url
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return value(*args, **kwargs)
+            except Exception as exc:
+                if _is_connection_error(exc):
+                    raise _unreachable(url, exc) from None
+                raise
+
+        return call
+
+
+def open_memory(
+    home: Path,
+    principal_id: str,
+    root: Path,
+    embedding_model: str | None,
+    *,
+    storage: Storage | None = None,
+    chroma_url: str | None = None,
+) -> Memory:
+    """A principal's memory: items where its tables live, vectors in Chroma.
+
+    Args:
+        home: The data directory (embedded Chroma keeps its files in ``home/chroma``).
+        principal_id: The principal's id; names the collection (``mem-<id>``).
+        root: The principal's directory.
+        embedding_model: The configured embedding model (None: the shipped MiniLM).
+        storage: Where the principal's tables live (default: from ``root`` and
+            ``SECRETARY_DATABASE_URL``).
+        chroma_url: ``http://host:port`` of a Chroma server for the vectors; None
+            keeps them in embedded Chroma in ``home``.
 
     The embedding function is passed every time the collection is opened, so
-    Chroma never falls back to its own (downloading) default.
+    Chroma never falls back to its own (downloading) default; on a server the
+    vectors are made here and only stored there. Nothing is contacted until
+    the first recall by meaning or embedding, so a server that is down leaves
+    recall by words working.
     """
+
+    def client() -> Any:
+        return chroma_server(chroma_url) if chroma_url else chroma_client(home / "chroma")
 
     def collection(name: str) -> Any:
         from agent.embeddings import for_chroma, make_embedding_function
 
         ef = for_chroma(make_embedding_function(embedding_model))
-        return chroma_client(home / "chroma").get_or_create_collection(name, embedding_function=ef)
+        if not chroma_url:
+            return client().get_or_create_collection(name, embedding_function=ef)
+        try:
+            found = client().get_or_create_collection(name, embedding_function=ef)
+        except Exception as exc:
+            if _is_connection_error(exc):
+                raise _unreachable(chroma_url, exc) from None
+            raise
+        return _ServerCollection(found, chroma_url)
 
     def model_id() -> str:
         from agent.embeddings import make_embedding_function
@@ -529,8 +755,14 @@ def open_memory(home: Path, principal_id: str, root: Path, embedding_model: str 
         return make_embedding_function(embedding_model).model_id
 
     def drop(name: str) -> None:
-        client = chroma_client(home / "chroma")
-        if name in {c if isinstance(c, str) else c.name for c in client.list_collections()}:
-            client.delete_collection(name)
+        try:
+            found = client()
+            names = {c if isinstance(c, str) else c.name for c in found.list_collections()}
+            if name in names:
+                found.delete_collection(name)
+        except Exception as exc:
+            if chroma_url and _is_connection_error(exc):
+                raise _unreachable(chroma_url, exc) from None
+            raise
 
-    return Memory(root, principal_id, collection, model_id, drop)
+    return Memory(root, principal_id, collection, model_id, drop, storage=storage)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-pytest_plugins = ["servers", "radicale_server", "pg_server"]
+pytest_plugins = ["servers", "radicale_server", "pg_server", "chroma_server"]
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 

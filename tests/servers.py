@@ -388,6 +388,11 @@ class _Relay:
     ) -> str:
         if address.lower() in self.server.refuse:
             return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        if self.server.hold_rcpt > 0:
+            # Keep the client waiting mid-transaction (nothing is accepted yet).
+            self.server.hold_rcpt -= 1
+            self.server.held.append(address)
+            await asyncio.sleep(self.server.hold_seconds)
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
@@ -421,6 +426,11 @@ class SmtpServer:
     """Recipients (lowercase) refused at RCPT with a 550."""
     fail_data: str = ""
     """When set (e.g. ``"451 4.3.0 Try again later"``), DATA is answered with it."""
+    hold_rcpt: int = 0
+    """The next this many RCPT commands are answered only after ``hold_seconds``."""
+    hold_seconds: float = 30.0
+    held: list[str] = field(default_factory=list)
+    """Recipients whose RCPT was held (a client was waiting on them)."""
 
     def settings(self, **over: Any) -> dict[str, Any]:
         """The SMTP part of an account for this server."""

@@ -314,7 +314,7 @@ def test_ingest_announces_its_total_so_progress_has_an_eta(
 
 
 def test_a_changed_embedding_model_is_refused_until_memory_is_reembedded(
-    make_secretary: Any, archive: Path, isolated_home: Path
+    make_secretary: Any, archive: Path, isolated_home: Path, request: pytest.FixtureRequest
 ) -> None:
     from agent.embeddings import OnnxMiniLM, for_chroma
     from agent.memory import EmbeddingModelChanged, Memory, chroma_client
@@ -329,6 +329,7 @@ def test_a_changed_embedding_model_is_refused_until_memory_is_reembedded(
         return client.get_or_create_collection(name, embedding_function=for_chroma(fp32))
 
     other = Memory(memory.path.parent, "ada", collection, fp32.model_id, client.delete_collection)
+    request.addfinalizer(other.close)  # its own database connections
     with pytest.raises(EmbeddingModelChanged, match="secretary ingest --reembed"):
         other.recall("trip to Portugal", mode="dense")
     assert other.recall("LH1234", mode="keyword")[0].message_id == "<m2@acme.com>"

@@ -14,6 +14,7 @@ comes.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,10 +22,13 @@ from datetime import date, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 
+from agent.errors import SecretaryError
 from tools.base import ToolError, tool
 from tools.context import ToolContext
 from tools.dates import read_when, zone_label
 from tools.providers.base import Event, ProviderError
+
+log = logging.getLogger(__name__)
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MAIL_DAYS = 7
@@ -142,19 +146,32 @@ def _approvals(ctx: ToolContext) -> list[str]:
 
 
 def _verdicts(ctx: ToolContext) -> dict[str, tuple[str, str]]:
-    """What the mail desk decided about each message (category, reason), when it runs."""
-    path = ctx.workspace.root / "mail-desk.sqlite"
-    if not path.exists():
-        return {}
+    """What the mail desk decided about each message (category, reason), when it runs.
+
+    Read through the desk's own store, so it works wherever the principal's
+    tables live; a principal without a desk gets ``{}`` and nothing is created.
+    """
+    from agent.channels.email import DeskState
+    from agent.db import Storage, applied_versions
+
+    storage = ctx.workspace.storage
+    own = storage is None
+    if storage is None:
+        storage = Storage.default(ctx.workspace.root)
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            rows = db.execute("SELECT message_id, category, reason FROM messages").fetchall()
-        finally:
-            db.close()
-    except sqlite3.Error:
+        if not storage.is_postgres and not (ctx.workspace.root / "mail-desk.sqlite").exists():
+            return {}
+        if storage.is_postgres and not applied_versions(
+            storage.database("mail-desk.sqlite"), "mail-desk"
+        ):
+            return {}
+        return DeskState(ctx.workspace.root, storage=storage).verdicts()
+    except (sqlite3.Error, SecretaryError) as exc:
+        log.warning("The mail desk's decisions could not be read (%s); triaging afresh.", exc)
         return {}
-    return {str(r[0]): (str(r[1]), str(r[2])) for r in rows if r[1]}
+    finally:
+        if own:
+            storage.close()
 
 
 def _raw_of(ctx: ToolContext, message: Any) -> bytes:

@@ -33,13 +33,13 @@ def recall(ctx: ToolContext, query: str, sender: str = "", since: str = "", limi
             when = parse_when(since, ctx.principal.tz)
         except ValueError as exc:
             raise ToolError(str(exc)) from None
-    from agent.memory import EmbeddingModelChanged
+    from agent.memory import EmbeddingModelChanged, VectorStoreUnreachable
 
     k = max(1, min(limit, 20))
     try:
         hits = memory.recall(query, k=k, sender=sender, since=when)
-    except EmbeddingModelChanged as exc:
-        # Words are still searchable while the vectors wait to be rebuilt.
+    except (EmbeddingModelChanged, VectorStoreUnreachable) as exc:
+        # Words are still searchable while the vectors wait (rebuilt, or the server back).
         hits = memory.recall(query, k=k, sender=sender, since=when, mode="keyword")
         return {"note": f"Searched by exact words only: {exc}", "hits": [h.to_json() for h in hits]}
     return [h.to_json() for h in hits]

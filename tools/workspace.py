@@ -106,7 +106,14 @@ def open_workspace(settings: Settings, principal: Principal) -> Workspace:
         calendar=open_calendar(principal, root, storage),
         mail=open_mail(principal, root),
         contacts=LocalContacts(root, storage=storage),
-        memory=open_memory(settings.home, principal.id, root, settings.embedding_model),
+        memory=open_memory(
+            settings.home,
+            principal.id,
+            root,
+            settings.embedding_model,
+            storage=storage,
+            chroma_url=settings.chroma_url,
+        ),
         extra={
             "desk": LocalDesk(root, storage=storage),
             "vendors": LocalVendors(root, storage=storage),

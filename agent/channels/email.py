@@ -267,6 +267,14 @@ class DeskState(LocalStore):
                     return str(row["proposal_id"])
         return None
 
+    def verdicts(self) -> dict[str, tuple[str, str]]:
+        """What the desk decided about each message it triaged: message id -> (category, reason)."""
+        with self._lock:
+            rows = self._db.fetchall(
+                "SELECT message_id, category, reason FROM messages WHERE category != ''"
+            )
+        return {str(r["message_id"]): (str(r["category"]), str(r["reason"])) for r in rows}
+
     def record_request(self, proposal_id: str, request_id: str) -> None:
         """Remember that an approval request went out."""
         with self._lock, self.transaction() as db:
@@ -606,7 +614,7 @@ class MailDesk:
             return f"{head}; reply proposed ({ids}), waiting for approval"
         return f"{head}; the secretary answered without proposing: {(reply.text or '')[:80]}"
 
-    def _finish_interrupted(self, grace: float = 120.0) -> None:
+    def _finish_interrupted(self, grace: float = 10.0) -> None:
         """Run approved actions a killed process left unfinished (once, by the ledger)."""
         from agent.approval import Decision
         from agent.runtime import Actor
@@ -748,6 +756,7 @@ class MailDesk:
         return f"{mid} from {mail.address}: approval refused ({why})"
 
     def _apply_approval(self, mid: str, mail: Incoming, proposal_id: str) -> str:
+        from agent.approval import Decision
         from agent.ledger import LedgerError
         from agent.runtime import Actor
 
@@ -773,13 +782,21 @@ class MailDesk:
             return self._refuse(
                 mid, mail, proposal.id, "neither a valid token nor passing authentication"
             )
-        if proposal.status != "proposed":
+        if proposal.status == "approved" and self.sec.ledger.database.is_held(
+            f"thread:{proposal.principal}/{proposal.thread}"
+        ):
+            raise RuntimeError(f"proposal {proposal.id} is being carried out by another worker")
+        if proposal.status not in ("proposed", "approved"):
             return self._refuse(
                 mid, mail, proposal.id, f"the proposal is no longer waiting ({proposal.status})"
             )
         decision = parse_decision(mail.message.body, proposal)
         if decision is None:
             return self._refuse(mid, mail, proposal.id, "the answer was not understood")
+        if proposal.status == "approved":
+            # Approved already (by this answer, in a worker that stopped before the
+            # action ran, or elsewhere): finishing it runs the action once at most.
+            decision = Decision(kind="approve")
         reply = self.sec.decide(
             proposal.id, decision, actor=Actor("email", mail.address), principal=self.principal.id
         )

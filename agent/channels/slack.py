@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from agent.approval import Decision, apply_edit, card_lines, coerce_edit, origin
+from agent.db import Storage
 from agent.errors import SecretaryError
 from tools.providers.base import ProviderError
 from tools.providers.local.store import LocalStore
@@ -380,17 +381,45 @@ def edited_args(
 class SlackState(LocalStore):
     """Posted cards, bound threads and handled events, kept across restarts."""
 
-    def __init__(self, home: Path) -> None:
-        """Open ``home/slack.sqlite``."""
-        super().__init__(Path(home) / "slack.sqlite", SCHEMA)
+    def __init__(self, home: Path, *, storage: Storage | None = None) -> None:
+        """Open ``home/slack.sqlite``, or the shared tables in PostgreSQL.
+
+        Args:
+            home: The data directory (the SQLite file lives there).
+            storage: The storage shared by every principal (``Settings.storage()``),
+                so several Slack processes see the same cards and handled events;
+                default: ``SECRETARY_DATABASE_URL``'s shared tables, else the
+                SQLite file in ``home``.
+        """
+        if storage is None:
+            storage = Storage(Path(home), os.environ.get("SECRETARY_DATABASE_URL") or None)
+        super().__init__(Path(home) / "slack.sqlite", SCHEMA, storage=storage)
 
     def first_time(self, key: str) -> bool:
-        """True once per key: Slack retries an event it thinks was missed."""
+        """True once per key, across every process sharing the storage.
+
+        Slack retries an event it thinks was missed, and may deliver it to
+        another process; the single ``INSERT`` that adds the key decides which
+        handles it (a concurrent one finds the key and gets False).
+        """
         # Slack gives up retrying within minutes; a day of keys is plenty.
         old = (datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="seconds")
-        with self._lock, self.transaction() as db:
-            db.execute("DELETE FROM seen WHERE at < ?", (old,))
-            cur = db.execute("INSERT OR IGNORE INTO seen (key, at) VALUES (?, ?)", (key, _now()))
+        db = self.database
+        with self._lock:
+            # Forgetting old keys is its own statement; on PostgreSQL rows another
+            # process is deleting right now are skipped, so neither waits nor deadlocks.
+            if db.dialect == "postgres":
+                db.execute(
+                    "DELETE FROM seen WHERE key IN (SELECT key FROM seen WHERE at < ?"
+                    " ORDER BY key FOR UPDATE SKIP LOCKED)",
+                    (old,),
+                )
+            else:
+                db.execute("DELETE FROM seen WHERE at < ?", (old,))
+            cur = db.execute(
+                "INSERT INTO seen (key, at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                (key, _now()),
+            )
             return cur.rowcount == 1
 
     def add_card(
@@ -399,8 +428,9 @@ class SlackState(LocalStore):
         """Remember where a proposal's card is (clicking an unknown card also records it)."""
         with self._lock, self.transaction() as db:
             db.execute(
-                "INSERT OR IGNORE INTO cards (proposal_id, principal, channel, ts, thread_ts,"
-                " shown_status, posted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO cards (proposal_id, principal, channel, ts, thread_ts,"
+                " shown_status, posted_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (proposal_id, channel, ts) DO NOTHING",
                 (p.id, p.principal, channel, ts, thread_ts, status or p.status, _now()),
             )
 
@@ -459,7 +489,7 @@ class SlackDesk:
         """
         self.sec = secretary
         self.client = client
-        self.state = SlackState(secretary.home)
+        self.state = SlackState(secretary.home, storage=secretary.settings.storage())
         self._warm_lock = threading.Lock()
 
     def close(self) -> None:

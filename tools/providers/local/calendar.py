@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from agent.db import Database, Row
 from tools.providers.base import Busy, Event, NewEvent, NotFound, PartStat, ProviderError
 from tools.providers.local.store import LocalStore
 
@@ -73,7 +73,7 @@ CREATE TABLE IF NOT EXISTS changes (
 );
 """
 
-# Columns added after the first release; older files get them on open.
+# Columns added after the first release; older files get them in schema version 2.
 _ADDED_COLUMNS = {
     "recurrence": "TEXT NOT NULL DEFAULT '[]'",
     "recurring_id": "TEXT NOT NULL DEFAULT ''",
@@ -82,6 +82,20 @@ _ADDED_COLUMNS = {
     "attendance": "TEXT NOT NULL DEFAULT '{}'",
     "end_timezone": "TEXT NOT NULL DEFAULT ''",
 }
+
+
+def _add_event_columns(db: Database) -> None:
+    """Schema version 2: recurrence, iTIP and end-zone columns, and their indexes.
+
+    Files made before versioning may already have some of the columns, so
+    only the missing ones are added.
+    """
+    have = {col[0] for col in db.execute("SELECT * FROM events LIMIT 0").description}
+    for column, decl in _ADDED_COLUMNS.items():
+        if column not in have:
+            db.execute(f"ALTER TABLE events ADD COLUMN {column} {decl}")
+    db.execute("CREATE INDEX IF NOT EXISTS events_uid ON events (uid)")
+    db.execute("CREATE INDEX IF NOT EXISTS events_series ON events (recurring_id)")
 
 
 def _utc(dt: datetime) -> str:
@@ -189,16 +203,13 @@ class LocalCalendar(LocalStore):
         Args:
             root: The principal's workspace directory.
             principal: Whose calendar it is (organizer address and default zone).
+            storage: Where the principal's tables live; default from ``root``
+                and ``SECRETARY_DATABASE_URL``.
         """
         self.principal = principal
-        super().__init__(root / "calendar.sqlite", _SCHEMA, storage=storage)
-        with self._lock:
-            have = {r["name"] for r in self._db.execute("PRAGMA table_info(events)")}
-            for column, decl in _ADDED_COLUMNS.items():
-                if column not in have:
-                    self._db.execute(f"ALTER TABLE events ADD COLUMN {column} {decl}")
-            self._db.execute("CREATE INDEX IF NOT EXISTS events_uid ON events (uid)")
-            self._db.execute("CREATE INDEX IF NOT EXISTS events_series ON events (recurring_id)")
+        super().__init__(
+            root / "calendar.sqlite", _SCHEMA, storage=storage, upgrades=[_add_event_columns]
+        )
 
     # ------------------------------------------------------------- reading
 
@@ -289,11 +300,13 @@ class LocalCalendar(LocalStore):
             existing = self._find(event_id)
             if existing is not None:
                 return self._event(existing)
+            # Two processes retrying the same key: the first insert wins, the other is a no-op.
             self._db.execute(
                 "INSERT INTO events (id, title, start_utc, end_utc, start_date, end_date,"
                 " timezone, all_day, location, description, attendees, organizer, status,"
                 " last_key, created_at, updated_at, recurrence, uid, end_timezone)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'confirmed', ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO NOTHING",
                 (
                     event_id,
                     event.title,
@@ -326,10 +339,10 @@ class LocalCalendar(LocalStore):
         A series moves as a whole only while none of its occurrences was
         changed on its own or excluded; otherwise move occurrences one by one.
         """
-        with self._lock:
+        with self._lock, self.transaction():
+            row = self._materialize(event_id)
             if self._applied(idempotency_key):
                 return self._current(event_id)
-            row = self._materialize(event_id)
             if row["status"] == "cancelled":
                 raise ProviderError(
                     f"Event '{row['title']}' is cancelled; create a new event instead of moving it."
@@ -356,10 +369,10 @@ class LocalCalendar(LocalStore):
 
     def cancel_event(self, event_id: str, idempotency_key: str) -> Event:
         """Mark an event, a series or one occurrence cancelled; rows are kept, never deleted."""
-        with self._lock:
+        with self._lock, self.transaction():
+            row = self._materialize(event_id)
             if self._applied(idempotency_key):
                 return self._current(event_id)
-            row = self._materialize(event_id)
             if row["status"] == "cancelled":
                 return self._event(row)
             with self.transaction():
@@ -377,10 +390,10 @@ class LocalCalendar(LocalStore):
         A declined event no longer counts as busy time. The organizer is told
         by the tools (an iTIP reply by e-mail); this calendar only records it.
         """
-        with self._lock:
+        with self._lock, self.transaction():
+            row = self._materialize(event_id)
             if self._applied(idempotency_key):
                 return self._current(event_id)
-            row = self._materialize(event_id)
             with self.transaction():
                 self._set_answer(row, self.principal.email, answer)
                 self._db.execute(
@@ -396,7 +409,7 @@ class LocalCalendar(LocalStore):
             NotFound: No such event.
             ProviderError: ``attendee`` is not invited to it.
         """
-        with self._lock:
+        with self._lock, self.transaction():
             row = self._materialize(event_id)
             invited = {a.lower() for a in json.loads(row["attendees"])}
             if attendee.strip().lower() not in invited:
@@ -426,8 +439,8 @@ class LocalCalendar(LocalStore):
         now = _utc(datetime.now(UTC))
         digest = hashlib.sha256(f"{self.principal.id}\0uid\0{uid}".encode()).hexdigest()
         event_id = f"evt-{digest[:16]}"
-        with self._lock:
-            row = self._find(event_id)
+        with self._lock, self.transaction():
+            row = self._find(event_id, lock=True)
             if row is not None and row["sequence"] > sequence:
                 return self._event(row)
             with self.transaction():
@@ -436,7 +449,8 @@ class LocalCalendar(LocalStore):
                         "INSERT INTO events (id, title, start_utc, end_utc, start_date, end_date,"
                         " timezone, all_day, location, description, attendees, organizer,"
                         " status, sequence, created_at, updated_at, recurrence, uid, attendance)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                        " ON CONFLICT (id) DO NOTHING",
                         (
                             event_id, event.title, *span, event.timezone, int(event.all_day),
                             event.location, event.description, json.dumps(event.attendees),
@@ -513,13 +527,12 @@ class LocalCalendar(LocalStore):
         digest = hashlib.sha256(f"{self.principal.id}\0{idempotency_key}".encode()).hexdigest()
         return f"evt-{digest[:16]}"
 
-    def _find(self, event_id: str) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self._db.execute(
-            "SELECT * FROM events WHERE id = ?", (event_id,)
-        ).fetchone()
-        return row
+    def _find(self, event_id: str, *, lock: bool = False) -> Row | None:
+        """The event's row; ``lock`` (inside a transaction) locks it until commit."""
+        suffix = self._db.for_update if lock else ""
+        return self._db.fetchone("SELECT * FROM events WHERE id = ?" + suffix, (event_id,))
 
-    def _row(self, event_id: str) -> sqlite3.Row:
+    def _row(self, event_id: str) -> Row:
         row = self._find(event_id)
         if row is None:
             raise NotFound(
@@ -533,19 +546,19 @@ class LocalCalendar(LocalStore):
         row = self._find(event_id)
         return self._event(row) if row is not None else self._occurrence(event_id)
 
-    def _overrides(self, series_ids: list[str]) -> dict[str, list[sqlite3.Row]]:
-        out: dict[str, list[sqlite3.Row]] = {}
+    def _overrides(self, series_ids: list[str]) -> dict[str, list[Row]]:
+        out: dict[str, list[Row]] = {}
         if not series_ids:
             return out
         marks = ",".join("?" * len(series_ids))
-        for row in self._db.execute(
+        for row in self._db.fetchall(
             f"SELECT * FROM events WHERE recurring_id IN ({marks}) ORDER BY rid", series_ids
         ):
             out.setdefault(row["recurring_id"], []).append(row)
         return out
 
     def _expand(
-        self, series: sqlite3.Row, overrides: list[sqlite3.Row], start: datetime, end: datetime
+        self, series: Row, overrides: list[Row], start: datetime, end: datetime
     ) -> list[Event]:
         """The occurrences of a series that overlap [start, end), overrides applied."""
         import recurring_ical_events
@@ -616,9 +629,12 @@ class LocalCalendar(LocalStore):
             "List the agenda to find the event's id."
         )
 
-    def _materialize(self, event_id: str) -> sqlite3.Row:
-        """The row of an event; an unchanged occurrence first becomes an override row."""
-        row = self._find(event_id)
+    def _materialize(self, event_id: str) -> Row:
+        """The row of an event, locked until commit (call inside a transaction).
+
+        An unchanged occurrence first becomes an override row.
+        """
+        row = self._find(event_id, lock=True)
         if row is not None:
             return row
         ev = self._occurrence(event_id)
@@ -631,12 +647,16 @@ class LocalCalendar(LocalStore):
             " all_day, location, description, attendees, organizer, status, sequence,"
             " created_at, updated_at, recurring_id, rid, uid, attendance)"
             " SELECT ?, title, ?, ?, ?, ?, timezone, all_day, location, description, attendees,"
-            " organizer, status, sequence, ?, ?, id, ?, uid, attendance FROM events WHERE id = ?",
+            " organizer, status, sequence, ?, ?, id, ?, uid, attendance FROM events WHERE id = ?"
+            " ON CONFLICT (id) DO NOTHING",
             (event_id, *span, now, now, event_id.rpartition("_")[2], series["id"]),
         )
-        return self._row(event_id)
+        row = self._find(event_id, lock=True)
+        if row is None:
+            return self._row(event_id)  # raises NotFound with the usual sentence
+        return row
 
-    def _set_answer(self, row: sqlite3.Row, who: str, answer: PartStat) -> None:
+    def _set_answer(self, row: Row, who: str, answer: PartStat) -> None:
         answers = json.loads(row["attendance"] or "{}")
         answers[who.strip().lower()] = answer
         self._db.execute(
@@ -660,7 +680,7 @@ class LocalCalendar(LocalStore):
                 (idempotency_key, event_id, kind, _utc(datetime.now(UTC))),
             )
 
-    def _event(self, row: sqlite3.Row) -> Event:
+    def _event(self, row: Row) -> Event:
         tz = _zone(row["timezone"])
         start: datetime
         end: datetime

@@ -9,12 +9,12 @@ and names are often not ASCII.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
+from agent.db import Row
 from tools.providers.base import Contact, ContactRole, NotFound, ProviderError
 from tools.providers.local.store import LocalStore
 
@@ -54,6 +54,8 @@ class LocalContacts(LocalStore):
 
         Args:
             root: The principal's workspace directory.
+            storage: Where the principal's tables live; default from ``root``
+                and ``SECRETARY_DATABASE_URL``.
         """
         super().__init__(root / "contacts.sqlite", _SCHEMA, storage=storage)
 
@@ -71,7 +73,9 @@ class LocalContacts(LocalStore):
         if role is not None:
             sql, params = sql + " WHERE role = ?", [role]
         with self._lock:
-            rows = self._db.execute(sql + " ORDER BY name COLLATE NOCASE, id", params).fetchall()
+            rows = self._db.fetchall(sql, params)
+        # Ordered here, not in SQL: the same order on every backend and for any script.
+        rows.sort(key=lambda r: (r["name"].casefold(), r["id"]))
         words = query.casefold().split()
         out: list[Contact] = []
         for row in rows:
@@ -193,7 +197,7 @@ class LocalContacts(LocalStore):
         return "ct-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:12]
 
     @staticmethod
-    def _contact(row: sqlite3.Row) -> Contact:
+    def _contact(row: Row) -> Contact:
         return Contact(
             id=row["id"],
             name=row["name"],

@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS visitors (
     instructions TEXT NOT NULL DEFAULT '',
     event_id     TEXT NOT NULL DEFAULT '',
     start        TEXT NOT NULL,
-    end          TEXT NOT NULL
+    "end"        TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS visitors_start ON visitors (start);
 CREATE TABLE IF NOT EXISTS tasks (
@@ -129,6 +129,8 @@ class LocalDesk(LocalStore):
 
         Args:
             root: The principal's workspace directory.
+            storage: Where the principal's tables live; default from ``root``
+                and ``SECRETARY_DATABASE_URL``.
         """
         super().__init__(root / "desk.sqlite", _SCHEMA, storage=storage)
 
@@ -193,7 +195,7 @@ class LocalDesk(LocalStore):
         with self._lock, self.transaction():
             self._db.execute(
                 "INSERT INTO visitors (id, name, company, email, host, instructions, event_id,"
-                " start, end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+                ' start, "end") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING',
                 (
                     new_id,
                     visit.name,

@@ -120,6 +120,8 @@ class LocalFiling(LocalStore):
 
         Args:
             root: The principal's workspace directory.
+            storage: Where the principal's tables live; default from ``root``
+                and ``SECRETARY_DATABASE_URL``.
         """
         super().__init__(root / "filing.sqlite", _SCHEMA, storage=storage)
         self.root = root

@@ -151,6 +151,8 @@ class LocalInvoices(LocalStore):
 
         Args:
             root: The principal's workspace directory.
+            storage: Where the principal's tables live; default from ``root``
+                and ``SECRETARY_DATABASE_URL``.
         """
         super().__init__(root / "invoices.sqlite", _SCHEMA, storage=storage)
 

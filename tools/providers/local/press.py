@@ -96,6 +96,8 @@ class LocalPress(LocalStore):
 
         Args:
             root: The principal's workspace directory.
+            storage: Where the principal's tables live; default from ``root``
+                and ``SECRETARY_DATABASE_URL``.
         """
         super().__init__(root / "press.sqlite", _SCHEMA, storage=storage)
 

@@ -19,10 +19,10 @@ from pydantic import AwareDatetime, BaseModel
 
 from tools.providers.base import NotFound
 from tools.providers.local.store import LocalStore
+from tools.providers.travel.base import Booking, FlightOffer, HotelOffer, Money
 
 if TYPE_CHECKING:
     from agent.db import Storage
-from tools.providers.travel.base import Booking, FlightOffer, HotelOffer, Money
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS offers (
@@ -62,7 +62,13 @@ class LocalTrips(LocalStore):
     """A principal's records in ``root/trips.sqlite``."""
 
     def __init__(self, root: Path, *, storage: Storage | None = None) -> None:
-        """Open (and create if needed) the database under the principal's directory."""
+        """Open (and create if needed) the database under the principal's directory.
+
+        Args:
+            root: The principal's workspace directory.
+            storage: Where the principal's tables live; default from ``root``
+                and ``SECRETARY_DATABASE_URL``.
+        """
         super().__init__(root / "trips.sqlite", _SCHEMA, storage=storage)
 
     # --------------------------------------------------------------- offers

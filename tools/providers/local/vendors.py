@@ -135,7 +135,13 @@ class LocalVendors(LocalStore):
     """A principal's records in ``root/vendors.sqlite``."""
 
     def __init__(self, root: Path, *, storage: Storage | None = None) -> None:
-        """Open (and create if needed) the database under the principal's directory."""
+        """Open (and create if needed) the database under the principal's directory.
+
+        Args:
+            root: The principal's workspace directory.
+            storage: Where the principal's tables live; default from ``root``
+                and ``SECRETARY_DATABASE_URL``.
+        """
         super().__init__(root / "vendors.sqlite", _SCHEMA, storage=storage)
 
     # -------------------------------------------------------------- details

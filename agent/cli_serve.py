@@ -1,0 +1,188 @@
+"""``secretary serve``: the HTTP API for other front ends, and its tokens.
+
+Registered on the main command group by :mod:`agent.cli`. Imports stay lazy
+for a fast ``--help``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from agent.cli import _consoles, _guard, _secretary, cli
+
+LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    name = host.strip().strip("[]").lower()
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@cli.group("serve", invoke_without_command=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (loopback unless --allow-remote).")  # fmt: skip
+@click.option("--port", default=8765, show_default=True, help="Port to listen on.")
+@click.option("--allow-remote", is_flag=True,
+              help="Allow a non-loopback --host. Tokens then cross the network in clear "
+              "text: put a TLS-terminating proxy in front.")  # fmt: skip
+@click.pass_context
+@_guard
+def serve(ctx: click.Context, host: str, port: int, allow_remote: bool) -> None:
+    """Run the HTTP API: list what waits for approval, and decide it.
+
+    Every /v1 request needs a token (Authorization: Bearer ...) made with
+    `secretary serve token create`. The OpenAPI description is at
+    /openapi.json, interactive docs at /docs.
+
+    \b
+    Examples:
+      secretary serve token create --principal ada --label phone
+      secretary serve --port 8765
+      curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8765/v1/pending
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if not is_loopback(host) and not allow_remote:
+        raise click.ClickException(
+            f"{host} is reachable from other machines, and the API's tokens would travel in "
+            "clear text without TLS; listen on 127.0.0.1 behind a TLS proxy, or pass "
+            "--allow-remote if that proxy is on another machine."
+        )
+    import socket
+
+    import uvicorn
+
+    from agent.serve import create_app
+
+    _, err = _consoles()
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        raise click.ClickException(
+            f"Cannot listen on {host}:{port} ({exc.strerror}); choose another --host or --port."
+        ) from None
+    with _secretary() as sec:
+        app = create_app(sec)
+        config = uvicorn.Config(app, log_level="warning", access_log=False)
+        server = uvicorn.Server(config)
+        if not is_loopback(host):
+            err.print(
+                "[yellow]Listening beyond this machine: without a TLS proxy in front, tokens "
+                "travel in clear text.[/]"
+            )
+        shown = f"[{host}]" if ":" in host else host
+        err.print(f"Secretary API on http://{shown}:{port} (docs at /docs; Ctrl-C to stop).")
+        try:
+            server.run(sockets=[sock])
+        finally:
+            app.state.tokens.close()
+            sock.close()
+
+
+@serve.group("token")
+def token() -> None:
+    """Create, list and revoke the API's bearer tokens."""
+
+
+@token.command("create")
+@click.option("-p", "--principal", envvar="SECRETARY_PRINCIPAL", default=None,
+              help="Whose proposals the token sees (default: the first principal).")  # fmt: skip
+@click.option("--as", "address", default=None,
+              help="The address the token acts as: a staff identity's address (decides with "
+              "that staff's role). Default: the principal's own e-mail.")  # fmt: skip
+@click.option("--label", default="", help="A note to tell tokens apart, e.g. 'phone'.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@_guard
+def token_create(principal: str | None, address: str | None, label: str, as_json: bool) -> None:
+    """Make a new token and print it once (only its SHA-256 is kept)."""
+    from agent.serve import api_role, issue_token
+
+    with _secretary() as sec:
+        record, secret = issue_token(sec, principal, address, label)
+        role = api_role(sec.principal(record.principal), record.address)
+    if as_json:
+        click.echo(json.dumps({**record.to_json(), "role": role, "token": secret}, indent=2))
+        return
+    _, err = _consoles()
+    click.echo(secret)
+    err.print(
+        f"Token {record.id} for {record.principal}, acting as {record.address} ({role}). "
+        "It is shown only now: keep it like a password. "
+        f"Revoke it with `secretary serve token revoke {record.id}`."
+    )
+
+
+@token.command("list")
+@click.option("-p", "--principal", envvar="SECRETARY_PRINCIPAL", default=None,
+              help="Only this principal's tokens.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@_guard
+def token_list(principal: str | None, as_json: bool) -> None:
+    """List the tokens (never the tokens themselves): id, principal, address, use."""
+    from agent.serve import open_token_store
+
+    with _secretary() as sec:
+        pid = principal and sec.principal(principal).id
+        store = open_token_store(sec)
+        try:
+            rows = store.list(pid)
+        finally:
+            store.close()
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in rows], indent=2))
+        return
+    out, err = _consoles()
+    if not rows:
+        err.print("No tokens yet. Make one with `secretary serve token create`.")
+        return
+    from rich.table import Table
+
+    table = Table(title="API tokens")
+    for col in ("id", "principal", "acts as", "label", "created", "last used", "revoked"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r.id,
+            r.principal,
+            r.address,
+            r.label,
+            r.created_at,
+            r.last_used_at or "-",
+            r.revoked_at or "-",
+        )
+    out.print(table)
+
+
+@token.command("revoke")
+@click.argument("token_id")
+@_guard
+def token_revoke(token_id: str) -> None:
+    """Revoke a token at once (requests with it answer 401 from now on)."""
+    from agent.serve import open_token_store
+
+    with _secretary() as sec:
+        store = open_token_store(sec)
+        try:
+            record = store.revoke(token_id)
+        finally:
+            store.close()
+    if record is None:
+        raise click.ClickException(
+            f"No token '{token_id}'; see `secretary serve token list` for ids."
+        )
+    _, err = _consoles()
+    err.print(f"Token {record.id} ({record.principal}, {record.address}) is revoked.")
