@@ -187,7 +187,9 @@ class Database:
                 self.url, autocommit=True, row_factory=dict_row, connect_timeout=10
             )
         except psycopg.OperationalError as exc:
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+            # "connection failed: connection to server at ... failed: Connection refused"
+            reason = lines[0].rsplit(": ", 1)[-1] if lines else type(exc).__name__
             raise DatabaseError(
                 f"Cannot reach the database at {redact(self.url)} ({reason}); "
                 "check SECRETARY_DATABASE_URL and that the server is running."

@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -70,6 +70,31 @@ class Settings(BaseSettings):
         "embedded Chroma in the data directory.",
     )
     principals: list[Principal] = Field(default_factory=list)
+
+    @field_validator("database_url", "chroma_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: Any) -> Any:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "SECRETARY_DATABASE_URL must be a postgresql://user:password@host:port/database "
+                "URL (leave it empty for SQLite files in the data directory)"
+            )
+        return v
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _http_only(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError(
+                "SECRETARY_CHROMA_URL must be an http://host:port URL of a Chroma server "
+                "(leave it empty for embedded Chroma in the data directory)"
+            )
+        return v
 
     @classmethod
     def settings_customise_sources(

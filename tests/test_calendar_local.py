@@ -561,6 +561,8 @@ def test_a_calendar_file_from_before_recurrence_still_opens(
 ) -> None:
     import sqlite3
 
+    from agent.db import Storage
+
     db = sqlite3.connect(tmp_path / "calendar.sqlite")
     db.executescript(
         "CREATE TABLE events (id TEXT PRIMARY KEY, title TEXT NOT NULL, start_utc TEXT NOT NULL,"
@@ -577,7 +579,8 @@ def test_a_calendar_file_from_before_recurrence_still_opens(
     )
     db.commit()
     db.close()
-    c = LocalCalendar(tmp_path, principal)
+    # The file is SQLite by nature, so it is opened as one whichever backend the run uses.
+    c = LocalCalendar(tmp_path, principal, storage=Storage(tmp_path))
     [old] = c.list_events(at(24, 0), at(25, 0))
     assert (old.id, old.start, old.uid, old.recurrence) == (
         "evt-old",

@@ -178,4 +178,4 @@ class LocalPress(LocalStore):
                 "SELECT DISTINCT in_reply_to FROM history"
                 " WHERE direction = 'out' AND in_reply_to != ''"
             ).fetchall()
-        return {r[0] for r in rows}
+        return {r["in_reply_to"] for r in rows}

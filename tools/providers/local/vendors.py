@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from agent.db import Row
 from tools.providers.base import NotFound
 from tools.providers.local.store import LocalStore
 
@@ -125,7 +125,7 @@ def _day(d: date | None) -> str | None:
     return None if d is None else d.isoformat()
 
 
-def _request(row: sqlite3.Row) -> VendorRequest:
+def _request(row: Row) -> VendorRequest:
     data = dict(row)
     data["details"] = json.loads(data["details"] or "{}")
     return VendorRequest(**data)
@@ -185,7 +185,7 @@ class LocalVendors(LocalStore):
         return saved
 
     @staticmethod
-    def _details(row: sqlite3.Row) -> VendorDetails:
+    def _details(row: Row) -> VendorDetails:
         data = dict(row)
         data.pop("updated_at", None)
         data["accounts"] = json.loads(data["accounts"] or "[]")
