@@ -54,7 +54,13 @@ CREATE TABLE IF NOT EXISTS api_tokens (
 CREATE INDEX IF NOT EXISTS api_tokens_by_principal ON api_tokens (principal);
 """
 
-MIGRATIONS = [TOKEN_SCHEMA]
+
+def _schema(db: Database) -> None:
+    """Version 1: the token table (with ``rowid`` on PostgreSQL too, for insertion order)."""
+    db.script(db.ddl(TOKEN_SCHEMA))
+
+
+MIGRATIONS = [_schema]
 """Schema versions of the token table (``schema_migrations``, component ``serve``)."""
 
 

@@ -271,17 +271,18 @@ def test_worker_killed_mid_action_is_finished_by_the_other_once(cluster: Any) ->
     [request] = [m for m in c.inbox(c.ada) if m.headers.get("X-Secretary-Proposal")]
     proposal = request.headers["X-Secretary-Proposal"]
     # The next SMTP transaction (the approved reply) stalls at RCPT: the action is under way.
-    c.smtp.hold_rcpt, c.smtp.hold_seconds = 1, 60.0
+    c.smtp.hold_rcpt, c.smtp.hold_seconds = 1, 20.0
     quoted = "\n".join("> " + line for line in request.body.splitlines())
     c.dovecot.deliver(
         c.ada,
         eml(f"Ada <{c.ada}>", to=c.ada, subject="Re: " + request.subject,
-            body=f"approve\n\n{quoted}", in_reply_to=request.message_id),
+            body=f"approve\n\n{quoted}", in_reply_to=request.message_id,
+            message_id="<approve-1@acme.test>"),
     )  # fmt: skip
     c.wait(lambda: bool(c.smtp.held), "the reply's SMTP transaction to start")
-    busy = [row for row in c.rows() if row["status"] == "working"]
-    assert len(busy) == 1, busy
-    pid = int(busy[0]["claimed_by"].split(":")[1])
+    [busy] = [row for row in c.rows() if row["message_id"] == "<approve-1@acme.test>"]
+    assert busy["status"] == "working", busy
+    pid = int(busy["claimed_by"].split(":")[1])
     victim = next(p for p in c.workers if p.pid == pid)
     victim.send_signal(signal.SIGKILL)  # in the middle of sending the approved reply
     victim.wait(10)
