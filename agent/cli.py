@@ -755,6 +755,7 @@ from agent import cli_filing as _cli_filing  # noqa: E402, F401
 from agent import cli_invoices as _cli_invoices  # noqa: E402, F401
 from agent import cli_mail as _cli_mail  # noqa: E402
 from agent import cli_press as _cli_press  # noqa: E402, F401
+from agent import cli_serve as _cli_serve  # noqa: E402, F401
 from agent import cli_slack as _cli_slack  # noqa: E402, F401
 from agent import cli_travel as _cli_travel  # noqa: E402, F401
 from agent import cli_vendors as _cli_vendors  # noqa: E402, F401

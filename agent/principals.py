@@ -261,15 +261,20 @@ class Principal(BaseModel):
         return path
 
     def role_of(self, channel: str, address: str) -> Role:
-        """The role a channel identity holds for this principal."""
+        """The role a channel identity holds for this principal.
+
+        An API token (channel ``api``) acts as the address it was issued for:
+        the principal's own e-mail, or the address of one of their identities
+        on any channel, with that identity's role.
+        """
         if channel == "terminal":
             # Whoever runs the CLI on the data directory is the principal's own desk.
             return "principal"
         addr = address.strip().lower()
-        if channel == "email" and addr == self.email.lower():
+        if channel in ("email", "api") and addr == self.email.lower():
             return "principal"
         for ident in self.identities:
-            if ident.channel == channel and ident.address.lower() == addr:
+            if ident.address.lower() == addr and channel in (ident.channel, "api"):
                 return ident.role
         return "outsider"
 
