@@ -145,6 +145,20 @@ def _triage(d: dict[str, Any], _out: str) -> list[Row]:
     ]
 
 
+def _workers(d: dict[str, Any], _out: str) -> list[Row]:
+    out: list[Row] = [
+        (f"mail-agent on PostgreSQL, {w['workers']} worker(s), {w['messages']} rule-decided",
+         w["per_min"], "msg/min")
+        for w in d["workers"]
+    ]  # fmt: skip
+    for name in ("postgres", "sqlite"):
+        a = d.get("approval", {}).get(name)
+        if a:
+            out.append((f"approval to action on {name}, p50", a["p50_ms"], "ms"))
+            out.append((f"approval to action on {name}, p95", a["p95_ms"], "ms"))
+    return out
+
+
 def _number(pattern: str, text: str) -> float | None:
     m = re.search(pattern, text)
     return float(m.group(1).replace(",", "")) if m else None
@@ -188,6 +202,12 @@ def benches() -> list[Bench]:
             ["--messages", "300", "--scale", "0", "--queries", "30", "--no-huge"],
             _memory,
             timeout=1800,
+        ),
+        Bench(
+            "bench_workers",
+            ["--messages", "400", "--workers", "1,2,4", "--proposals", "30"],
+            ["--messages", "100", "--workers", "1,2", "--proposals", "10"],
+            _workers,
         ),
         Bench("bench_triage", [], ["--repeat", "1"], _triage, optional=True),
         Bench("bench_scheduling", ["--runs", "20"], ["--runs", "5"], _scheduling, json=False),

@@ -107,9 +107,11 @@ def databases(url: str | None) -> Iterator[DatabaseMaker]:
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute(f'CREATE DATABASE "{name}"')
         except psycopg.Error as exc:
+            why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise RuntimeError(
-                f"Cannot create a database for the benchmark on {_redact(url)} ({exc}); "
-                "give its user the CREATEDB privilege or leave --database-url out."
+                f"Cannot create a database for the benchmark on {_redact(url)} ({why}); "
+                "check the URL and that its user has the CREATEDB privilege, or leave "
+                "--database-url out to use a throwaway server."
             ) from None
         made.append(name)
         parts = urlsplit(url)
@@ -208,6 +210,8 @@ def stop_workers(workers: list[Worker]) -> None:
             w.proc.wait()
         if w._reader is not None:
             w._reader.join(timeout=5)
+        if w.proc.stdout is not None:
+            w.proc.stdout.close()
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -262,7 +266,11 @@ def bench_workers(
         while not all(w.first_round_at is not None for w in workers):
             dead = [w for w in workers if w.proc.poll() is not None]
             if dead or time.monotonic() > deadline:
-                why = "a worker exited" if dead else f"not every worker ran a round in {READY_TIMEOUT:.0f} s"
+                why = (
+                    "a worker exited"
+                    if dead
+                    else f"not every worker ran a round in {READY_TIMEOUT:.0f} s"
+                )
                 raise RuntimeError(f"The mail-agent workers did not start ({why}):\n{_tail(logs)}")
             time.sleep(0.02)
         settle_s = max(w.first_round_at or 0 for w in workers) - t_spawn
@@ -300,6 +308,8 @@ def bench_workers(
         finally:
             watch.close()
         t2 = time.perf_counter()
+        memory = desk.workspace.memory
+        kept = memory.count() if memory is not None and hasattr(memory, "count") else None
     finally:
         stop_workers(workers)
         sec.close()
@@ -344,6 +354,7 @@ def bench_workers(
         "shares": sorted((len(h) for h in handled), reverse=True),
         "rounds_per_worker": [len(w.rounds) for w in workers],
         "statuses": dict(statuses),
+        "memory_items": kept,
         "checks": checks,
         "errors": errors[:5],
     }
@@ -442,7 +453,9 @@ def run(
         if k:
             print("approval latency ...", file=sys.stderr, flush=True)
             result["approval"] = {
-                "postgres": bench_approvals(base / "approve-pg", make_db("bench_approve"), k, warmup),
+                "postgres": bench_approvals(
+                    base / "approve-pg", make_db("bench_approve"), k, warmup
+                ),
                 "sqlite": bench_approvals(base / "approve-sqlite", None, k, warmup),
             }
     return result
@@ -455,21 +468,24 @@ def report(result: dict[str, Any]) -> None:
         f"process share them); database: {result['database']}; poll {result['poll_s']} s"
     )
     print()
-    print("| workers | messages | messages/min | drain s | settle s | shares | exactly once |")
-    print("|--------:|---------:|-------------:|--------:|---------:|--------|:------------:|")
-    for w in result["workers"]:
-        shares = "/".join(str(s) for s in w["shares"])
+    shares = ["/".join(str(s) for s in w["shares"]) for w in result["workers"]]
+    sw = max([len("shares"), *map(len, shares)])
+    print(f"| workers | messages | messages/min | drain s | settle s | {'shares':<{sw}} | once |")
+    print(f"|--------:|---------:|-------------:|--------:|---------:|{'-' * (sw + 2)}|:----:|")
+    for w, share in zip(result["workers"], shares, strict=True):
         ok = "yes" if w["checks"]["exactly_once"] else "NO"
         print(
             f"| {w['workers']:>7} | {w['messages']:>8} | {w['per_min']:>12,.0f} | "
-            f"{w['drain_s']:>7.2f} | {w['settle_s']:>8.2f} | {shares:<6} | {ok:^12} |"
+            f"{w['drain_s']:>7.2f} | {w['settle_s']:>8.2f} | {share:<{sw}} | {ok:^4} |"
         )
     first = result["workers"][0] if result["workers"] else None
     if first:
         print(
-            f"\n(drain: from the inbox filled until the last message was done; delivery into "
-            f"the Maildir took {first['deliver_s']:.2f} s for {first['workers']} worker(s), "
-            "not counted; settle: from starting the workers until each finished its first round)"
+            "\ndrain: from the filled inbox until the last message was done (delivery into the "
+            f"Maildir, {first['deliver_s']:.2f} s, not counted); settle: from starting the "
+            "workers until each finished its first round; shares: messages each worker "
+            "handled; once: every message handled exactly once (rows, statuses, attempts, "
+            f"claims, round reports); memory items after the run: {first['memory_items']}"
         )
     for w in result["workers"]:
         c = w["checks"]
@@ -483,7 +499,9 @@ def report(result: dict[str, Any]) -> None:
         print("|------------|-------:|-------:|-------:|")
         for name in ("postgres", "sqlite"):
             a = appr[name]
-            print(f"| {name:<10} | {a['p50_ms']:>6.1f} | {a['p95_ms']:>6.1f} | {a['max_ms']:>6.1f} |")
+            print(
+                f"| {name:<10} | {a['p50_ms']:>6.1f} | {a['p95_ms']:>6.1f} | {a['max_ms']:>6.1f} |"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -516,3 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
     return 0 if all(w["checks"]["exactly_once"] for w in result["workers"]) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -29,14 +29,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 30.0
 SUPERUSER = "secretary"
-INSTALL_HINT = (
-    "install the Debian package 'postgresql' (apt-get install postgresql) "
-    "or run scripts/install-test-servers.sh"
-)
+INSTALL_HINT = "install the Debian package 'postgresql' (apt-get install postgresql)"
 
 
 def bin_dir() -> Path | None:
@@ -134,7 +132,9 @@ def throwaway_postgres() -> Iterator[PostgresServer]:
             f"PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb); {INSTALL_HINT}."
         )
     uid, gid = _owner()
-    as_owner = {} if uid is None else {"user": uid, "group": gid, "extra_groups": []}
+    as_owner: dict[str, Any] = (
+        {} if uid is None else {"user": uid, "group": gid, "extra_groups": []}
+    )
     folder = Path(tempfile.mkdtemp(prefix="secretary-pg-"))
     try:
         folder.chmod(0o755)
@@ -159,7 +159,7 @@ def throwaway_postgres() -> Iterator[PostgresServer]:
             text=True,
             stdin=subprocess.DEVNULL,
             cwd=folder,
-            **as_owner,  # type: ignore[arg-type]
+            **as_owner,
         )
         if init.returncode != 0:
             raise RuntimeError(
@@ -184,7 +184,7 @@ def throwaway_postgres() -> Iterator[PostgresServer]:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
                 cwd=folder,
-                **as_owner,  # type: ignore[arg-type]
+                **as_owner,
             )
             try:
                 _wait_ready(bindir, server, proc)

@@ -10,7 +10,7 @@ refuses root).
 ``pg_url`` gives each test its own, empty database (``CREATE DATABASE`` takes
 a few milliseconds from ``template0``'s copy), so tests never see each
 other's rows. A missing server fails the tests with what to install; it never
-skips them. ``scripts/install-test-servers.sh`` installs it.
+skips them. Debian's ``postgresql`` package provides it.
 """
 
 from __future__ import annotations

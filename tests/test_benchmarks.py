@@ -7,12 +7,21 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from evals import bench_agent, bench_all, bench_autoresponder, bench_cli, bench_prompt
+from evals import (
+    bench_agent,
+    bench_all,
+    bench_autoresponder,
+    bench_cli,
+    bench_prompt,
+    bench_workers,
+)
+from evals.postgres import PostgresServer
 
 
 def positive(value: Any) -> bool:
@@ -101,6 +110,34 @@ def test_autoresponder_rule_and_mixed_mail(
     assert mixed["reply_proposals_pending"] == kinds.get("needs-response", 0)
     assert "messages/min" in capsys.readouterr().out
     rows_ok(bench_all._autoresponder(data, ""))
+
+
+def test_workers_handle_every_message_once_and_approvals_are_timed(
+    tmp_path: Path, postgres_server: PostgresServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "workers.json"
+    argv = ["--messages", "20", "--workers", "1,2", "--proposals", "3", "--json", str(out),
+            "--database-url", postgres_server.url()]  # fmt: skip
+    assert bench_workers.main(argv) == 0
+    data = load(out)
+    assert data["cpu_count"] == os.cpu_count()
+    assert [w["workers"] for w in data["workers"]] == [1, 2]
+    for w in data["workers"]:
+        assert w["messages"] == 20 and positive(w["per_min"]) and positive(w["drain_s"])
+        assert positive(w["settle_s"]) and len(w["worker_startup_s"]) == w["workers"]
+        assert len(w["shares"]) == w["workers"] and sum(w["shares"]) == 20
+        assert w["statuses"] == {"done": 20}
+        checks = w["checks"]
+        assert checks["exactly_once"] and checks["rows"] == 20 and checks["handled_lines"] == 20
+        assert checks["max_attempts"] == 0 and checks["claims_left"] == 0
+        assert checks["handled_twice"] == 0 and checks["round_errors"] == 0
+    for backend in ("postgres", "sqlite"):
+        a = data["approval"][backend]
+        assert a["proposals"] == 3
+        assert 0 < a["p50_ms"] <= a["p95_ms"] <= a["max_ms"]
+    text = capsys.readouterr().out
+    assert "messages/min" in text and "os.cpu_count() =" in text and "p95 ms" in text
+    rows_ok(bench_all._workers(data, ""))
 
 
 def test_bench_all_runs_a_benchmark_and_writes_the_table(

@@ -173,3 +173,28 @@ def test_each_slack_event_is_claimed_by_exactly_one_process(tmp_path: Path, pg_u
     finally:
         one.close()
         two.close()
+
+
+def test_the_briefing_reads_the_mail_desk_through_its_store(tmp_path: Path) -> None:
+    from agent.channels.email import DeskState
+    from agent.settings import Settings
+    from tools.briefing import _verdicts
+    from tools.context import ToolContext
+    from tools.workspace import open_workspace
+
+    ada = Principal(id="ada", name="Ada", email="ada@example.com", timezone="Europe/Berlin")
+    ws = open_workspace(Settings(home=tmp_path, principals=[ada]), ada)
+    ctx = ToolContext(principal=ada, workspace=ws)
+    try:
+        assert _verdicts(ctx) == {}  # no desk yet, and none made by asking
+        assert not (ws.root / "mail-desk.sqlite").exists()
+
+        desk = DeskState(ws.root, storage=ws.storage)
+        desk.store("inbox", "cursor-1", [("<m1@example.com>", "1", b"From: x\r\n\r\nhi\xff")])
+        claimed = desk.claim_next("worker-1", 60.0, lambda worker: False)
+        assert claimed is not None and claimed["raw"] == b"From: x\r\n\r\nhi\xff"
+        assert type(claimed["raw"]) is bytes
+        desk.update("<m1@example.com>", status="done", category="respond", reason="a question")
+        assert _verdicts(ctx) == {"<m1@example.com>": ("respond", "a question")}
+    finally:
+        ws.close()

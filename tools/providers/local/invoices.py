@@ -268,6 +268,13 @@ class LocalInvoices(LocalStore):
         assignments = ", ".join(f"{name} = ?" for name in ("status", *fields))
         values = [status, *(_text(v) if v is not None else None for v in fields.values())]
         with self._lock, self.transaction():
+            # Read again under a row lock: another process may have moved it meanwhile.
+            row = self._db.fetchone(
+                "SELECT status FROM invoices WHERE id = ?" + self._db.for_update, (invoice_id,)
+            )
+            before = current.status if row is None else str(row["status"])
+            if before == status:
+                return self.get(invoice_id)
             self._db.execute(
                 f"UPDATE invoices SET {assignments} WHERE id = ?",  # noqa: S608 - names fixed above
                 (*values, invoice_id),
@@ -275,7 +282,7 @@ class LocalInvoices(LocalStore):
             self._db.execute(
                 "INSERT INTO invoice_history (invoice_id, at, from_status, to_status, note)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (invoice_id, at.isoformat(), current.status, status, note),
+                (invoice_id, at.isoformat(), before, status, note),
             )
         return self.get(invoice_id)
 
