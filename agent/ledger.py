@@ -306,9 +306,7 @@ class Ledger:
                 ),
             )
             if cur.rowcount:
-                self._audit(
-                    db, principal, pid, "proposed", "planner", {"tool": tool, "args": args}
-                )
+                self._audit(db, principal, pid, "proposed", "planner", {"tool": tool, "args": args})
             return self._proposal(db, pid)
 
     def get(self, proposal_id: str, principal: str | None = None) -> Proposal:

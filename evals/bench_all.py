@@ -205,8 +205,8 @@ def benches() -> list[Bench]:
         ),
         Bench(
             "bench_workers",
-            ["--messages", "400", "--workers", "1,2,4", "--proposals", "30"],
-            ["--messages", "100", "--workers", "1,2", "--proposals", "10"],
+            ["--messages", "400", "--workers", "1,2,4", "--repeat", "3", "--proposals", "30"],
+            ["--messages", "100", "--workers", "1,2", "--repeat", "1", "--proposals", "10"],
             _workers,
         ),
         Bench("bench_triage", [], ["--repeat", "1"], _triage, optional=True),

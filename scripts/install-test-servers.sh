@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests start on loopback: Dovecot (IMAP) for mail,
-# Radicale (CalDAV) for calendars. CI runs this too: a missing server fails the tests.
+# Radicale (CalDAV) for calendars, PostgreSQL for the database backend (the tests run
+# their own throwaway server with initdb). CI runs this too: a missing server fails the tests.
 set -euo pipefail
-PKGS=(dovecot-imapd dovecot-lmtpd radicale)
+PKGS=(dovecot-imapd dovecot-lmtpd radicale postgresql)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -116,8 +116,8 @@ def test_workers_handle_every_message_once_and_approvals_are_timed(
     tmp_path: Path, postgres_server: PostgresServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "workers.json"
-    argv = ["--messages", "20", "--workers", "1,2", "--proposals", "3", "--json", str(out),
-            "--database-url", postgres_server.url()]  # fmt: skip
+    argv = ["--messages", "20", "--workers", "1,2", "--repeat", "2", "--proposals", "3",
+            "--json", str(out), "--database-url", postgres_server.url()]  # fmt: skip
     assert bench_workers.main(argv) == 0
     data = load(out)
     assert data["cpu_count"] == os.cpu_count()
@@ -126,7 +126,9 @@ def test_workers_handle_every_message_once_and_approvals_are_timed(
         assert w["messages"] == 20 and positive(w["per_min"]) and positive(w["drain_s"])
         assert positive(w["settle_s"]) and len(w["worker_startup_s"]) == w["workers"]
         assert len(w["shares"]) == w["workers"] and sum(w["shares"]) == 20
-        assert w["statuses"] == {"done": 20}
+        assert w["statuses"] == {"done": 20} and w["all_exactly_once"]
+        assert w["repeats"] == 2 and len(w["per_min_runs"]) == 2
+        assert min(w["per_min_runs"]) <= w["per_min"] <= max(w["per_min_runs"])
         checks = w["checks"]
         assert checks["exactly_once"] and checks["rows"] == 20 and checks["handled_lines"] == 20
         assert checks["max_attempts"] == 0 and checks["claims_left"] == 0

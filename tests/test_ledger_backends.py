@@ -85,7 +85,13 @@ def test_two_workers_deciding_at_once_change_it_once(ledgers: Any) -> None:
         results: list[bool] = []
         barrier = threading.Barrier(2)
 
-        def decide(ledger: Ledger, kind: str, pid: str = p.id) -> None:
+        def decide(
+            ledger: Ledger,
+            kind: str,
+            pid: str = p.id,
+            barrier: threading.Barrier = barrier,
+            results: list[bool] = results,
+        ) -> None:
             barrier.wait()
             results.append(ledger.decide(pid, kind, f"worker-{kind}")[1])  # type: ignore[arg-type]
 
@@ -112,7 +118,12 @@ def test_two_workers_executing_one_approval_run_it_once(ledgers: Any) -> None:
         outcomes: list[Any] = []
         barrier = threading.Barrier(2)
 
-        def execute(ledger: Ledger, proposal: Any = approved) -> None:
+        def execute(
+            ledger: Ledger,
+            proposal: Any = approved,
+            barrier: threading.Barrier = barrier,
+            outcomes: list[Any] = outcomes,
+        ) -> None:
             def run(key: str) -> dict[str, str]:
                 with lock:
                     runs.append(key)

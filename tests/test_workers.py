@@ -221,7 +221,12 @@ def test_two_workers_race_on_one_inbox_and_its_approvals(cluster: Any) -> None:
         barrier = threading.Barrier(2)
         errors: list[BaseException] = []
 
-        def approve(sec: Secretary, order: list[str]) -> None:
+        def approve(
+            sec: Secretary,
+            order: list[str],
+            barrier: threading.Barrier = barrier,
+            errors: list[BaseException] = errors,
+        ) -> None:
             barrier.wait()
             for pid in order:
                 try:
@@ -250,8 +255,7 @@ def test_two_workers_race_on_one_inbox_and_its_approvals(cluster: Any) -> None:
         for p in audit:
             events = [e["event"] for e in sec.trail("ada", p.id)]
             assert events.count("executing") == 1 and events.count("executed") == 1
-    handled_by = {row["message_id"]: row for row in c.rows()}
-    assert all(row["attempts"] == 0 for row in handled_by.values())
+    assert all(row["attempts"] == 0 for row in c.rows())  # no message needed a second go
 
 
 def test_worker_killed_mid_action_is_finished_by_the_other_once(cluster: Any) -> None:
