@@ -498,3 +498,15 @@ def test_forward_keeps_attachments_and_quotes_the_original(tmp_path: Path) -> No
     parsed = BytesParser(policy=policy.default).parsebytes(raw)
     [part] = list(parsed.iter_attachments())  # type: ignore[attr-defined]
     assert part.get_content() == b"%PDF-1.4 invoice"
+
+
+def test_fetch_new_sees_a_file_stamped_in_the_same_tick_as_its_cursor(box: LocalMail) -> None:
+    # The kernel stamps files with a coarse clock: a file renamed into new/ in the same
+    # tick as the cursor's file, but sorting before it, must still be fetched once.
+    path = drop(box, "aaa.eml", eml("late@x", subject="late"))
+    stamp = path.stat().st_ctime_ns
+    batch, cursor = box.fetch_new(f"{stamp}:zzz.eml")
+    assert [m.uid for m in batch] == ["aaa.eml"]
+    assert cursor == f"{stamp}:zzz.eml"  # re-seen files never move the cursor
+    old = f"{stamp + 2_000_000_000}:zzz.eml"  # long after: not looked at again
+    assert box.fetch_new(old)[0] == []

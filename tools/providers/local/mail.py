@@ -75,6 +75,10 @@ def normalize_message_id(message_id: str) -> str:
     return f"<{text}>" if text else ""
 
 
+RESCAN_NS = 1_000_000_000
+"""How far before its cursor ``fetch_new`` looks again for late-visible files (1 s)."""
+
+
 class LocalMail:
     """A :class:`~tools.providers.base.MailProvider` on local Maildir folders."""
 
@@ -336,7 +340,11 @@ class LocalMail:
         """Messages that entered ``folder`` after ``cursor`` (``"<ns>:<file name>"``).
 
         A file a mail client moves from ``new/`` to ``cur/`` counts as arriving
-        again; consumers deduplicate by Message-ID.
+        again; consumers deduplicate by Message-ID. So do files that arrived
+        within :data:`RESCAN_NS` before the cursor: they are returned again
+        (without counting towards ``limit``), because the kernel stamps files
+        with a coarse clock, and a file renamed into place in the same tick as
+        the cursor's but sorting before it would otherwise never be seen.
         """
         after: tuple[int, str] = (-1, "")
         if cursor:
@@ -347,16 +355,21 @@ class LocalMail:
                 log.warning("Ignoring an unreadable mail cursor %r; starting over", cursor)
         out: list[RawMail] = []
         last = after
+        counted = 0
         for key, path in self._arrivals(folder):
-            if key <= after:
+            again = key <= after
+            if again and key[0] < after[0] - RESCAN_NS:
                 continue
             try:
                 raw = path.read_bytes()
             except FileNotFoundError:  # moved by a client meanwhile; seen again under cur/
                 continue
             out.append(RawMail(uid=path.name, raw=raw, folder=folder))
+            if again:
+                continue
             last = key
-            if len(out) >= limit:
+            counted += 1
+            if counted >= limit:
                 break
         return out, (f"{last[0]}:{last[1]}" if last[0] >= 0 else cursor)
 
