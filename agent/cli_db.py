@@ -33,8 +33,12 @@ def _versions(db: Database) -> dict[str, list[int]]:
 def _open_everything(sec: Secretary) -> None:
     """Open every store once, so each one creates or migrates its tables."""
     from agent.channels.email import DeskState
+    from agent.channels.slack import SlackState
+    from agent.serve import open_token_store
 
     sec.graph()  # the checkpointer sets up its own tables
+    SlackState(sec.home, storage=sec.settings.storage()).close()
+    open_token_store(sec).close()
     for principal in sec.settings.principals or [sec.principal()]:
         ws = sec.workspace(principal)
         DeskState(ws.root, storage=ws.storage).close()
@@ -48,9 +52,21 @@ def _status(sec: Secretary) -> dict[str, Any]:
         "database": redact(settings.database_url) if settings.database_url else "sqlite",
         "data_directory": str(settings.home),
         "chroma": settings.chroma_url or "embedded",
-        "shared": _versions(sec.ledger.database),
+        "shared": {},
         "principals": {},
     }
+    shared = settings.storage()
+    if shared.is_postgres:
+        db = shared.database("")
+        out["shared"] = _versions(db)
+        if "checkpoint_migrations" in db.tables():
+            row = db.fetchone("SELECT max(v) AS v FROM checkpoint_migrations")
+            if row is not None and row["v"] is not None:
+                out["shared"]["checkpoints"] = list(range(int(row["v"]) + 1))
+    else:
+        for path in sorted(shared.folder.glob("*.sqlite")):
+            out["shared"].update(_versions(shared.database(path.name)))
+    shared.close()
     for principal in settings.principals or [sec.principal()]:
         storage = settings.storage(principal.id)
         if storage.is_postgres:
