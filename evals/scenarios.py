@@ -370,10 +370,18 @@ def fill(value: Any, ids: dict[str, str]) -> Any:
 
 @contextmanager
 def _environment(home: Path) -> Iterator[None]:
-    """SECRETARY_HOME and friends pointed at the scenario's own directory for the run."""
-    keep = {k: os.environ.get(k) for k in ("SECRETARY_HOME", "SECRETARY_CONFIG")}
+    """SECRETARY_HOME and friends pointed at the scenario's own directory for the run.
+
+    Every scenario starts from nothing in its own directory, on the default
+    storage (SQLite files, embedded Chroma) whatever the environment names: a
+    shared database would carry one scenario's records into the next.
+    """
+    names = ("SECRETARY_HOME", "SECRETARY_CONFIG", "SECRETARY_DATABASE_URL", "SECRETARY_CHROMA_URL")
+    keep = {k: os.environ.get(k) for k in names}
     os.environ["SECRETARY_HOME"] = str(home)
     os.environ["SECRETARY_CONFIG"] = str(home / "secretary.toml")
+    os.environ.pop("SECRETARY_DATABASE_URL", None)
+    os.environ.pop("SECRETARY_CHROMA_URL", None)
     try:
         yield
     finally:

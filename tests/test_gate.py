@@ -304,14 +304,12 @@ def test_ask_without_model_says_how_to_attach_one(make_secretary: Any) -> None:
 
 
 def test_audit_rows_cannot_be_deleted(make_secretary: Any) -> None:
-    import sqlite3
-
     sec = make_secretary(ScriptedChatModel([send()]))
     sec.ask("E-mail dana", principal="ada", thread="t1")
-    db = sqlite3.connect(sec.home / "ledger.sqlite")
-    with pytest.raises(sqlite3.DatabaseError, match="never deleted"):
+    db = sec.ledger.database  # the ledger's own tables, on whichever backend is configured
+    with pytest.raises(Exception, match="never deleted"):
         db.execute("DELETE FROM audit")
-    with pytest.raises(sqlite3.DatabaseError, match="never deleted"):
+    with pytest.raises(Exception, match="never deleted"):
         db.execute("DELETE FROM proposals")
 
 

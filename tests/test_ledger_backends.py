@@ -205,7 +205,7 @@ def test_old_sqlite_ledger_is_adopted_with_its_rows(tmp_path: Path) -> None:
     )
     old.commit()
     old.close()
-    ledger = Ledger(path)
+    ledger = Ledger(open_database(path))
     try:
         assert ledger.get("abcd").status == "proposed"
         assert applied_versions(ledger.database, "ledger") == {1}
