@@ -33,7 +33,7 @@ def test_migrate_creates_every_part_once_and_status_shows_the_versions(
     assert first == again == status
     assert {"ledger", "slack", "serve"} <= set(status["shared"])
     assert PRINCIPAL_PARTS <= set(status["principals"]["me"])
-    assert status["principals"]["me"]["mail-desk"] == [1, 2]
+    assert status["principals"]["me"]["mail-desk"] == [1, 2, 3]
     if backend == "postgres":
         assert status["database"].startswith("postgresql://")
         assert "checkpoints" in status["shared"]

@@ -112,6 +112,11 @@ ALTER TABLE messages ADD COLUMN lease_until REAL NOT NULL DEFAULT 0;
 """
 """Version 2: a message being handled names its worker and how long the claim lasts."""
 
+SECRETS = """
+CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+"""Version 3: secrets every worker of the principal must share (the approval-signing key)."""
+
 
 class DeskState(LocalStore):
     """What the desk has fetched and done, kept across restarts, shared by its workers."""
@@ -124,7 +129,7 @@ class DeskState(LocalStore):
             storage: Where the principal's tables live (default: from the folder).
         """
         super().__init__(
-            Path(root) / "mail-desk.sqlite", SCHEMA, storage=storage, upgrades=[CLAIMS]
+            Path(root) / "mail-desk.sqlite", SCHEMA, storage=storage, upgrades=[CLAIMS, SECRETS]
         )
 
     def claim_next(
@@ -183,6 +188,18 @@ class DeskState(LocalStore):
                     claimed["raw"] = bytes(claimed["raw"])
                 return claimed
         return None
+
+    def signing_key(self) -> bytes:
+        """The key that signs approval tokens, made once and shared by every worker."""
+        with self._lock, self.transaction() as db:
+            db.execute(
+                "INSERT INTO secrets (name, value) VALUES ('approval-key', ?)"
+                " ON CONFLICT (name) DO NOTHING",
+                (secrets.token_bytes(32).hex(),),
+            )
+            row = db.fetchone("SELECT value FROM secrets WHERE name = 'approval-key'")
+        assert row is not None
+        return bytes.fromhex(str(row["value"]))
 
     def renew(self, worker: str, lease: float) -> int:
         """Extend every claim of ``worker``; returns how many it holds."""
@@ -328,7 +345,9 @@ class MailDesk:
         self.folder = folder
         self.state = DeskState(self.root, storage=self.workspace.storage)
         self.use_model = use_model and secretary.model_configured
-        self._key = _desk_key(self.root)
+        self._key = (
+            self.state.signing_key() if self.state.storage.is_postgres else _desk_key(self.root)
+        )
         account = self.principal.accounts.get("mail", {})
         own = str(account.get("address", "") or "").lower()
         self.own_addresses = tuple(a for a in (own,) if a)
