@@ -56,6 +56,46 @@ def _consoles() -> tuple[Any, Any]:
     return Console(), Console(stderr=True)
 
 
+def run_read_tool(principal: str | None, read: Callable[[Any], Any]) -> Any:
+    """Run one read tool for the principal (``read(ctx)``); a tool's sentence becomes a CLI error.
+
+    The duty commands read through the same tool functions the model uses, so
+    what they list matches what the secretary sees.
+    """
+    from tools.base import ToolError
+    from tools.context import ToolContext
+
+    with _secretary() as sec:
+        p = sec.principal(principal)
+        ctx = ToolContext(principal=p, workspace=sec.workspace(p))
+        try:
+            return read(ctx)
+        except ToolError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def print_table(
+    columns: tuple[str, ...], rows: list[tuple[str, ...]], *, whole_ids: bool = False
+) -> None:
+    """A plain table on stdout; long cells fold.
+
+    With ``whole_ids`` an ``id`` column is never folded (for ids copied into
+    other commands), at the cost of narrower other columns.
+    """
+    from rich.table import Table
+
+    out, _ = _consoles()
+    table = Table(show_lines=False)
+    for col in columns:
+        if col == "id" and whole_ids:
+            table.add_column(col, no_wrap=True, min_width=max((len(r[0]) for r in rows), default=2))
+        else:
+            table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+
+
 def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn expected failures into one-sentence errors instead of tracebacks."""
     import functools

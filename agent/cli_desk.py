@@ -8,38 +8,20 @@ secretary sees; nothing here changes a record.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import click
 
-from agent.cli import JSON, PRINCIPAL, _consoles, _guard, _secretary, cli
-
-
-def _listing(principal: str | None, read: Callable[[Any], list[dict[str, Any]]]) -> Any:
-    """Run one read tool for the principal; a tool's sentence becomes a CLI error."""
-    from tools.base import ToolError
-    from tools.context import ToolContext
-
-    with _secretary() as sec:
-        p = sec.principal(principal)
-        ctx = ToolContext(principal=p, workspace=sec.workspace(p))
-        try:
-            return read(ctx)
-        except ToolError as exc:
-            raise click.ClickException(str(exc)) from None
-
-
-def _table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    from rich.table import Table
-
-    out, _ = _consoles()
-    table = Table(show_lines=False)
-    for col in columns:
-        table.add_column(col, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    out.print(table)
+from agent.cli import (
+    JSON,
+    PRINCIPAL,
+    _consoles,
+    _guard,
+    _secretary,
+    cli,
+    print_table,
+    run_read_tool,
+)
 
 
 @cli.command()
@@ -57,14 +39,14 @@ def messages(show_all: bool, principal: str | None, as_json: bool) -> None:
     """
     from tools.desk import list_messages
 
-    found = _listing(principal, lambda ctx: list_messages(ctx, "all" if show_all else "new"))
+    found = run_read_tool(principal, lambda ctx: list_messages(ctx, "all" if show_all else "new"))
     if as_json:
         click.echo(json.dumps(found, indent=2, ensure_ascii=False))
         return
     if not found:
         _consoles()[1].print("No phone messages.")
         return
-    _table(
+    print_table(
         ("id", "taken", "caller", "number", "reason", "call back", "status"),
         [
             (
@@ -98,14 +80,14 @@ def visitors(day: str, principal: str | None, as_json: bool) -> None:
     """
     from tools.desk import visitor_log
 
-    found = _listing(principal, lambda ctx: visitor_log(ctx, day))
+    found = run_read_tool(principal, lambda ctx: visitor_log(ctx, day))
     if as_json:
         click.echo(json.dumps(found, indent=2, ensure_ascii=False))
         return
     if not found:
         _consoles()[1].print(f"No visitors expected ({day}).")
         return
-    _table(
+    print_table(
         ("time", "visitor", "host", "e-mail", "instructions"),
         [
             (
@@ -137,7 +119,7 @@ def tasks(overdue: bool, owner: str, show_all: bool, principal: str | None, as_j
     """
     from tools.desk import list_tasks
 
-    found = _listing(
+    found = run_read_tool(
         principal,
         lambda ctx: list_tasks(ctx, owner, "all" if show_all else "open", overdue_only=overdue),
     )
@@ -147,7 +129,7 @@ def tasks(overdue: bool, owner: str, show_all: bool, principal: str | None, as_j
     if not found:
         _consoles()[1].print("No overdue tasks." if overdue else "No tasks.")
         return
-    _table(
+    print_table(
         ("id", "due", "title", "owner", "status"),
         [
             (

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from agent.cli import JSON, PRINCIPAL, _consoles, _guard, _secretary, cli
+from agent.cli import JSON, PRINCIPAL, _consoles, _guard, cli, run_read_tool
 
 
 @cli.command()
@@ -51,27 +51,22 @@ def files(
       secretary files --type invoice --year 2026 --json | jq '.[].path'
       secretary files --show doc-1a2b3c4d5e6f
     """
-    from tools.base import ToolError
-    from tools.context import ToolContext
     from tools.filing import find_documents, list_filed, show_document
 
-    with _secretary() as sec:
-        p = sec.principal(principal)
-        ctx = ToolContext(principal=p, workspace=sec.workspace(p))
-        try:
-            if show_id:
-                shown = show_document(ctx, show_id)
-            elif query.strip() or month:
-                found = find_documents(
-                    ctx, query, doc_type, counterparty, year, month, list(tags), limit
-                )
-            else:
-                found = list_filed(ctx, doc_type, counterparty, year, list(tags), limit)
-        except ToolError as exc:
-            raise click.ClickException(str(exc)) from None
     if show_id:
-        _show(shown, as_json)
+        _show(run_read_tool(principal, lambda ctx: show_document(ctx, show_id)), as_json)
         return
+    if query.strip() or month:
+        found = run_read_tool(
+            principal,
+            lambda ctx: find_documents(
+                ctx, query, doc_type, counterparty, year, month, list(tags), limit
+            ),
+        )
+    else:
+        found = run_read_tool(
+            principal, lambda ctx: list_filed(ctx, doc_type, counterparty, year, list(tags), limit)
+        )
     if as_json:
         click.echo(json.dumps(found, indent=2, ensure_ascii=False))
         return

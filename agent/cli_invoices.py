@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from agent.cli import JSON, PRINCIPAL, _consoles, _guard, _secretary, cli
+from agent.cli import JSON, PRINCIPAL, _consoles, _guard, cli, run_read_tool
 
 EXPORT_COLUMNS = (
     "id",
@@ -46,20 +46,6 @@ EXPORT_COLUMNS = (
 """The CSV columns, in order: amounts as exact decimal strings, dates as ISO."""
 
 _STATUSES = ("open", "received", "approved", "paid", "disputed", "all")
-
-
-def _read(principal: str | None, status: str, due: int | None, overdue: bool) -> Any:
-    from tools.base import ToolError
-    from tools.context import ToolContext
-    from tools.invoices import list_invoices
-
-    with _secretary() as sec:
-        p = sec.principal(principal)
-        ctx = ToolContext(principal=p, workspace=sec.workspace(p))
-        try:
-            return list_invoices(ctx, status, due, overdue)
-        except ToolError as exc:
-            raise click.ClickException(str(exc)) from None
 
 
 def totals(found: list[dict[str, Any]]) -> dict[str, Decimal]:
@@ -149,7 +135,9 @@ def invoices(
     if due is not None and due < 0:
         raise click.BadParameter("give 0 or more days", param_hint="--due")
     chosen = status or ("all" if export else "open")
-    found = _read(principal, chosen, due, overdue)
+    from tools.invoices import list_invoices
+
+    found = run_read_tool(principal, lambda ctx: list_invoices(ctx, chosen, due, overdue))
     if export:
         _export(found, export)
         return

@@ -8,38 +8,19 @@ the secretary sees; nothing here changes a record or sends anything.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import click
 
-from agent.cli import JSON, PRINCIPAL, _consoles, _guard, _secretary, cli
-
-
-def _read(principal: str | None, read: Callable[[Any], Any]) -> Any:
-    """Run one read tool for the principal; a tool's sentence becomes a CLI error."""
-    from tools.base import ToolError
-    from tools.context import ToolContext
-
-    with _secretary() as sec:
-        p = sec.principal(principal)
-        ctx = ToolContext(principal=p, workspace=sec.workspace(p))
-        try:
-            return read(ctx)
-        except ToolError as exc:
-            raise click.ClickException(str(exc)) from None
-
-
-def _table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    from rich.table import Table
-
-    out, _ = _consoles()
-    table = Table(show_lines=False)
-    for col in columns:
-        table.add_column(col, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    out.print(table)
+from agent.cli import (
+    JSON,
+    PRINCIPAL,
+    _consoles,
+    _guard,
+    cli,
+    print_table,
+    run_read_tool,
+)
 
 
 def _print_policy(policy: dict[str, Any]) -> None:
@@ -92,21 +73,21 @@ def press(
     if show_policy and show_enquiries:
         raise click.UsageError("Choose one of --policy and --enquiries.")
     if show_policy:
-        policy = _read(principal, press_policy)
+        policy = run_read_tool(principal, press_policy)
         if as_json:
             click.echo(json.dumps(policy, indent=2, ensure_ascii=False))
         else:
             _print_policy(policy)
         return
     if show_enquiries:
-        found = _read(principal, lambda ctx: press_enquiries(ctx, days))
+        found = run_read_tool(principal, lambda ctx: press_enquiries(ctx, days))
         if as_json:
             click.echo(json.dumps(found, indent=2, ensure_ascii=False))
             return
         if not found:
             _consoles()[1].print(f"No unanswered press enquiries in the last {days} days.")
             return
-        _table(
+        print_table(
             ("date", "from", "subject", "message id"),
             [
                 (
@@ -119,14 +100,14 @@ def press(
             ],
         )
         return
-    journalists = _read(principal, find_journalist)
+    journalists = run_read_tool(principal, find_journalist)
     if as_json:
         click.echo(json.dumps(journalists, indent=2, ensure_ascii=False))
         return
     if not journalists:
         _consoles()[1].print("No press contacts yet (ask the secretary to add a journalist).")
         return
-    _table(
+    print_table(
         ("name", "e-mail", "outlet", "beat", "last contact"),
         [
             (j["name"], j["email"], j["outlet"], j["beat"], (j["last_contact"] or "-")[:10])

@@ -8,26 +8,18 @@ books or changes anything.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import click
 
-from agent.cli import JSON, PRINCIPAL, _consoles, _guard, _secretary, cli
-
-
-def _read(principal: str | None, read: Callable[[Any], Any]) -> Any:
-    """Run one read tool for the principal; a tool's sentence becomes a CLI error."""
-    from tools.base import ToolError
-    from tools.context import ToolContext
-
-    with _secretary() as sec:
-        p = sec.principal(principal)
-        ctx = ToolContext(principal=p, workspace=sec.workspace(p))
-        try:
-            return read(ctx)
-        except ToolError as exc:
-            raise click.ClickException(str(exc)) from None
+from agent.cli import (
+    JSON,
+    PRINCIPAL,
+    _consoles,
+    _guard,
+    cli,
+    run_read_tool,
+)
 
 
 def _totals(trip: dict[str, Any]) -> str:
@@ -58,7 +50,7 @@ def trip_list(show_all: bool, principal: str | None, as_json: bool) -> None:
     """List trips, soonest first (upcoming ones unless --all)."""
     from tools.travel import list_trips
 
-    found = _read(principal, lambda ctx: list_trips(ctx, include_past=show_all))
+    found = run_read_tool(principal, lambda ctx: list_trips(ctx, include_past=show_all))
     if as_json:
         click.echo(json.dumps(found, indent=2, ensure_ascii=False))
         return
@@ -91,7 +83,7 @@ def trip_show(trip_id: str, principal: str | None, as_json: bool) -> None:
     """Print a trip's itinerary: each day, each flight in local times, hotels, references."""
     from tools.travel import show_trip
 
-    found = _read(principal, lambda ctx: show_trip(ctx, trip_id))
+    found = run_read_tool(principal, lambda ctx: show_trip(ctx, trip_id))
     if as_json:
         click.echo(json.dumps(found, indent=2, ensure_ascii=False))
         return

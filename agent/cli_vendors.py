@@ -9,41 +9,18 @@ here changes a record.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
 
 import click
 
-from agent.cli import JSON, PRINCIPAL, _consoles, _guard, _secretary, cli
-
-
-def _listing(principal: str | None, read: Callable[[Any], list[dict[str, Any]]]) -> Any:
-    """Run one read tool for the principal; a tool's sentence becomes a CLI error."""
-    from tools.base import ToolError
-    from tools.context import ToolContext
-
-    with _secretary() as sec:
-        p = sec.principal(principal)
-        ctx = ToolContext(principal=p, workspace=sec.workspace(p))
-        try:
-            return read(ctx)
-        except ToolError as exc:
-            raise click.ClickException(str(exc)) from None
-
-
-def _table(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    from rich.table import Table
-
-    out, _ = _consoles()
-    table = Table(show_lines=False)
-    for col in columns:
-        if col == "id":  # ids are copied into other commands: never fold them
-            table.add_column(col, no_wrap=True, min_width=max((len(r[0]) for r in rows), default=2))
-        else:
-            table.add_column(col, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    out.print(table)
+from agent.cli import (
+    JSON,
+    PRINCIPAL,
+    _consoles,
+    _guard,
+    cli,
+    print_table,
+    run_read_tool,
+)
 
 
 @cli.command()
@@ -70,14 +47,14 @@ def vendors(query: str, followups: bool, days: int, principal: str | None, as_js
     if followups:
         from tools.vendors import vendor_followups
 
-        waiting = _listing(principal, lambda ctx: vendor_followups(ctx, days))
+        waiting = run_read_tool(principal, lambda ctx: vendor_followups(ctx, days))
         if as_json:
             click.echo(json.dumps(waiting, indent=2, ensure_ascii=False))
             return
         if not waiting:
             _consoles()[1].print("No vendor requests need a follow-up.")
             return
-        _table(
+        print_table(
             ("id", "vendor", "request", "waiting", "to do"),
             [
                 (
@@ -92,19 +69,20 @@ def vendors(query: str, followups: bool, days: int, principal: str | None, as_js
                 )
                 for r in waiting
             ],
+            whole_ids=True,
         )
         return
 
     from tools.vendors import find_vendor
 
-    found = _listing(principal, lambda ctx: find_vendor(ctx, query))
+    found = run_read_tool(principal, lambda ctx: find_vendor(ctx, query))
     if as_json:
         click.echo(json.dumps(found, indent=2, ensure_ascii=False))
         return
     if not found:
         _consoles()[1].print("No vendors yet. Ask the secretary to add one (add_vendor).")
         return
-    _table(
+    print_table(
         ("name", "e-mail", "category", "terms", "channel", "accounts"),
         [
             (
