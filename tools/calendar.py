@@ -100,21 +100,9 @@ def _event_dict(ctx: ToolContext, ev: Event) -> dict[str, Any]:
 # ----------------------------------------------------------------- parsing
 
 
-def _reference(ctx: ToolContext) -> datetime:
-    """The 'now' phrases are read against.
-
-    The runtime may pin it to when an action was proposed (``reference_time``),
-    so "tomorrow" means the same day on the card and when it runs.
-    """
-    pinned = getattr(ctx, "reference_time", None)
-    if isinstance(pinned, datetime):
-        return pinned.astimezone(ctx.principal.tz)
-    return ctx.now()
-
-
 def _read(ctx: ToolContext, text: str, name: str) -> Reading:
     try:
-        return read_when(text, ctx.principal.tz, _reference(ctx))
+        return read_when(text, ctx.principal.tz, ctx.reference_now())
     except ValueError as exc:
         raise ToolError(f"{name}: {exc}") from None
 

@@ -68,6 +68,17 @@ class ToolContext:
             return self.clock().astimezone(self.principal.tz)
         return self.principal.now()
 
+    def reference_now(self) -> datetime:
+        """The 'now' relative phrases are read against.
+
+        The runtime pins it to when an action was proposed (``reference_time``),
+        so "tomorrow" means the same day on the card and when the approved
+        action runs; otherwise it is :meth:`now`.
+        """
+        if self.reference_time is not None:
+            return self.reference_time.astimezone(self.principal.tz)
+        return self.now()
+
     @property
     def calendar(self) -> CalendarProvider:
         """The principal's calendar provider."""

@@ -39,16 +39,9 @@ def _desk(ctx: ToolContext) -> LocalDesk:
     return desk
 
 
-def _reference(ctx: ToolContext) -> datetime:
-    """The 'now' phrases are read against: when the action was proposed, if pinned."""
-    if ctx.reference_time is not None:
-        return ctx.reference_time.astimezone(ctx.principal.tz)
-    return ctx.now()
-
-
 def _read(ctx: ToolContext, text: str, name: str) -> Reading:
     try:
-        return read_when(text, ctx.principal.tz, _reference(ctx))
+        return read_when(text, ctx.principal.tz, ctx.reference_now())
     except ValueError as exc:
         raise ToolError(f"{name}: {exc}") from None
 
@@ -107,7 +100,7 @@ def _planned_message(
     note = ""
     if callback.strip():
         try:
-            reading = read_when(callback, ctx.principal.tz, _reference(ctx))
+            reading = read_when(callback, ctx.principal.tz, ctx.reference_now())
         except ValueError:
             # Callers say things like "any time before Friday"; keep their words as given.
             note = f"'{callback.strip()}' kept as written (not read as a time)"
@@ -121,7 +114,7 @@ def _planned_message(
         callback=callback.strip(),
         callback_start=start,
         callback_end=end,
-        taken_at=_reference(ctx),
+        taken_at=ctx.reference_now(),
     )
     return message, note
 
@@ -541,7 +534,7 @@ def _planned_task(
         owner=_owner(owner),
         due=_due(ctx, due),
         notes=notes.strip(),
-        created_at=_reference(ctx),
+        created_at=ctx.reference_now(),
     )
     return task, message
 
@@ -626,7 +619,7 @@ def _planned_delegation(
             owner=owner,
             due=_due(ctx, due),
             notes=notes.strip(),
-            created_at=_reference(ctx),
+            created_at=ctx.reference_now(),
         )
     when = f" by {_day(task.due)}" if task.due else ""
     text = f"Hello,\n\ncould you please take care of this{when}:\n\n{task.title}"

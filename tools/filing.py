@@ -172,12 +172,6 @@ def _filing(ctx: ToolContext) -> LocalFiling:
     return store
 
 
-def _reference(ctx: ToolContext) -> datetime:
-    if ctx.reference_time is not None:
-        return ctx.reference_time.astimezone(ctx.principal.tz)
-    return ctx.now()
-
-
 def _read_date(ctx: ToolContext, text: str, name: str) -> date:
     raw = text.strip()
     try:
@@ -185,7 +179,7 @@ def _read_date(ctx: ToolContext, text: str, name: str) -> date:
     except ValueError:
         pass
     try:
-        reading = read_when(raw, ctx.principal.tz, _reference(ctx))
+        reading = read_when(raw, ctx.principal.tz, ctx.reference_now())
     except ValueError as exc:
         raise ToolError(f"{name}: {exc}") from None
     return reading.start.astimezone(ctx.principal.tz).date()
@@ -407,7 +401,7 @@ def _planned_filing(
     if document_date.strip():
         when = _read_date(ctx, document_date, "document_date")
     else:
-        when = src.doc_date or _reference(ctx).date()
+        when = src.doc_date or ctx.reference_now().date()
     suffix = Path(src.filename).suffix
     file_name = safe_name(name.strip() or src.filename)
     if name.strip() and suffix and not file_name.lower().endswith(suffix.lower()):
@@ -443,7 +437,7 @@ def _planned_filing(
         path=relative,
         text=text,
         text_status=status,
-        filed_at=_reference(ctx),
+        filed_at=ctx.reference_now(),
     )
     return _Plan(doc, src.data, store.absolute(relative), warnings, notes)
 
@@ -734,14 +728,14 @@ def refile_document(
         # A retried refile: the move already happened (or is completed now).
         return _doc_dict(
             ctx,
-            store.move(document_id.strip(), _get_doc(ctx, document_id), _reference(ctx), key),
+            store.move(document_id.strip(), _get_doc(ctx, document_id), ctx.reference_now(), key),
             history=True,
         )
     old, new = _planned_refile(
         ctx, document_id, type, counterparty, year, document_date, title, tags
     )
     try:
-        moved = store.move(old.id, new, _reference(ctx), key, reason.strip())
+        moved = store.move(old.id, new, ctx.reference_now(), key, reason.strip())
     except ProviderError as exc:
         raise ToolError(str(exc)) from None
     return _doc_dict(ctx, moved, history=True)

@@ -18,7 +18,7 @@ text, so the approved capture stores exactly what the card showed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from email.utils import parseaddr
 from pathlib import Path
@@ -61,13 +61,6 @@ def _ledger(ctx: ToolContext) -> LocalInvoices:
     if store is None:
         raise ToolError("The invoice ledger is not open for this principal; ask an administrator.")
     return store
-
-
-def _reference(ctx: ToolContext) -> datetime:
-    """The 'now' phrases are read against: when the action was proposed, if pinned."""
-    if ctx.reference_time is not None:
-        return ctx.reference_time.astimezone(ctx.principal.tz)
-    return ctx.now()
 
 
 def _day(d: date | None) -> str:
@@ -296,7 +289,7 @@ def _planned_capture(ctx: ToolContext, message_id: str, path: str, notes: str) -
         notes=notes.strip(),
         provenance={name: f.to_dict() for name, f in fields.items() if f is not None},
         unreadable=[*problems, *unreadable],
-        created_at=_reference(ctx),
+        created_at=ctx.reference_now(),
     )
     exact, similar = _ledger(ctx).duplicates(invoice)
     if exact is not None:
@@ -526,11 +519,11 @@ def _planned_payment(
             "be paid."
         )
     try:
-        reading = read_when(paid_on or "today", ctx.principal.tz, _reference(ctx))
+        reading = read_when(paid_on or "today", ctx.principal.tz, ctx.reference_now())
     except ValueError as exc:
         raise ToolError(f"paid_on: {exc}") from None
     day = reading.start.astimezone(ctx.principal.tz).date()
-    if day > _reference(ctx).date():
+    if day > ctx.reference_now().date():
         raise ToolError(f"paid_on: {_day(day)} is in the future. Give the day it was paid.")
     warnings = []
     if inv.status == "paid":

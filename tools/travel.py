@@ -78,12 +78,6 @@ def _provider_for(ctx: ToolContext, booking: Booking) -> TravelProvider:
     return provider if provider.name == booking.provider else LocalTravel()
 
 
-def _reference(ctx: ToolContext) -> datetime:
-    if ctx.reference_time is not None:
-        return ctx.reference_time.astimezone(ctx.principal.tz)
-    return ctx.now()
-
-
 def _sub_key(ctx: ToolContext, part: str) -> str:
     # Each backend call of one action gets its own key derived from the action's key.
     return f"{ctx.idempotency_key}:{part}" if ctx.idempotency_key else ""
@@ -98,11 +92,11 @@ def _date(ctx: ToolContext, text: str, name: str, *, future: bool = True) -> dat
         day = date.fromisoformat(raw)
     except ValueError:
         try:
-            reading = read_when(raw, ctx.principal.tz, _reference(ctx))
+            reading = read_when(raw, ctx.principal.tz, ctx.reference_now())
         except ValueError as exc:
             raise ToolError(f"{name}: {exc}") from None
         day = reading.start.astimezone(ctx.principal.tz).date()
-    if future and day < _reference(ctx).date():
+    if future and day < ctx.reference_now().date():
         raise ToolError(f"{name}: {_day(day)} is in the past. Give a date from today on.")
     return day
 
@@ -614,7 +608,7 @@ class _Plan:
 
 
 def _check_offer_dates(ctx: ToolContext, offer: FlightOffer | HotelOffer) -> None:
-    today = _reference(ctx).date()
+    today = ctx.reference_now().date()
     first = offer.departure_date if isinstance(offer, FlightOffer) else offer.check_in
     if first < today:
         raise ToolError(f"The offer starts {_day(first)}, in the past; search again.")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -55,13 +55,6 @@ def _store(ctx: ToolContext) -> LocalVendors:
     return store
 
 
-def _reference(ctx: ToolContext) -> datetime:
-    """The 'now' phrases are read against: when the action was proposed, if pinned."""
-    if ctx.reference_time is not None:
-        return ctx.reference_time.astimezone(ctx.principal.tz)
-    return ctx.now()
-
-
 def _day(d: date) -> str:
     return f"{_DAYS[d.weekday()]} {d:%d %b %Y}"
 
@@ -71,7 +64,7 @@ def _read_day(ctx: ToolContext, text: str, name: str, *, future: bool = True) ->
     if not text.strip():
         return None
     try:
-        reading = read_when(text, ctx.principal.tz, _reference(ctx))
+        reading = read_when(text, ctx.principal.tz, ctx.reference_now())
     except ValueError as exc:
         raise ToolError(f"{name}: {exc}") from None
     tz = ctx.principal.tz
@@ -413,7 +406,7 @@ def _plan(
         vendor=contact.name,
         vendor_email=bare,
         subject=mail.subject,
-        sent_at=_reference(ctx),
+        sent_at=ctx.reference_now(),
         expected_by=expected_by,
         refers_to=refers_to,
         details=info,
