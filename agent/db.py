@@ -18,8 +18,8 @@ with ``?`` placeholders, and gets rows as plain dicts on both backends:
   recorded in ``schema_migrations``, safe when several processes start at once.
 
 Each thread gets its own connection (opened on first use). The dialect
-differences schemas need are explicit here: :meth:`Database.identity_column`
-and :meth:`Database.forbid` (a trigger that refuses ``DELETE``/``UPDATE``).
+differences schemas need are explicit here: :meth:`Database.ddl` (types) and
+:meth:`Database.forbid` (a trigger that refuses ``DELETE``/``UPDATE``).
 """
 
 from __future__ import annotations
@@ -383,12 +383,6 @@ class Database:
             time.sleep(HOLD_POLL)
 
     # ------------------------------------------------------------ dialect helpers
-    def identity_column(self, name: str) -> str:
-        """An auto-numbered integer primary key column definition."""
-        if self.dialect == "sqlite":
-            return f"{name} INTEGER PRIMARY KEY AUTOINCREMENT"
-        return f"{name} BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
-
     def forbid(
         self, trigger: str, table: str, operation: Literal["DELETE", "UPDATE"], message: str
     ) -> str:
@@ -468,6 +462,11 @@ def schema_name(name: str) -> str:
     return f"principal_{slug}"
 
 
+def _url_from_env() -> str | None:
+    """``SECRETARY_DATABASE_URL`` for code built without settings (tests, tools)."""
+    return os.environ.get("SECRETARY_DATABASE_URL") or None
+
+
 class Storage:
     """Where one principal's tables (or the shared ones) live.
 
@@ -494,14 +493,18 @@ class Storage:
 
     @classmethod
     def default(cls, folder: Path) -> Storage:
-        """Storage for code that was given only a folder.
+        """A principal's storage for code that was given only the principal's folder.
 
         Uses ``SECRETARY_DATABASE_URL`` when set (the principal's schema is
         named after the folder, which is the principal's id under the data
         directory), SQLite files in ``folder`` otherwise.
         """
-        url = os.environ.get("SECRETARY_DATABASE_URL") or None
-        return cls.for_principal(folder, Path(folder).name, url)
+        return cls.for_principal(folder, Path(folder).name, _url_from_env())
+
+    @classmethod
+    def shared_default(cls, folder: Path) -> Storage:
+        """The shared tables' storage for code given only the data directory (see default)."""
+        return cls(folder, _url_from_env())
 
     @property
     def is_postgres(self) -> bool:

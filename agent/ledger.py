@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -247,8 +246,7 @@ class Ledger:
             self.database = target
         else:
             path = Path(target)
-            url = os.environ.get("SECRETARY_DATABASE_URL") or None
-            self.database = Storage(path.parent, url).database(path.name)
+            self.database = Storage.shared_default(path.parent).database(path.name)
         migrate(self.database, "ledger", MIGRATIONS)
 
     def close(self) -> None:

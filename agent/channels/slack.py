@@ -392,7 +392,7 @@ class SlackState(LocalStore):
                 SQLite file in ``home``.
         """
         if storage is None:
-            storage = Storage(Path(home), os.environ.get("SECRETARY_DATABASE_URL") or None)
+            storage = Storage.shared_default(Path(home))
         super().__init__(Path(home) / "slack.sqlite", SCHEMA, storage=storage)
 
     def first_time(self, key: str) -> bool:
