@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import secrets
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -108,6 +109,9 @@ class Secretary:
         self._checkpoint_pool: Any = None
         self._workspaces: dict[str, Workspace] = {}
         self._model_problem: str | None = None
+        # Workspaces, the model and the graph are built on first use and cached;
+        # channels serve requests on several threads, so building is serialised.
+        self._building = threading.RLock()
 
     # ------------------------------------------------------------ plumbing
     def principal(self, pid: str | None = None) -> Principal:
@@ -118,21 +122,26 @@ class Secretary:
             raise SecretaryError(str(exc.args[0])) from None
 
     def workspace(self, principal: Principal) -> Workspace:
-        """The principal's providers (built once per process)."""
+        """The principal's providers (built once per process, thread-safe)."""
         ws = self._workspaces.get(principal.id)
-        if ws is None:
-            from tools.providers.base import ProviderError
-            from tools.workspace import UnknownProvider, open_workspace
+        if ws is not None:
+            return ws
+        with self._building:
+            return self._workspaces.get(principal.id) or self._open_workspace(principal)
 
-            try:
-                ws = open_workspace(self.settings, principal)
-            except (UnknownProvider, ProviderError) as exc:
-                raise SecretaryError(f"Cannot open the accounts of {principal.id}: {exc}") from None
-            # The briefing lists what waits for approval; tools see it through this view only.
-            ws.extra["approvals"] = lambda pid=principal.id: self.pending(pid)
-            # Invoice capture asks the model only for fields the parser left empty (built on use).
-            ws.extra["extract_model"] = self.model
-            self._workspaces[principal.id] = ws
+    def _open_workspace(self, principal: Principal) -> Workspace:
+        from tools.providers.base import ProviderError
+        from tools.workspace import UnknownProvider, open_workspace
+
+        try:
+            ws = open_workspace(self.settings, principal)
+        except (UnknownProvider, ProviderError) as exc:
+            raise SecretaryError(f"Cannot open the accounts of {principal.id}: {exc}") from None
+        # The briefing lists what waits for approval; tools see it through this view only.
+        ws.extra["approvals"] = lambda pid=principal.id: self.pending(pid)
+        # Invoice capture asks the model only for fields the parser left empty (built on use).
+        ws.extra["extract_model"] = self.model
+        self._workspaces[principal.id] = ws
         return ws
 
     @property
@@ -143,22 +152,29 @@ class Secretary:
     def model(self) -> BaseChatModel | None:
         """The chat model, built on first use; None when none is configured."""
         if self._model is None and self.settings.model_configured:
-            from agent.llm import ModelNotConfigured, make_chat_model
-
-            try:
-                self._model = make_chat_model(self.settings)
-            except ModelNotConfigured as exc:
-                # Decisions and read-only work go on without a model; the
-                # planner reports this sentence when it is needed.
-                self._model_problem = str(exc)
+            with self._building:
+                if self._model is None:
+                    self._build_model()
         return self._model
+
+    def _build_model(self) -> None:
+        from agent.llm import ModelNotConfigured, make_chat_model
+
+        try:
+            self._model = make_chat_model(self.settings)
+        except ModelNotConfigured as exc:
+            # Decisions and read-only work go on without a model; the
+            # planner reports this sentence when it is needed.
+            self._model_problem = str(exc)
 
     def graph(self) -> Any:
         """The compiled graph with its checkpointer (SQLite file, or PostgreSQL)."""
         if self._graph is None:
-            from agent.graph import build_graph
+            with self._building:
+                if self._graph is None:
+                    from agent.graph import build_graph
 
-            self._graph = build_graph(self._checkpointer())
+                    self._graph = build_graph(self._checkpointer())
         return self._graph
 
     def _checkpointer(self) -> Any:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -405,7 +404,6 @@ def create_app(secretary: Secretary) -> FastAPI:
     from agent.approval import Decision, card_markdown, coerce_edit
 
     store = open_token_store(secretary)
-    warm_lock = threading.Lock()
     bearer = HTTPBearer(
         auto_error=False,
         description="A token from `secretary serve token create` (Authorization: Bearer sec_...).",
@@ -476,14 +474,6 @@ def create_app(secretary: Secretary) -> FastAPI:
             raise HTTPException(404, f"No proposal '{proposal_id}'; see GET /v1/pending for ids.")
         return p
 
-    def warm(principal: Principal) -> None:
-        # The graph, the model and the workspace are built on first use and cached
-        # on the secretary; build them under one lock so two requests never race.
-        with warm_lock:
-            secretary.graph()
-            secretary.model()
-            secretary.workspace(principal)
-
     def check_edit(p: Proposal, changes: dict[str, Any], principal: Principal) -> dict[str, Any]:
         """The edited arguments, checked as the runtime checks them; else 422 with the sentence."""
         from agent.approval import apply_edit
@@ -497,7 +487,6 @@ def create_app(secretary: Secretary) -> FastAPI:
             args = coerce_edit(spec.args_model.model_json_schema(), p.args, changes)
         except ValueError as exc:
             raise HTTPException(422, f"{exc} Nothing was changed.") from None
-        warm(principal)
         ctx = ToolContext(
             principal=principal,
             workspace=secretary.workspace(principal),
@@ -592,8 +581,6 @@ def create_app(secretary: Secretary) -> FastAPI:
             if allowed and p.status == "proposed":
                 args = check_edit(p, body.args, who.principal)
             decision = Decision(kind="edit", args=args, text=body.reason)
-        if allowed:
-            warm(who.principal)
         try:
             reply = secretary.decide(
                 p.id,

@@ -30,7 +30,6 @@ import json
 import logging
 import os
 import re
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -490,7 +489,6 @@ class SlackDesk:
         self.sec = secretary
         self.client = client
         self.state = SlackState(secretary.home, storage=secretary.settings.storage())
-        self._warm_lock = threading.Lock()
 
     def close(self) -> None:
         """Close the desk's own database."""
@@ -523,14 +521,6 @@ class SlackDesk:
             if ident.channel == "slack" and ident.role == "principal":
                 return ident.address
         return None
-
-    def _warm(self, p: Principal) -> None:
-        # Workspaces, the model and the graph are built lazily and cached on the
-        # Secretary; build them under one lock so two worker threads never race.
-        with self._warm_lock:
-            self.sec.graph()
-            self.sec.model()
-            self.sec.workspace(p)
 
     # ---------------------------------------------------------- Web API
 
@@ -694,7 +684,6 @@ class SlackDesk:
         from agent.runtime import Actor
 
         try:
-            self._warm(p)
             reply = self.sec.ask(
                 text, principal=p.id, thread=thread, actor=Actor("slack", user), role=role
             )
@@ -798,7 +787,6 @@ class SlackDesk:
             tell(f"Proposal {proposal_id} no longer exists.")
             return
         try:
-            self._warm(self.sec.principal(p.principal))
             reply = self.sec.decide(
                 p.id, decision, actor=Actor("slack", user), principal=p.principal
             )
@@ -886,7 +874,6 @@ class SlackDesk:
         from tools.context import ToolContext
 
         principal = self.sec.principal(p.principal)
-        self._warm(principal)
         # The same checks the runtime makes (schema, then the preview: addresses,
         # times), here so a mistake is shown in the modal, next to its field.
         ctx = ToolContext(principal=principal, workspace=self.sec.workspace(principal))
@@ -907,7 +894,6 @@ class SlackDesk:
         words = str(body.get("text") or "").split()
         verb = words[0].lower() if words else "brief"
         try:
-            self._warm(p)
             if verb == "agenda":
                 return self._agenda(p, words[1] if len(words) > 1 else None, words[2:3])
             if verb == "pending":
