@@ -789,6 +789,7 @@ def eval_(args: tuple[str, ...]) -> None:
 
 
 # The mail commands live in their own module; importing it registers them on `cli`.
+from agent import cli_connect as _cli_connect  # noqa: E402, F401
 from agent import cli_db as _cli_db  # noqa: E402, F401
 from agent import cli_desk as _cli_desk  # noqa: E402, F401
 from agent import cli_filing as _cli_filing  # noqa: E402, F401

@@ -1,12 +1,14 @@
 """``secretary triage`` and ``secretary mail-agent``: the e-mail commands.
 
 Registered on the main command group by :mod:`agent.cli`; kept apart so that
-module stays readable. Imports stay lazy for a fast ``--help``.
+module stays readable (``secretary connect`` is in :mod:`agent.cli_connect`).
+Imports stay lazy for a fast ``--help``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import threading
 from pathlib import Path
@@ -15,6 +17,8 @@ from typing import Any
 import click
 
 from agent.cli import JSON, PRINCIPAL, _consoles, _guard, _secretary, cli
+
+log = logging.getLogger(__name__)
 
 
 @cli.command()
@@ -146,12 +150,18 @@ def mail_agent(
     pending`, or by answering the approval e-mail when the principal's
     policy.approval_channel is "email").
 
+    With --once the exit status is 1 when the round could not fetch mail or
+    send approval requests (the reason on stderr), so cron reports it; running
+    on, the desk prints and logs each failed round and tries again.
+
     \b
     Examples:
       secretary mail-agent            # run until Ctrl-C
       secretary mail-agent --once     # one round, for cron
       secretary mail-agent --status
     """
+    from rich.markup import escape
+
     from agent.channels.email import MailDesk
 
     out, err = _consoles()
@@ -177,7 +187,22 @@ def mail_agent(
 
         previous = signal.signal(signal.SIGTERM, on_signal)
 
+        failed: list[str] = []  # what went wrong in the latest round
+
         def show(report: Any) -> None:
+            for line in report.errors:
+                # Cron mails stderr and service managers keep the log: a failing round must
+                # stand out in both, not pass as a quiet round.
+                log.error("mail-agent %s: %s", desk.principal.id, line)
+                if not once:
+                    err.print(
+                        f"[red]{escape(line)}[/] (next round within {poll:g} seconds)",
+                        soft_wrap=True,
+                    )
+            if failed and not report.errors and not once:
+                log.info("mail-agent %s: the round works again", desk.principal.id)
+                err.print("[green]The mail round works again.[/]")
+            failed[:] = report.errors
             if as_json:
                 click.echo(
                     json.dumps(
@@ -194,8 +219,6 @@ def mail_agent(
                 return
             for line in [*report.notes, *report.handled]:
                 err.print(line)
-            for line in report.errors:
-                err.print(f"[red]{line}[/]")
             if report.requests_sent:
                 err.print(f"Sent {report.requests_sent} approval request(s) by e-mail.")
             if once and not (report.notes or report.handled or report.errors):
@@ -212,290 +235,6 @@ def mail_agent(
             err.print("Stopped.")
         finally:
             signal.signal(signal.SIGTERM, previous)
-
-
-# ------------------------------------------------------------------ accounts
-
-
-def _save_account(principal: str | None, duty: str, account: dict[str, Any]) -> Any:
-    """Store ``account`` as the principal's ``accounts.<duty>`` and return the principal."""
-    from agent.settings import config_path, save_principal
-
-    with _secretary() as sec:
-        p = sec.principal(principal)
-    updated = p.model_copy(update={"accounts": {**p.accounts, duty: account}})
-    save_principal(updated, config_path())
-    return updated
-
-
-def _check_mail(principal: str | None) -> None:
-    """Open the new mail account and say what is there (or what went wrong)."""
-    from tools.providers.base import ProviderError
-
-    _, err = _consoles()
-    with _secretary() as sec:
-        p = sec.principal(principal)
-        try:
-            mail = sec.workspace(p).mail
-            found = mail.search(folder="inbox", limit=1)
-        except ProviderError as exc:
-            raise click.ClickException(f"Saved, but the account does not work yet: {exc}") from None
-        newest = f"; newest: '{found[0].subject}'" if found else ""
-        err.print(f"[green]Connected[/] the mail of {p.name}{newest}.")
-
-
-@cli.group()
-def connect() -> None:
-    """Connect a principal's real accounts (stored in secretary.toml, 0600).
-
-    \b
-    Examples:
-      secretary connect imap --imap-host imap.example.com --smtp-host smtp.example.com \\
-          --username ada@example.com --password-env ADA_MAIL_PASSWORD
-      secretary connect gmail --client-secrets ~/Downloads/client_secret.json
-      secretary connect microsoft --client-id 00000000-0000-0000-0000-000000000000
-    """
-
-
-@connect.command("imap")
-@click.option("--imap-host", required=True, help="IMAP server name.")
-@click.option("--imap-port", type=int, default=None, help="Default 993 (ssl) or 143.")
-@click.option("--imap-security", type=click.Choice(["ssl", "starttls", "none"]), default="ssl",
-              show_default=True, help="How to protect the IMAP connection.")  # fmt: skip
-@click.option("--smtp-host", required=True, help="SMTP server name.")
-@click.option("--smtp-port", type=int, default=None, help="Default 587 (starttls) or 465 (ssl).")
-@click.option("--smtp-security", type=click.Choice(["starttls", "ssl", "none"]),
-              default="starttls", show_default=True, help="How to protect SMTP.")  # fmt: skip
-@click.option("--username", required=True, help="Login name (often the address).")
-@click.option("--password-env", default=None, help="Environment variable holding the password.")
-@click.option("--password-file", default=None, help="File holding the password.")
-@click.option("--address", default=None, help="From address (default: the principal's).")
-@click.option("--ca-file", default=None, help="CA bundle to trust (self-signed servers).")
-@PRINCIPAL
-@_guard
-def connect_imap(
-    imap_host: str,
-    imap_port: int | None,
-    imap_security: str,
-    smtp_host: str,
-    smtp_port: int | None,
-    smtp_security: str,
-    username: str,
-    password_env: str | None,
-    password_file: str | None,
-    address: str | None,
-    ca_file: str | None,
-    principal: str | None,
-) -> None:
-    """Any mail host: IMAP for reading, SMTP for sending.
-
-    Without --password-env or --password-file the password is asked for and
-    stored in secretary.toml (owner-only), never shown again.
-    """
-    account: dict[str, Any] = {
-        "provider": "imap",
-        "imap_host": imap_host,
-        "imap_security": imap_security,
-        "smtp_host": smtp_host,
-        "smtp_security": smtp_security,
-        "username": username,
-    }
-    if imap_port:
-        account["imap_port"] = imap_port
-    if smtp_port:
-        account["smtp_port"] = smtp_port
-    if address:
-        account["address"] = address
-    if ca_file:
-        account["ca_file"] = str(Path(ca_file).expanduser().resolve())
-    if password_env:
-        account["password_env"] = password_env
-    elif password_file:
-        account["password_file"] = str(Path(password_file).expanduser().resolve())
-    else:
-        account["password"] = click.prompt("Password", hide_input=True, err=True)
-    _save_account(principal, "mail", account)
-    _check_mail(principal)
-
-
-def _google(
-    client_secrets: str, address: str | None, no_browser: bool, use_for: str, principal: str | None
-) -> None:
-    """Sign in to Google once (Gmail and Calendar scopes) and store the accounts."""
-    from tools.providers.accounts import token_path
-    from tools.providers.base import ProviderError
-    from tools.providers.google import calendar as gcal
-    from tools.providers.google import gmail
-    from tools.providers.google.auth import authorize
-
-    secrets_path = Path(client_secrets).expanduser().resolve()
-    with _secretary() as sec:
-        p = sec.principal(principal)
-        root = p.workdir(sec.settings.home)
-    token = token_path(root, "google.json")
-    # One token serves both duties: always ask for both scopes, so connecting one
-    # never takes the other's access away.
-    scopes = list(dict.fromkeys([*gmail.SCOPES, *gcal.SCOPES]))
-    try:
-        authorize(secrets_path, token, scopes, open_browser=not no_browser)
-    except ProviderError as exc:
-        raise click.ClickException(str(exc)) from None
-    duties = ["mail", "calendar"] if use_for == "both" else [use_for]
-    if "mail" in duties:
-        account: dict[str, Any] = {"provider": "gmail", "client_secrets": str(secrets_path)}
-        if address:
-            account["address"] = address
-        _save_account(principal, "mail", account)
-    if "calendar" in duties:
-        _save_account(
-            principal, "calendar", {"provider": "google", "client_secrets": str(secrets_path)}
-        )
-    if "mail" in duties:
-        _check_mail(principal)
-
-
-_GOOGLE_OPTIONS = [
-    click.option(
-        "--client-secrets",
-        required=True,
-        type=click.Path(exists=True, dir_okay=False),
-        help="OAuth client file (Desktop app) from the Google Cloud console.",
-    ),
-    click.option("--address", default=None, help="The Gmail address (default: the principal's)."),
-    click.option(
-        "--no-browser", is_flag=True, help="Print the sign-in link instead of opening it."
-    ),
-    click.option(
-        "--use-for",
-        type=click.Choice(["mail", "calendar", "both"]),
-        default="both",
-        show_default=True,
-        help="Which duties this account serves.",
-    ),
-    PRINCIPAL,
-]
-
-
-def _with_google_options(fn: Any) -> Any:
-    for option in reversed(_GOOGLE_OPTIONS):
-        fn = option(fn)
-    return fn
-
-
-@connect.command("google")
-@_with_google_options
-@_guard
-def connect_google(
-    client_secrets: str, address: str | None, no_browser: bool, use_for: str, principal: str | None
-) -> None:
-    """Gmail and Google Calendar: signs in once in the browser; the token is kept 0600."""
-    _google(client_secrets, address, no_browser, use_for, principal)
-
-
-@connect.command("gmail")
-@_with_google_options
-@_guard
-def connect_gmail(
-    client_secrets: str, address: str | None, no_browser: bool, use_for: str, principal: str | None
-) -> None:
-    """The same as `connect google` (Gmail and Google Calendar)."""
-    _google(client_secrets, address, no_browser, use_for, principal)
-
-
-@connect.command("microsoft")
-@click.option("--client-id", required=True, help="The app registration's application id.")
-@click.option("--tenant", default="organizations", show_default=True,
-              help="Directory (tenant) id or domain; 'consumers' for outlook.com.")  # fmt: skip
-@click.option("--user", default=None, help="Mailbox to act on (service sign-in only).")
-@click.option(
-    "--use-for",
-    type=click.Choice(["mail", "calendar", "both"]),
-    default="both",
-    show_default=True,
-    help="Which duties this account serves.",
-)
-@click.option("--client-secret-env", default=None,
-              help="Env variable with a client secret: sign in as a service.")  # fmt: skip
-@PRINCIPAL
-@_guard
-def connect_microsoft(
-    client_id: str,
-    tenant: str,
-    user: str | None,
-    use_for: str,
-    client_secret_env: str | None,
-    principal: str | None,
-) -> None:
-    """Microsoft 365 / Outlook through Microsoft Graph (device-code sign-in for a person)."""
-    from tools.providers.base import ProviderError
-    from tools.providers.microsoft.auth import MicrosoftAuth
-
-    account: dict[str, Any] = {"provider": "microsoft", "client_id": client_id, "tenant": tenant}
-    if client_secret_env:
-        if not user:
-            raise click.ClickException("A service sign-in needs --user (the mailbox to act on).")
-        account.update(client_secret_env=client_secret_env, user=user)
-    duties = ["mail", "calendar"] if use_for == "both" else [use_for]
-    for duty in duties:
-        p = _save_account(principal, duty, account)
-    with _secretary() as sec:
-        root = p.workdir(sec.settings.home)
-    _, err = _consoles()
-    if not client_secret_env:
-        auth = MicrosoftAuth(account, p.id, root)
-        try:
-            auth.device_login(lambda text: err.print(text))
-        except ProviderError as exc:
-            raise click.ClickException(str(exc)) from None
-        finally:
-            auth.close()
-    if "mail" in duties:
-        _check_mail(principal)
-
-
-@connect.command("caldav")
-@click.option("--url", required=True, help="CalDAV server or calendar-home URL.")
-@click.option("--username", required=True, help="Login name.")
-@click.option("--password-env", default=None, help="Environment variable holding the password.")
-@click.option("--password-file", default=None, help="File holding the password.")
-@click.option("--calendar", "calendar_name", default=None, help="Calendar name or path to use.")
-@click.option("--ca-file", default=None, help="CA bundle to trust (self-signed servers).")
-@PRINCIPAL
-@_guard
-def connect_caldav(
-    url: str,
-    username: str,
-    password_env: str | None,
-    password_file: str | None,
-    calendar_name: str | None,
-    ca_file: str | None,
-    principal: str | None,
-) -> None:
-    """A CalDAV calendar (Nextcloud, iCloud, Fastmail, Radicale...)."""
-    from datetime import timedelta
-
-    from tools.providers.base import ProviderError
-
-    account: dict[str, Any] = {"provider": "caldav", "url": url, "username": username}
-    if calendar_name:
-        account["calendar"] = calendar_name
-    if ca_file:
-        account["ca_file"] = str(Path(ca_file).expanduser().resolve())
-    if password_env:
-        account["password_env"] = password_env
-    elif password_file:
-        account["password_file"] = str(Path(password_file).expanduser().resolve())
-    else:
-        account["password"] = click.prompt("Password", hide_input=True, err=True)
-    _save_account(principal, "calendar", account)
-    _, err = _consoles()
-    with _secretary() as sec:
-        p = sec.principal(principal)
-        try:
-            now = p.now()
-            events = sec.workspace(p).calendar.list_events(now, now + timedelta(days=7))
-        except ProviderError as exc:
-            raise click.ClickException(
-                f"Saved, but the calendar does not work yet: {exc}"
-            ) from None
-    err.print(f"[green]Connected[/] the calendar of {p.name}: {len(events)} events this week.")
+        if once and failed:
+            # Exit status 1, so cron (and any scheduler) reports the failed round.
+            raise click.ClickException(f"The mail round did not complete: {'; '.join(failed)}")

@@ -33,7 +33,10 @@ MAX_BYTES = 30 * 1024 * 1024
 ATTACHMENT_TEXT_CHARS = 20_000
 """Text taken from a message's text attachments, in all; binary ones count by name only."""
 
-_TEXT_ATTACHMENTS = ("text/plain", "text/csv", "text/markdown", "text/x-log", "text/calendar")
+# application/ics: how Google, Thunderbird and this project attach an invitation's .ics file.
+_TEXT_ATTACHMENTS = (
+    "text/plain", "text/csv", "text/markdown", "text/x-log", "text/calendar", "application/ics",
+)  # fmt: skip
 _CHARSET = re.compile(rb"charset\s*=\s*\"?([^\"';\s]+)", re.IGNORECASE)
 _BROKEN_MIME = (
     email_errors.StartBoundaryNotFoundDefect,

@@ -13,11 +13,13 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+from imip import imip_calendar
 from toolkit import preview, run
 
 from agent.principals import Principal
 from tools import itip
 from tools.context import ToolContext, Workspace
+from tools.mail_compose import build_mime
 from tools.providers.base import Contact, NewEvent
 from tools.providers.local.calendar import LocalCalendar
 from tools.providers.local.contacts import LocalContacts
@@ -59,15 +61,14 @@ def sent(ctx: ToolContext) -> list[tuple[Any, icalendar.Calendar | None]]:
         (f for sub in ("new", "cur") for f in (box / sub).iterdir()),
         key=lambda f: f.stat().st_mtime_ns,
     )
-    out = []
+    out: list[tuple[Any, icalendar.Calendar | None]] = []
     for path in files:
-        msg = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
-        cal = None
-        for part in msg.walk():
-            if part.get_content_type() == "text/calendar":
-                assert part.get_param("method") in ("REQUEST", "CANCEL", "REPLY")
-                cal = icalendar.Calendar.from_ical(part.get_payload(decode=True))
-        out.append((msg, cal))
+        raw = path.read_bytes()
+        msg = BytesParser(policy=policy.default).parsebytes(raw)
+        if any(p.get_content_type() == "text/calendar" for p in msg.walk()):
+            out.append(imip_calendar(raw))
+        else:
+            out.append((msg, None))
     return out
 
 
@@ -442,12 +443,9 @@ def test_an_e_mailed_invitation_is_filed_from_its_organizer_only(
         start=datetime(2026, 11, 25, 9, tzinfo=ny), end=datetime(2026, 11, 25, 10, tzinfo=ny),
         organizer="sam@vendor.example", attendees=["ada@example.com"], sequence=1,
     )  # fmt: skip
+    # The whole e-mail as this project's providers send it (inline part and .ics file).
     message = itip.invitation(theirs, sam, "REQUEST", ["ada@example.com"], NOW)
-    raw = (
-        b"From: Sam Vendor <sam@vendor.example>\r\nTo: ada@example.com\r\nSubject: Invitation\r\n"
-        b"MIME-Version: 1.0\r\nContent-Type: text/calendar; method=REQUEST\r\n\r\n"
-        + message.attachments[0].data
-    )
+    raw = build_mime(message, sam, message_id="<i-1@vendor.example>", date=NOW).as_bytes()
     spoofed = raw.replace(b"From: Sam Vendor <sam@vendor.example>", b"From: eve@else.example")
     assert itip.file_invitation(ctx.calendar, spoofed, principal) is None
     filed = itip.file_invitation(ctx.calendar, raw, principal)
@@ -466,6 +464,6 @@ def test_an_e_mailed_invitation_is_filed_from_its_organizer_only(
     cancel = itip.invitation(
         theirs.model_copy(update={"sequence": 2}), sam, "CANCEL", ["ada@example.com"], NOW
     )
-    raw_cancel = raw.split(b"\r\n\r\n")[0] + b"\r\n\r\n" + cancel.attachments[0].data
+    raw_cancel = build_mime(cancel, sam, message_id="<c-1@vendor.example>", date=NOW).as_bytes()
     gone = itip.file_invitation(ctx.calendar, raw_cancel, principal)
     assert gone is not None and gone.status == "cancelled" and gone.id == filed.id

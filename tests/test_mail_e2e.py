@@ -338,7 +338,8 @@ def test_connect_commands_store_accounts_and_check_them(
         ],  # fmt: skip
         env={"CONN_PW": "wrong-password-123"},
     )
-    assert bad.exit_code == 1 and "does not work yet" in bad.output
+    assert bad.exit_code == 1 and "Not connected; the previous settings are kept" in bad.output
+    assert tomllib.loads((isolated_home / "secretary.toml").read_text()) == saved
     assert "wrong-password-123" not in bad.output and "Traceback" not in bad.output
 
     cal_user = radicale_server.new_user()

@@ -2,9 +2,15 @@
 
 Attendees who cannot see the principal's calendar (the local calendar, or a
 server that does not schedule by itself) learn about a meeting the way every
-mail client understands: a message with a ``text/calendar; method=REQUEST``
-(or ``CANCEL``) part carrying the event with its UID, SEQUENCE, ORGANIZER,
-ATTENDEEs and DTSTART/DTEND in the event's zone with a VTIMEZONE. Each change
+mail client understands (iMIP, RFC 6047): a message whose text has an inline
+``text/calendar; method=REQUEST`` (or ``CANCEL``, ``REPLY``) alternative, the
+part Outlook and Gmail show Accept/Decline for, plus the same object as an
+``.ics`` attachment (the MIME is written by :func:`tools.mail_compose.build_mime`
+from :class:`~tools.providers.base.CalendarPart`). The event carries its UID,
+SEQUENCE, ORGANIZER, ATTENDEEs and DTSTART/DTEND in the event's zone, with a
+VTIMEZONE holding that zone's transitions from the year before the event until
+years after it (decades for a repeating event), so a client that reads times
+from the VTIMEZONE alone places an occurrence years out correctly. Each change
 of time raises SEQUENCE, so clients replace the old version instead of adding
 a second event.
 
@@ -24,7 +30,7 @@ once.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, timedelta
 from email import policy
 from email.parser import BytesParser
 from email.utils import getaddresses
@@ -35,7 +41,7 @@ import icalendar
 from pydantic import BaseModel
 
 from tools.providers.base import (
-    Attachment,
+    CalendarPart,
     Event,
     NewEvent,
     NotFound,
@@ -52,6 +58,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PRODID = "-//Secretary//iTIP//EN"
+ZONE_YEARS_AFTER = 2
+"""Years of a zone's transitions a VTIMEZONE carries past a single event's end."""
+ZONE_YEARS_REPEATING = 30
+"""The same for a repeating event (its RRULE may run without end)."""
 Method = Literal["REQUEST", "CANCEL", "REPLY"]
 _PARTSTATS: dict[str, PartStat] = {
     "NEEDS-ACTION": "needs-action",
@@ -171,10 +181,16 @@ def calendar_of(
     starts = [_as_date(t) for c in components if (t := ical_time(c, "DTSTART")) is not None]
     ends = [_as_date(t) for c in components if (t := ical_time(c, "DTEND")) is not None]
     if starts:
-        open_ended = any("RRULE" in c for c in components)
-        last = max(ends or starts) + timedelta(days=366 * (5 if open_ended else 1))
-        # Bounding the zone rules to the events keeps the file small.
-        cal.add_missing_timezones(first_date=min(starts) - timedelta(days=366), last_date=last)
+        repeats = any("RRULE" in c or "RDATE" in c for c in components)
+        years = ZONE_YEARS_REPEATING if repeats else ZONE_YEARS_AFTER
+        first, last = min(starts), max(ends or starts)
+        # The receiving client may read times from this VTIMEZONE alone (Outlook
+        # does), so its transitions must reach every occurrence; past the last one
+        # the zone would stay in whichever offset came last.
+        cal.add_missing_timezones(
+            first_date=date(max(first.year - 1, MINYEAR), 1, 1),
+            last_date=date(min(last.year + years + 1, MAXYEAR), 1, 1),
+        )
     return cal
 
 
@@ -253,14 +269,11 @@ def invitation(
         to=recipients,
         subject=subject,
         body="\n".join(lines) + "\n",
-        attachments=[
-            Attachment(
-                filename="cancel.ics" if method == "CANCEL" else "invite.ics",
-                content_type="text/calendar",
-                data=bytes(data),
-                params={"method": method, "charset": "UTF-8"},
-            )
-        ],
+        calendar=CalendarPart(
+            method=method,
+            data=bytes(data),
+            filename="cancel.ics" if method == "CANCEL" else "invite.ics",
+        ),
     )
 
 
@@ -289,14 +302,7 @@ def reply(
         to=[event.organizer],
         subject=f"{titles.get(answer, 'Reply')}: {event.title}",
         body=body,
-        attachments=[
-            Attachment(
-                filename="reply.ics",
-                content_type="text/calendar",
-                data=bytes(data),
-                params={"method": "REPLY", "charset": "UTF-8"},
-            )
-        ],
+        calendar=CalendarPart(method="REPLY", data=bytes(data), filename="reply.ics"),
     )
 
 

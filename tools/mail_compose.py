@@ -26,7 +26,7 @@ from email.utils import format_datetime, getaddresses, parseaddr, parsedate_to_d
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 
-from tools.providers.base import Attachment, Message, OutgoingMessage
+from tools.providers.base import Attachment, CalendarPart, Message, OutgoingMessage
 
 if TYPE_CHECKING:
     from agent.principals import Principal
@@ -40,6 +40,8 @@ _ADDR_RE = re.compile(
     r"^[^@\s<>()\[\],;:\"\\]+@([A-Za-z0-9\u00a0-\uffff-]+(?:\.[A-Za-z0-9\u00a0-\uffff-]+)*)$"
 )
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
+# METHOD of a VCALENDAR (a short property: never folded in practice).
+_METHOD_RE = re.compile(rb"^METHOD:([A-Za-z-]+)\s*$", re.M | re.I)
 _SPECIALS = set('()<>@,;:\\".[]')
 # Headers a caller may not override through extra_headers: they define the message itself.
 _PROTECTED = {
@@ -238,8 +240,11 @@ def build_mime(
 ) -> EmailMessage:
     """A complete RFC 5322 message as recipients see it (Bcc is deliberately absent).
 
+    A message with a ``calendar`` part becomes an iMIP message (see :func:`_add_calendar`).
+
     Raises:
-        ValueError: for a naive date, an invalid address or a protected extra header.
+        ValueError: for a naive date, an invalid address, a protected extra header,
+            or a calendar part whose METHOD disagrees with its object.
     """
     if date.tzinfo is None:
         raise ValueError("the Date of a message must be timezone-aware")
@@ -262,6 +267,8 @@ def build_mime(
             raise ValueError(f"extra header '{name}' would override the message's own {name}")
         msg[name] = " ".join(value.split())
     msg.set_content(message.body, charset="utf-8")
+    if message.calendar is not None:
+        _add_calendar(msg, message.calendar)
     for att in message.attachments:
         maintype, _, subtype = att.content_type.partition("/")
         msg.add_attachment(
@@ -272,6 +279,42 @@ def build_mime(
             params=att.params,
         )
     return msg
+
+
+def _add_calendar(msg: EmailMessage, part: CalendarPart) -> None:
+    """The iMIP shape (RFC 6047) that Outlook, Gmail and Thunderbird act on.
+
+    The object goes inline as an alternative of the text, ``text/calendar`` with
+    the ``method`` parameter (clients show Accept/Decline from this part), and
+    again as an ``application/ics`` attachment, the type Google and Thunderbird
+    use for the file: a second ``text/calendar`` part would be a second
+    scheduling message to some clients. ``build_mime`` then wraps both in
+    ``multipart/mixed``.
+
+    Raises:
+        ValueError: the METHOD inside the object is not ``part.method`` (Outlook
+            rejects such a message as a mismatch).
+    """
+    found = _METHOD_RE.search(part.data)
+    inside = found.group(1).decode("ascii").upper() if found else ""
+    if inside != part.method:
+        raise ValueError(
+            f"the calendar object says METHOD:{inside or '(none)'} but is sent as {part.method}"
+        )
+    # base64: the object's CRLF line ends and any UTF-8 arrive exactly as written.
+    msg.add_alternative(
+        part.data,
+        maintype="text",
+        subtype="calendar",
+        params={"method": part.method, "charset": "UTF-8"},
+    )
+    msg.add_attachment(
+        part.data,
+        maintype="application",
+        subtype="ics",
+        filename=part.filename,
+        params={"name": part.filename},
+    )
 
 
 # ----------------------------------------------------------- reading MIME

@@ -166,7 +166,7 @@ class Message(MessageSummary):
 
 
 class Attachment(BaseModel):
-    """A file sent along with a message (a forwarded attachment, an .ics invitation)."""
+    """A file sent along with a message (a forwarded attachment, a PDF)."""
 
     filename: str
     content_type: str = "application/octet-stream"
@@ -174,6 +174,24 @@ class Attachment(BaseModel):
     params: dict[str, str] = Field(
         default_factory=dict, description="Extra Content-Type parameters (e.g. method=REQUEST)."
     )
+
+
+ItipMethod = Literal[
+    "PUBLISH", "REQUEST", "REPLY", "ADD", "CANCEL", "REFRESH", "COUNTER", "DECLINECOUNTER"
+]
+
+
+class CalendarPart(BaseModel):
+    """An iCalendar object sent by e-mail as a scheduling message (iMIP, RFC 6047).
+
+    Every provider writes it the way Outlook and Gmail act on it: inline as a
+    ``text/calendar; method=...`` alternative of the text body, and once more
+    as an ``.ics`` attachment (``application/ics``) for people who want a file.
+    """
+
+    method: ItipMethod = Field(description="The METHOD inside the object; they must agree.")
+    data: bytes = Field(description="The VCALENDAR, as bytes (UTF-8).")
+    filename: str = "invite.ics"
 
 
 class OutgoingMessage(BaseModel):
@@ -188,6 +206,10 @@ class OutgoingMessage(BaseModel):
     references: list[str] = Field(default_factory=list)
     extra_headers: dict[str, str] = Field(default_factory=dict)
     attachments: list[Attachment] = Field(default_factory=list)
+    calendar: CalendarPart | None = Field(
+        default=None,
+        description="An iTIP message (invitation, cancellation, reply) carried as RFC 6047 says.",
+    )
 
 
 class SentReceipt(BaseModel):

@@ -765,6 +765,17 @@ class ImapSmtpMail:
         self._append_once("drafts", message_id, data, [b"\\Draft", SEEN])
         return SentReceipt(message_id=message_id, folder="drafts", recipients=recipients)
 
+    def check_smtp(self) -> None:
+        """Log in to the SMTP server as a send would (EHLO, STARTTLS or TLS, AUTH), send nothing.
+
+        ``secretary connect imap`` calls it, so a dead or refusing SMTP server is
+        found before the account is saved rather than at the first reply.
+
+        Raises:
+            ProviderError: naming the SMTP server and what to change.
+        """
+        self._smtp_send([], b"")
+
     def _smtp_send(self, recipients: list[str], data: bytes) -> dict[str, tuple[int, bytes]]:
         """Submit ``data``; the recipients the server refused (the others got it)."""
         ep = self.settings.smtp
@@ -790,6 +801,8 @@ class ImapSmtpMail:
                     smtp.ehlo()
                 if ep.username:
                     smtp.login(ep.username, ep.password)
+                if not recipients:  # check_smtp: logging in was all that was asked
+                    return {}
                 return smtp.sendmail(self.settings.address, recipients, data)
         except ProviderError:
             raise

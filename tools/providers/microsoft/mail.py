@@ -13,6 +13,10 @@ Decisions worth knowing:
   copy found there is reported instead of sending again. Graph files the sent
   copy a moment after accepting the message, so a retry within seconds of a
   crash could still send twice; the ledger's retry comes much later.
+* Invitations (iMIP, :class:`~tools.providers.base.CalendarPart`) go out as the
+  same MIME as everywhere: Graph's JSON message can carry a ``.ics`` only as a
+  file attachment, with no inline ``text/calendar; method=...`` alternative,
+  which is the part Outlook and Gmail turn into Accept/Decline.
 * Bcc recipients travel in the MIME ``Bcc`` header, which Exchange uses to
   route and strips from what recipients get; the sent copy keeps it.
 * ``thread_id`` is Graph's ``conversationId``, the conversation
