@@ -6,9 +6,10 @@ personal), spam and phishing flags, the action the secretary would take
 what headers and history tell with high precision:
 
 * the secretary's or the principal's own messages (loop prevention);
-* auto-submitted mail (RFC 3834 ``Auto-Submitted``, out-of-office markers),
-  delivery reports, no-reply senders, mailing lists and bulk mail (``List-Id``,
-  ``List-Unsubscribe``, ``Precedence``);
+* machine-made mail, as :func:`agent.autoreply.automatic` decides it: delivery
+  reports (reported), automatic and out-of-office replies (ignored), other
+  auto-submitted mail and no-reply senders (filed), mailing lists and bulk
+  mail (filed, or promotional);
 * spam verdicts of the host (``X-Spam-Flag``) and phishing signs (failed
   authentication, look-alike domains, a display name that names another
   address, links whose text shows another host than they lead to);
@@ -33,6 +34,7 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
+from agent.autoreply import Finding, detect
 from tools.mail_compose import bare_address, decode_words, parse_rfc822
 
 if TYPE_CHECKING:
@@ -48,16 +50,6 @@ Action = Literal["ignore", "file", "notify", "respond", "undecided"]
 CATEGORIES: tuple[str, ...] = ("urgent", "needs-response", "fyi", "promotional", "personal")
 ACTIONS: tuple[str, ...] = ("ignore", "file", "notify", "respond")
 
-_NO_REPLY = re.compile(
-    r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply|noreply-.*|notifications?|"
-    r"alerts?|mailer|bounces?|news(letter)?|info-noreply)([+-].*)?$"
-)
-_DAEMON = re.compile(r"^(mailer-daemon|postmaster)$")
-_AUTO_SUBJECT = re.compile(
-    r"^(out of (the )?office|automatic reply|auto(matic)?[- ]?reply|autoreply|abwesenheit|"
-    r"absence|r[ée]ponse automatique|vacation)\b",
-    re.I,
-)
 _URGENT = re.compile(
     r"\b(urgent|asap|immediately|emergency|time[- ]sensitive|right away|dringend|eilt|"
     r"by end of (the )?day|today)\b",
@@ -321,7 +313,6 @@ def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
     """The model-free layer: a decided verdict, or one with action ``undecided``."""
     m = mail.message
     addr = mail.address
-    local = addr.partition("@")[0]
 
     def verdict(category: Category, action: Action, reason: str, **flags: bool) -> Verdict:
         return Verdict(
@@ -369,39 +360,11 @@ def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
             spam=True, no_auto_reply=True,
         )  # fmt: skip
 
-    auto = mail.header("Auto-Submitted").lower()
-    ctype = mail.headers.get_content_type()
+    found = detect(mail)
+    if found is not None:
+        return _automatic_verdict(mail, found, verdict)
+
     parts = {t for t, _ in mail.parts()}
-    if _DAEMON.match(local) or ctype == "multipart/report":
-        return verdict(
-            "fyi", "notify", "a delivery failure report: a message did not arrive",
-            no_auto_reply=True,
-        )  # fmt: skip
-    if (
-        auto.startswith("auto-replied")
-        or _AUTO_SUBJECT.match(m.subject)
-        or any(mail.header(h) for h in ("X-Autoreply", "X-Autorespond"))
-    ):
-        return verdict("fyi", "ignore", "an automatic reply (out of office or similar)",
-                       no_auto_reply=True)  # fmt: skip
-    if auto and auto != "no":
-        return verdict("fyi", "file", f"machine-generated (Auto-Submitted: {auto})",
-                       no_auto_reply=True)  # fmt: skip
-
-    precedence = mail.header("Precedence").lower()
-    list_id = mail.header("List-Id")
-    unsubscribe = mail.header("List-Unsubscribe")
-    if precedence in ("bulk", "junk") or unsubscribe or list_id or precedence == "list":
-        marketing = _MARKETING.search(f"{m.subject}\n{m.body[:2000]}")
-        if (unsubscribe or precedence in ("bulk", "junk")) and (marketing or not list_id):
-            return verdict(
-                "promotional", "ignore", "bulk mail with an unsubscribe link", no_auto_reply=True
-            )
-        name = list_id or "a mailing list"
-        return verdict("fyi", "file", f"mailing list post ({name})", no_auto_reply=True)
-    if _NO_REPLY.match(local):
-        return verdict("fyi", "file", f"sent from a no-reply address ({addr})", no_auto_reply=True)
-
     method = re.search(r"^METHOD:(\w+)", mail.part_text("text/calendar"), re.M)
     if "text/calendar" in parts and method and method.group(1).upper() == "REQUEST":
         return verdict(
@@ -431,6 +394,27 @@ def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
     if in_thread and not _REQUEST.search(new):
         return verdict("fyi", "file", "a reply in your thread that asks nothing")
     return verdict("undecided", "undecided", "no rule applies; needs the model")
+
+
+def _automatic_verdict(mail: Incoming, found: Finding, verdict: Callable[..., Verdict]) -> Verdict:
+    """The verdict on machine-made mail: reported, ignored or filed, never answered."""
+    if found.kind == "bounce":
+        return verdict("fyi", "notify", found.reason, no_auto_reply=True)
+    if found.kind in ("auto-reply", "bulk"):
+        category: Category = "fyi" if found.kind == "auto-reply" else "promotional"
+        return verdict(category, "ignore", found.reason, no_auto_reply=True)
+    if found.kind == "list":
+        # A list post that sells something, or an unsubscribe link without a list name, is
+        # promotional to the principal; the rest is the list's conversation, filed.
+        m = mail.message
+        precedence = mail.header("Precedence").lower()
+        bulk = bool(mail.header("List-Unsubscribe")) or precedence in ("bulk", "junk")
+        marketing = _MARKETING.search(f"{m.subject}\n{m.body[:2000]}")
+        if bulk and (marketing or not mail.header("List-Id")):
+            return verdict(
+                "promotional", "ignore", "bulk mail with an unsubscribe link", no_auto_reply=True
+            )
+    return verdict("fyi", "file", found.reason, no_auto_reply=True)
 
 
 def _new_text(body: str) -> str:
