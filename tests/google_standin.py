@@ -83,6 +83,8 @@ class GoogleStandIn:
         self.refresh_tokens: set[str] = set()
         self.codes: dict[str, dict[str, str]] = {}
         self.requests: list[tuple[str, str]] = []
+        self.reads: list[tuple[str, str]] = []
+        """(Gmail id, format) of every messages.get, to tell header reads from body reads."""
         self.refreshes = 0
         self.outbox: list[dict[str, Any]] = []
         self.send_bodies: list[dict[str, Any]] = []
@@ -457,6 +459,7 @@ class GoogleStandIn:
                         if m is None:
                             return self._error(404, "Requested entity was not found.", "notFound")
                         fmt = one.get("format", "full")
+                        standin.reads.append((m.id, fmt))
                         return self._send(
                             200, standin._resource(m, fmt, q.get("metadataHeaders", []))
                         )

@@ -246,6 +246,19 @@ class Dovecot:
             timeout=10,
         )
 
+    def renumber(self, user: str, folder: str = "INBOX") -> int:
+        """Give a folder a new UIDVALIDITY (as a restore or migration does); returns it."""
+        with self.imap(user) as client:
+            old = int(client.select_folder(folder, readonly=True)[b"UIDVALIDITY"])
+        subprocess.run(
+            [DOVEADM, "-c", str(self.dir / "dovecot.conf"), "mailbox", "update", "-u", user]
+            + ["--uid-validity", str(old + 1000), folder],
+            check=True,
+            capture_output=True,
+            timeout=10,
+        )
+        return old + 1000
+
     @contextmanager
     def imap(self, user: str) -> Iterator[Any]:
         """A logged-in IMAPClient (STARTTLS) for setting up and checking a mailbox."""

@@ -216,15 +216,26 @@ class DeskState(LocalStore):
             row = self._db.execute("SELECT value FROM cursors WHERE folder=?", (folder,)).fetchone()
         return None if row is None else str(row["value"])
 
-    def store(self, folder: str, cursor: str, items: list[tuple[str, str, bytes]]) -> int:
-        """Keep fetched messages (message id, uid, raw) and the new cursor, atomically."""
+    def store(
+        self,
+        folder: str,
+        cursor: str,
+        items: list[tuple[str, str, bytes | None]],
+        *,
+        status: str = "new",
+    ) -> int:
+        """Keep fetched messages (message id, uid, raw) and the new cursor, atomically.
+
+        A Message-ID already stored is skipped: the rows are the desk's seen set.
+        ``status="history"`` records mail the first start leaves alone (no bytes).
+        """
         added = 0
         with self._lock, self.transaction() as db:
             for message_id, uid, raw in items:
                 cur = db.execute(
-                    "INSERT INTO messages (message_id, uid, folder, raw, received_at,"
-                    " updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
-                    (message_id, uid, folder, raw, _now(), _now()),
+                    "INSERT INTO messages (message_id, uid, folder, raw, status, received_at,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
+                    (message_id, uid, folder, raw, status, _now(), _now()),
                 )
                 added += cur.rowcount
             db.execute(
@@ -248,7 +259,10 @@ class DeskState(LocalStore):
             )
 
     def rows(self, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """The latest messages (for ``mail-agent --status``), newest first."""
+        """The latest messages (for ``mail-agent --status``), newest first.
+
+        Without ``status``, the mail the first start left alone (``history``) is left out.
+        """
         sql = (
             "SELECT message_id, status, category, action, reason, used_model, sender, subject,"
             " proposals, error, updated_at FROM messages"
@@ -257,9 +271,17 @@ class DeskState(LocalStore):
         if status:
             sql += " WHERE status=?"
             args = (status,)
+        else:
+            sql += " WHERE status != 'history'"
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY rowid DESC LIMIT ?", (*args, limit))
             return [dict(r) for r in rows.fetchall()]
+
+    def seen(self) -> set[str]:
+        """Every Message-ID the desk has a row for: handled, waiting, or left alone."""
+        with self._lock:
+            rows = self._db.fetchall("SELECT message_id FROM messages")
+        return {str(r["message_id"]) for r in rows}
 
     def proposed(self) -> list[dict[str, Any]]:
         """Messages whose reply proposal is still open."""
@@ -475,28 +497,20 @@ class MailDesk:
     # ------------------------------------------------------------ fetching
 
     def fetch(self) -> int:
-        """Store what arrived since the last round; returns how many are new."""
+        """Store what arrived since the last round; returns how many are new.
+
+        The first start records the mail already there as seen (history: ingest it
+        into memory with `secretary ingest`), not something to answer now; after a
+        provider lost its position, only mail never seen is stored (see mail_fetch).
+        """
+        from agent.channels import mail_fetch
+
         mail = self.workspace.mail
-        fetch_new = getattr(mail, "fetch_new", None)
-        if not callable(fetch_new):
+        if not callable(getattr(mail, "fetch_new", None)):
             raise ProviderError(
                 f"The mail provider of {self.principal.id} cannot fetch new mail incrementally."
             )
-        cursor = self.state.cursor(self.folder)
-        if cursor is None:
-            # First start: mail already there is history (ingest it into memory with
-            # `secretary ingest`), not something to answer now.
-            start = mail.current_cursor(self.folder)  # type: ignore[attr-defined]
-            self.state.store(self.folder, start, [])
-            return 0
-        added = 0
-        while True:
-            batch, new_cursor = fetch_new(cursor, folder=self.folder, limit=100)
-            items = [(_message_id(r.raw), r.uid, r.raw) for r in batch]
-            added += self.state.store(self.folder, new_cursor, items)
-            if len(batch) < 100 or new_cursor == cursor:
-                return added
-            cursor = new_cursor
+        return mail_fetch.fetch(self.state, mail, self.folder)
 
     # ------------------------------------------------------------ handling
 
@@ -893,20 +907,6 @@ def parse_decision(body: str, proposal: Proposal) -> Any:
     if "body" in proposal.effective_args:
         return Decision(kind="edit", args={"body": text})
     return None
-
-
-def _message_id(raw: bytes) -> str:
-    from email.parser import BytesParser
-    from email.policy import compat32
-
-    try:
-        head = BytesParser(policy=compat32).parsebytes(raw, headersonly=True)
-        found = re.search(r"<[^<>\s]+>", str(head.get("Message-ID", "")))
-    except Exception:  # noqa: BLE001 - the content hash below still identifies it
-        found = None
-    if found:
-        return found.group(0)
-    return f"<{hashlib.sha256(raw).hexdigest()[:24]}@local.invalid>"
 
 
 def _desk_key(root: Path) -> bytes:

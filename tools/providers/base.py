@@ -14,7 +14,10 @@ All datetimes are timezone-aware; naive datetimes are rejected.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from email.parser import BytesParser
+from email.policy import compat32
 from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import AwareDatetime, BaseModel, Field
@@ -268,7 +271,8 @@ class MailSync(Protocol):
     last UID; Gmail: a history id; Graph: a delta link). Consumers store it and
     hand it back; they also deduplicate by Message-ID, so a provider that has
     to start over (UIDVALIDITY changed, history expired) may return old
-    messages again but must never skip new ones.
+    messages again but must never skip new ones. Consumers that keep a seen
+    set can avoid that re-download with :class:`MailResync`.
     """
 
     def fetch_new(
@@ -283,6 +287,87 @@ class MailSync(Protocol):
 
     def current_cursor(self, folder: str = "inbox") -> str:
         """A cursor positioned after everything already in ``folder``."""
+        ...
+
+
+class SyncReset(ProviderError):
+    """A sync cursor can no longer be continued: the server forgot the position.
+
+    IMAP: the folder's UIDVALIDITY changed (it was recreated or restored);
+    Gmail: the history id expired (HTTP 404); Graph: the delta link expired
+    (HTTP 410). Raised only by ``fetch_new(..., on_reset="raise")``; the caller
+    rebuilds its position with :meth:`MailResync.list_ids` instead of
+    downloading the whole folder again.
+    """
+
+
+OnReset = Literal["restart", "raise"]
+"""What ``fetch_new`` does with a cursor it cannot continue: start over from the
+oldest message (the :class:`MailSync` promise) or raise :class:`SyncReset`."""
+
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+
+
+def message_id_in(value: str) -> str:
+    """The first ``<id>`` in a Message-ID header value, or '' (how consumers key mail)."""
+    found = _MESSAGE_ID.search(value)
+    return found.group(0) if found else ""
+
+
+def message_id_of(raw: bytes) -> str:
+    """The Message-ID in a message's header block (the whole message or its headers), or ''.
+
+    One reading for every provider and consumer, so an id listed from headers
+    alone matches the id a consumer read from the full bytes.
+    """
+    try:
+        head = BytesParser(policy=compat32).parsebytes(raw, headersonly=True)
+        return message_id_in(str(head.get("Message-ID", "")))
+    except Exception:  # noqa: BLE001 - unreadable headers name no id
+        return ""
+
+
+class MailRef(BaseModel):
+    """A message as a headers-only listing sees it."""
+
+    uid: str = Field(description="As in RawMail: the provider's id for it in that folder.")
+    message_id: str = Field(
+        "", description="As message_id_of reads it; '' when the message has none."
+    )
+
+
+@runtime_checkable
+class MailResync(MailSync, Protocol):
+    """Sync that tells the consumer when it had to start over, and lists cheaply.
+
+    A consumer that remembers the Message-IDs it has seen asks
+    ``fetch_new(..., on_reset="raise")``; on :class:`SyncReset` it calls
+    :meth:`list_ids` (headers only, no bodies), fetches with :meth:`fetch_raw`
+    just the messages it has not seen, and continues from the cursor
+    ``list_ids`` returned: nothing seen comes back, nothing new is skipped.
+    """
+
+    def fetch_new(
+        self,
+        cursor: str = "",
+        folder: str = "inbox",
+        limit: int = 200,
+        *,
+        on_reset: OnReset = "restart",
+    ) -> tuple[list[RawMail], str]:
+        """As :meth:`MailSync.fetch_new`; with ``on_reset="raise"`` raises SyncReset instead."""
+        ...
+
+    def list_ids(self, folder: str = "inbox") -> tuple[list[MailRef], str]:
+        """Every message now in ``folder`` (uid and Message-ID, from headers only), oldest first.
+
+        Returns the listing and a cursor after it: a message arriving while the
+        listing runs is in the listing or after the cursor, never in neither.
+        """
+        ...
+
+    def fetch_raw(self, uids: list[str], folder: str = "inbox") -> list[RawMail]:
+        """The bytes of messages ``list_ids`` named (ones gone meanwhile are left out)."""
         ...
 
 

@@ -1,8 +1,13 @@
 """Mail over IMAP and SMTP: any standard mailbox (Dovecot, Fastmail, a company server).
 
-Reading, drafts and the sent copy go through IMAP (one connection, opened on
-first use, kept open and reused, reconnected once when the server dropped it);
-sending goes through SMTP submission.
+Reading, drafts and the sent copy go through IMAP; sending goes through SMTP
+submission. An IMAP connection carries one command at a time, and the
+provider is shared by threads (the mail desk, Slack DMs, the web inbox), so it
+keeps a small pool: each operation borrows a connection of its own (opened on
+first need, kept open and reused, reconnected once when the server dropped
+it), and at most ``max_connections`` are open, because servers cap
+connections per user (Dovecot allows 10 from one address). IDLE holds one
+connection while it waits; the others keep serving.
 
 Account settings (the principal's ``accounts.mail`` table):
 
@@ -23,6 +28,8 @@ Account settings (the principal's ``accounts.mail`` table):
   written to.
 * ``ca_file``: a CA bundle (PEM) to trust, for servers with a private CA.
 * ``timeout``: seconds to wait for a server (default 30).
+* ``max_connections``: how many IMAP connections the provider may keep open
+  at once (default 4); an operation waits for a free one.
 
 Exactly once when sending: SMTP cannot deduplicate, so the Message-ID is
 derived from the idempotency key and the Sent folder is the record. Before
@@ -46,6 +53,7 @@ import re
 import smtplib
 import socket
 import ssl
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -67,13 +75,17 @@ from tools.mail_compose import (
 )
 from tools.providers.accounts import account_secret
 from tools.providers.base import (
+    MailRef,
     Message,
     MessageSummary,
     NotFound,
+    OnReset,
     OutgoingMessage,
     ProviderError,
     RawMail,
     SentReceipt,
+    SyncReset,
+    message_id_of,
 )
 from tools.providers.local.mail import normalize_message_id
 
@@ -89,6 +101,11 @@ FOLDERS = ("inbox", "sent", "drafts")
 SEEN = b"\\Seen"
 SPECIAL_USE = {"sent": rb"\Sent", "drafts": rb"\Drafts"}
 DEFAULT_TIMEOUT = 30.0
+DEFAULT_CONNECTIONS = 4
+BUSY_WAIT = 120.0
+"""Seconds an operation waits for a free IMAP connection before it gives up."""
+HEADER_BATCH = 500
+"""UIDs per FETCH when a folder is listed by Message-ID."""
 SYNTHETIC_DOMAIN = "local.invalid"
 """parse_rfc822 gives a message without a Message-ID an id in this domain."""
 LISTING_BYTES = 256 * 1024
@@ -130,6 +147,7 @@ class ImapSmtpSettings:
     """Folder names the account names explicitly (inbox/sent/drafts -> server name)."""
     ca_file: str = ""
     timeout: float = DEFAULT_TIMEOUT
+    max_connections: int = DEFAULT_CONNECTIONS
 
     @classmethod
     def from_account(cls, account: Mapping[str, Any], principal: Principal) -> ImapSmtpSettings:
@@ -207,6 +225,16 @@ class ImapSmtpSettings:
             raise ProviderError(
                 f"The mail account's timeout {raw_timeout!r} must be a positive number of seconds."
             ) from None
+        raw_connections = account.get("max_connections", DEFAULT_CONNECTIONS)
+        if (
+            isinstance(raw_connections, bool)
+            or not isinstance(raw_connections, int)
+            or not 1 <= raw_connections <= 50
+        ):
+            raise ProviderError(
+                f"The mail account's max_connections {raw_connections!r} must be a whole "
+                "number from 1 to 50."
+            )
         return cls(
             imap=imap,
             smtp=smtp,
@@ -214,6 +242,7 @@ class ImapSmtpSettings:
             folders={k: v.strip() for k, v in folders.items()},
             ca_file=str(Path(ca_file).expanduser()) if ca_file else "",
             timeout=timeout,
+            max_connections=raw_connections,
         )
 
 
@@ -284,7 +313,12 @@ class ImapSmtpMail:
         self.root = root
         self._clock = clock
         self._sender = principal.model_copy(update={"email": settings.address})
-        self._client: IMAPClient | None = None
+        self._slots = threading.BoundedSemaphore(settings.max_connections)
+        self._guard = threading.Lock()
+        self._free: list[IMAPClient] = []
+        """Open connections no operation is using."""
+        self._generation = 0
+        """Raised by close(): connections borrowed before it are logged out when returned."""
         self._folders: dict[str, str] | None = None
         self._tls: ssl.SSLContext | None = None
 
@@ -299,17 +333,12 @@ class ImapSmtpMail:
         self.close()
 
     def close(self) -> None:
-        """Log out of IMAP (errors while leaving are ignored)."""
-        client, self._client = self._client, None
-        if client is None:
-            return
-        try:
-            client.logout()
-        except Exception:  # the connection may already be gone; nothing to save
-            try:
-                client.shutdown()
-            except Exception:
-                pass
+        """Log out of IMAP (errors while leaving are ignored); later use connects again."""
+        with self._guard:
+            free, self._free = self._free, []
+            self._generation += 1
+        for client in free:
+            _logout(client)
 
     # -------------------------------------------------------- connections
 
@@ -352,42 +381,70 @@ class ImapSmtpMail:
         return client
 
     def _imap(self, op: Callable[[IMAPClient], T], what: str) -> T:
-        """Run ``op`` on the open connection; on a dropped connection reconnect and retry once.
+        """Run ``op`` on a connection of its own; on a dropped one reconnect and retry once.
 
-        Every ``op`` is written so that running it twice does no harm (appends
-        look for the Message-ID first).
+        The connection goes back to the pool after a clean answer (a refusal
+        included) and is closed after anything else, since it may be left
+        mid-command. Every ``op`` is written so that running it twice does no
+        harm (appends look for the Message-ID first).
         """
-        for attempt in (1, 2):
-            if self._client is None:
-                self._client = self._connect()
-            try:
-                return op(self._client)
-            except ProviderError:
-                raise
-            except (TimeoutError, ssl.SSLError) as exc:
-                self._discard()
-                raise self._imap_error(exc, what) from None
-            except (IMAPClientAbortError, imaplib.IMAP4.abort, OSError) as exc:
-                self._discard()
-                if attempt == 2:
+        if not self._slots.acquire(timeout=BUSY_WAIT):
+            raise ProviderError(
+                f"All {self.settings.max_connections} connections to the IMAP server "
+                f"{self.settings.imap.label} stayed busy for {BUSY_WAIT:g} seconds while trying "
+                f"to {what}; try again later, or raise max_connections in the mail account."
+            )
+        try:
+            with self._guard:
+                client = self._free.pop() if self._free else None
+                generation = self._generation
+            for attempt in (1, 2):
+                if client is None:
+                    client = self._connect()
+                try:
+                    result = op(client)
+                except ProviderError:  # op's own verdict after a clean answer
+                    self._give_back(client, generation)
+                    raise
+                except (TimeoutError, ssl.SSLError) as exc:
+                    self._discard(client)
                     raise self._imap_error(exc, what) from None
-                log.info(
-                    "IMAP connection to %s dropped (%s); reconnecting",
-                    self.settings.imap.label,
-                    exc,
-                )
-            except IMAPClientError as exc:
-                raise self._imap_error(exc, what) from None
-        raise AssertionError("unreachable")  # pragma: no cover
+                except (IMAPClientAbortError, imaplib.IMAP4.abort, OSError) as exc:
+                    self._discard(client)
+                    client = None
+                    if attempt == 2:
+                        raise self._imap_error(exc, what) from None
+                    log.info(
+                        "IMAP connection to %s dropped (%s); reconnecting",
+                        self.settings.imap.label,
+                        exc,
+                    )
+                except IMAPClientError as exc:  # the server said no; the connection is fine
+                    self._give_back(client, generation)
+                    raise self._imap_error(exc, what) from None
+                except BaseException:
+                    self._discard(client)
+                    raise
+                else:
+                    self._give_back(client, generation)
+                    return result
+            raise AssertionError("unreachable")  # pragma: no cover
+        finally:
+            self._slots.release()
 
-    def _discard(self) -> None:
-        client, self._client = self._client, None
+    def _give_back(self, client: IMAPClient, generation: int) -> None:
+        with self._guard:
+            if generation == self._generation:
+                self._free.append(client)
+                return
+        _logout(client)  # borrowed before close(): do not keep it
+
+    def _discard(self, client: IMAPClient) -> None:
         self._folders = None
-        if client is not None:
-            try:
-                client.shutdown()
-            except Exception:
-                pass
+        try:
+            client.shutdown()
+        except Exception:
+            pass
 
     def _scrub(self, text: str) -> str:
         for secret in {self.settings.imap.password, self.settings.smtp.password}:
@@ -861,17 +918,31 @@ class ImapSmtpMail:
     # --------------------------------------------------------------- sync
 
     def fetch_new(
-        self, cursor: str = "", folder: str = "inbox", limit: int = 200
+        self,
+        cursor: str = "",
+        folder: str = "inbox",
+        limit: int = 200,
+        *,
+        on_reset: OnReset = "restart",
     ) -> tuple[list[RawMail], str]:
         """Messages after ``cursor`` ('' = from the oldest), oldest first, at most ``limit``.
 
         The cursor is ``UIDVALIDITY:LASTUID``; when the folder's UIDVALIDITY
-        changed (the folder was recreated), it starts over from the oldest.
+        changed (the folder was recreated) or the cursor is not one of ours, it
+        starts over from the oldest, or raises :class:`SyncReset` with
+        ``on_reset="raise"``.
         """
 
         def op(client: IMAPClient) -> tuple[list[RawMail], str]:
             validity = _uidvalidity(self._select(client, folder))
             last = _cursor_uid(cursor, validity, folder)
+            if last is None:
+                if on_reset == "raise":
+                    raise SyncReset(
+                        f"The IMAP folder {folder} on {self.settings.imap.label} was recreated "
+                        "or its sync position is unknown; list it again."
+                    )
+                last = 0
             if limit <= 0:
                 return [], f"{validity}:{last}"
             # "n:*" always matches the newest message, even when its UID is below n.
@@ -901,6 +972,61 @@ class ImapSmtpMail:
             return f"{validity}:{max(uids, default=0)}"
 
         return self._imap(op, f"read the state of {folder}")
+
+    def list_ids(self, folder: str = "inbox") -> tuple[list[MailRef], str]:
+        """Every message in ``folder`` by UID and Message-ID, reading only that header.
+
+        Returns the listing (oldest first) and the cursor after its newest UID.
+        """
+
+        def op(client: IMAPClient) -> tuple[list[MailRef], str]:
+            info = self._select(client, folder)
+            validity = _uidvalidity(info)
+            uids = sorted(client.search(["ALL"]))
+            refs: list[MailRef] = []
+            for start in range(0, len(uids), HEADER_BATCH):
+                chunk = uids[start : start + HEADER_BATCH]
+                data = client.fetch(chunk, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+                for uid in chunk:
+                    if uid not in data:  # expunged meanwhile
+                        continue
+                    head = _header_part(data[uid])
+                    refs.append(MailRef(uid=f"{validity}:{uid}", message_id=message_id_of(head)))
+            uidnext = info.get(b"UIDNEXT")
+            floor = uidnext - 1 if isinstance(uidnext, int) and uidnext > 0 else 0
+            # UIDs only grow: whatever arrives after the SEARCH has a higher one.
+            return refs, f"{validity}:{max([floor, *uids])}"
+
+        return self._imap(op, f"list the messages of {folder}")
+
+    def fetch_raw(self, uids: list[str], folder: str = "inbox") -> list[RawMail]:
+        """The bytes of messages by ``UIDVALIDITY:UID`` (from list_ids or fetch_new).
+
+        Raises:
+            SyncReset: the folder was recreated since those uids were listed.
+        """
+        numbers: list[int] = []
+        for uid in uids:
+            validity, _, number = uid.partition(":")
+            if not (validity.isdigit() and number.isdigit()):
+                raise ProviderError(f"'{uid}' is not a message uid from this provider.")
+            numbers.append(int(number))
+
+        def op(client: IMAPClient) -> list[RawMail]:
+            validity = _uidvalidity(self._select(client, folder))
+            if any(int(uid.partition(":")[0]) != validity for uid in uids):
+                raise SyncReset(
+                    f"The IMAP folder {folder} on {self.settings.imap.label} was recreated "
+                    "while it was being read; list it again."
+                )
+            data = client.fetch(numbers, ["BODY.PEEK[]"]) if numbers else {}
+            return [
+                RawMail(uid=f"{validity}:{n}", raw=raw, folder=folder)
+                for n in numbers
+                if (raw := _body(data.get(n, {})))
+            ]
+
+        return self._imap(op, f"fetch mail from {folder}")
 
     def unread(self, folder: str = "inbox", limit: int = 200) -> list[RawMail]:
         """The newest ``limit`` messages not flagged ``\\Seen``, oldest first (left unseen)."""
@@ -1008,6 +1134,17 @@ def _reason(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
+def _logout(client: IMAPClient) -> None:
+    """Leave politely; errors while leaving are ignored (the link may be gone)."""
+    try:
+        client.logout()
+    except Exception:
+        try:
+            client.shutdown()
+        except Exception:
+            pass
+
+
 def _smtp_reply(exc: smtplib.SMTPResponseException) -> str:
     reply = exc.smtp_error
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
@@ -1078,15 +1215,23 @@ def _uidvalidity(info: Mapping[bytes, Any]) -> int:
         ) from None
 
 
-def _cursor_uid(cursor: str, validity: int, folder: str) -> int:
-    """The last UID a cursor covers, or 0 to start over (empty, foreign or outdated cursor)."""
+def _cursor_uid(cursor: str, validity: int, folder: str) -> int | None:
+    """The last UID a cursor covers: 0 for '', None when it cannot be continued."""
     if not cursor:
         return 0
     old, _, last = cursor.partition(":")
     if not (old.isdigit() and last.isdigit()):
         log.warning("Sync cursor %r for %s is not an IMAP cursor; starting over", cursor, folder)
-        return 0
+        return None
     if int(old) != validity:
         log.info("UIDVALIDITY of %s changed (%s -> %s); starting over", folder, old, validity)
-        return 0
+        return None
     return int(last)
+
+
+def _header_part(item: Mapping[bytes, Any]) -> bytes:
+    """The header bytes of a ``BODY.PEEK[HEADER.FIELDS (...)]`` FETCH answer."""
+    for key, value in item.items():
+        if isinstance(key, bytes) and key.startswith(b"BODY[HEADER") and isinstance(value, bytes):
+            return value
+    return b""

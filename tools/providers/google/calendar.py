@@ -54,7 +54,7 @@ from googleapiclient.errors import HttpError
 from tools.providers.accounts import token_path
 from tools.providers.base import Busy, Event, NewEvent, NotFound, PartStat, ProviderError
 from tools.providers.google.auth import connect_command, load_credentials, save_credentials
-from tools.providers.google.calls import GoogleCalls, reasons
+from tools.providers.google.calls import GoogleCalls, ThreadHttp, reasons
 from tools.providers.local.calendar import all_day_dates, normalize_recurrence
 
 if TYPE_CHECKING:
@@ -186,6 +186,7 @@ class GoogleCalendar(GoogleCalls):
         self.calendar_id = calendar_id or "primary"
         self.address = _bare(address or principal.email)
         self._connect = connect_command("google", principal.id)
+        per_thread = None
         if service is None:
             options = None
             if api_endpoint:
@@ -202,11 +203,14 @@ class GoogleCalendar(GoogleCalls):
                 service = build("calendar", "v3", http=http, **common)
             elif credentials is not None:
                 service = build("calendar", "v3", credentials=credentials, **common)
+                per_thread = credentials
             else:
                 raise ValueError("GoogleCalendar needs a service, an http transport or credentials")
         self._service = service
         self._events = service.events()
         self._credentials = credentials
+        # httplib2 is not thread-safe: each thread sends on its own Http (see calls.py).
+        self._transport = ThreadHttp(per_thread)
         self._token_file = token_file
         self._saved_token = credentials.token if credentials is not None else None
         self._sleep = sleep
@@ -217,6 +221,7 @@ class GoogleCalendar(GoogleCalls):
 
     def close(self) -> None:
         """Close the client's HTTP connections."""
+        self._transport.close()
         close = getattr(self._service, "close", None)
         if callable(close):
             close()
@@ -233,7 +238,7 @@ class GoogleCalendar(GoogleCalls):
         """Execute the request ``make()`` builds, retrying rate limits and server errors."""
 
         def attempt() -> dict[str, Any]:
-            result = make().execute(num_retries=0)
+            result = self._transport.execute(make())
             return result if isinstance(result, dict) else {}
 
         return self._retrying(attempt, what)

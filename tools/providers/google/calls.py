@@ -1,9 +1,14 @@
-"""Calling Google APIs: one retry loop for Gmail and Calendar.
+"""Calling Google APIs: one retry loop and one thread-safe transport for Gmail and Calendar.
 
 Rate limits (429, or 403 with a rate reason) and server errors are retried
 with the wait Google asks for (Retry-After) or a jittered backoff; a wait
 longer than ``MAX_WAIT`` is not sat out. Everything else becomes the
 provider's own :class:`ProviderError` sentence.
+
+google-api-python-client sends through ``httplib2.Http``, which is not
+thread-safe (its docs: each thread needs its own), while one provider serves
+the mail desk, Slack DMs and the web inbox at once. :class:`ThreadHttp` gives
+every thread its own authorized ``Http`` for the same credentials.
 """
 
 from __future__ import annotations
@@ -11,12 +16,15 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import google.auth.exceptions
+import google_auth_httplib2
 import httplib2
 from googleapiclient.errors import HttpError
+from googleapiclient.http import build_http
 
 from tools.providers.base import ProviderError
 
@@ -43,6 +51,50 @@ def retry_after(exc: HttpError) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:  # an HTTP date: rare from Google; fall back to backoff
         return None
+
+
+class ThreadHttp:
+    """Executes API requests on an ``httplib2.Http`` of the calling thread's own.
+
+    With credentials, each thread gets an authorized ``Http`` (kept for its
+    later requests, so connections are reused; closed once the thread has
+    ended). A transport handed over whole (a test's mock, a service built
+    elsewhere) cannot be copied; requests on it take turns instead.
+    """
+
+    def __init__(self, credentials: Any = None) -> None:
+        """Serve ``credentials`` (None: use each request's own transport, one at a time)."""
+        self._credentials = credentials
+        self._turn = threading.Lock()
+        self._by_thread: dict[threading.Thread, Any] = {}
+
+    def execute(self, request: Any) -> Any:
+        """``request.execute()`` once (retries are the caller's), on this thread's transport."""
+        if self._credentials is None:
+            with self._turn:
+                return request.execute(num_retries=0)
+        return request.execute(num_retries=0, http=self._http())
+
+    def _http(self) -> Any:
+        me = threading.current_thread()
+        http = self._by_thread.get(me)
+        if http is not None:
+            return http
+        http = google_auth_httplib2.AuthorizedHttp(self._credentials, http=build_http())
+        with self._turn:
+            # Threads come and go (pools shrink): close what the ended ones left open.
+            ended = [self._by_thread.pop(t) for t in list(self._by_thread) if not t.is_alive()]
+            self._by_thread[me] = http
+        for old in ended:
+            old.close()
+        return http
+
+    def close(self) -> None:
+        """Close the connections of every thread's transport (they reconnect when used again)."""
+        with self._turn:
+            https, self._by_thread = list(self._by_thread.values()), {}
+        for http in https:
+            http.close()
 
 
 class GoogleCalls:

@@ -24,7 +24,11 @@ Decisions worth knowing:
   folder oldest first; while that listing spans several calls the cursor is
   ``<history id>:<last Gmail id returned>``, and the history id taken before
   the listing then catches whatever arrived meanwhile. An expired history id
-  (HTTP 404) starts a full listing again; consumers deduplicate.
+  (HTTP 404) starts a full listing again (consumers deduplicate), or with
+  ``on_reset="raise"`` raises ``SyncReset``; ``list_ids`` then lists the folder
+  by Message-ID alone (one ``format=metadata`` request per message, no bodies).
+* One provider serves several threads: each sends on its own ``httplib2.Http``
+  (``ThreadHttp``), since httplib2 is not thread-safe.
 * Rate limits (429, 403 rate-limit reasons) and server errors are retried a few
   times with exponential backoff, honouring ``Retry-After``; then they become a
   :class:`~tools.providers.base.ProviderError`. 401/403 ask to connect again.
@@ -56,16 +60,20 @@ from tools.mail_compose import (
 )
 from tools.providers.accounts import token_path
 from tools.providers.base import (
+    MailRef,
     Message,
     MessageSummary,
     NotFound,
+    OnReset,
     OutgoingMessage,
     ProviderError,
     RawMail,
     SentReceipt,
+    SyncReset,
+    message_id_in,
 )
 from tools.providers.google.auth import connect_command, load_credentials, save_credentials
-from tools.providers.google.calls import GoogleCalls, reasons
+from tools.providers.google.calls import GoogleCalls, ThreadHttp, reasons
 from tools.providers.local.mail import normalize_message_id
 
 if TYPE_CHECKING:
@@ -165,6 +173,7 @@ class GmailMail(GoogleCalls):
             else principal.model_copy(update={"email": self.address})
         )
         self._connect = connect_command("gmail", principal.id)
+        per_thread = None
         if service is None:
             options = {"api_endpoint": api_endpoint} if api_endpoint else None
             common: dict[str, Any] = {
@@ -176,11 +185,14 @@ class GmailMail(GoogleCalls):
                 service = build("gmail", "v1", http=http, **common)
             elif credentials is not None:
                 service = build("gmail", "v1", credentials=credentials, **common)
+                per_thread = credentials
             else:
                 raise ValueError("GmailMail needs a service, an http transport or credentials")
         self._service = service
         self._users = service.users()
         self._credentials = credentials
+        # httplib2 is not thread-safe: each thread sends on its own Http (see calls.py).
+        self._transport = ThreadHttp(per_thread)
         self._token_file = token_file
         self._saved_token = credentials.token if credentials is not None else None
         self._clock = clock
@@ -190,6 +202,7 @@ class GmailMail(GoogleCalls):
 
     def close(self) -> None:
         """Close the client's HTTP connections."""
+        self._transport.close()
         close = getattr(self._service, "close", None)
         if callable(close):
             close()
@@ -204,7 +217,7 @@ class GmailMail(GoogleCalls):
 
     def _run(self, make: Callable[[], Any], what: str) -> dict[str, Any]:
         """Execute the request ``make()`` builds, retrying rate limits and server errors."""
-        return self._retrying(lambda: make().execute(num_retries=0), what)
+        return self._retrying(lambda: self._transport.execute(make()), what)
 
     def _translate(self, exc: HttpError, what: str) -> ProviderError:
         status = exc.resp.status if exc.resp is not None else 0
@@ -447,10 +460,10 @@ class GmailMail(GoogleCalls):
                 if again is not None:
                     return again
             if folder == "sent":
-                self._users.messages().send(userId="me", body=body).execute(num_retries=0)
+                self._transport.execute(self._users.messages().send(userId="me", body=body))
             else:
                 drafts = self._users.drafts()
-                drafts.create(userId="me", body={"message": body}).execute(num_retries=0)
+                self._transport.execute(drafts.create(userId="me", body={"message": body}))
             return receipt
 
         what = "send the message" if folder == "sent" else "save the draft"
@@ -517,11 +530,17 @@ class GmailMail(GoogleCalls):
         return str(profile["historyId"])
 
     def fetch_new(
-        self, cursor: str = "", folder: str = "inbox", limit: int = 200
+        self,
+        cursor: str = "",
+        folder: str = "inbox",
+        limit: int = 200,
+        *,
+        on_reset: OnReset = "restart",
     ) -> tuple[list[RawMail], str]:
         """Messages added to ``folder`` after ``cursor`` ('' = from the oldest), oldest first.
 
         Raises:
+            SyncReset: with ``on_reset="raise"``, when the history id has expired.
             ProviderError: the cursor is not one this provider returned, or Gmail failed.
         """
         label = self._label(folder)
@@ -536,12 +555,41 @@ class GmailMail(GoogleCalls):
             try:
                 return self._from_history(start, label, folder, limit)
             except NotFound:
+                if on_reset == "raise":
+                    raise SyncReset(
+                        f"Gmail no longer keeps the mailbox history since {start}; "
+                        f"list {folder} again."
+                    ) from None
                 log.info("Gmail history %s has expired; listing %s again", start, folder)
                 start = ""
         if not start:
             # Taken before listing: whatever arrives during the listing is in later history.
             start = self.current_cursor(folder)
         return self._from_listing(start, after, label, folder, limit)
+
+    def list_ids(self, folder: str = "inbox") -> tuple[list[MailRef], str]:
+        """Every message in ``folder`` by Gmail id and Message-ID (metadata only), oldest first.
+
+        The cursor is the history id taken before the listing, so a message
+        arriving meanwhile comes again from history (consumers deduplicate).
+        """
+        label = self._label(folder)
+        start = self.current_cursor(folder)
+        refs: list[MailRef] = []
+        for gid in self._list_all(label):
+            try:
+                meta = self._get(gid, "metadata", ["Message-ID"])
+            except NotFound:  # deleted since it was listed
+                continue
+            refs.append(
+                MailRef(uid=gid, message_id=message_id_in(_headers(meta).get("message-id", "")))
+            )
+        return refs, start
+
+    def fetch_raw(self, uids: list[str], folder: str = "inbox") -> list[RawMail]:
+        """The bytes of messages by Gmail id (those deleted meanwhile are left out)."""
+        self._label(folder)
+        return [m for gid in uids if (m := self._raw_mail(gid, folder)) is not None]
 
     def _raw_mail(self, gmail_id: str, folder: str) -> RawMail | None:
         try:

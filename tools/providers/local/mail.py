@@ -40,13 +40,17 @@ from tools.mail_compose import (
     parse_rfc822,
 )
 from tools.providers.base import (
+    MailRef,
     Message,
     MessageSummary,
     NotFound,
+    OnReset,
     OutgoingMessage,
     ProviderError,
     RawMail,
     SentReceipt,
+    SyncReset,
+    message_id_of,
 )
 
 if TYPE_CHECKING:
@@ -335,7 +339,12 @@ class LocalMail:
         return sorted(found)
 
     def fetch_new(
-        self, cursor: str = "", folder: str = "inbox", limit: int = 200
+        self,
+        cursor: str = "",
+        folder: str = "inbox",
+        limit: int = 200,
+        *,
+        on_reset: OnReset = "restart",
     ) -> tuple[list[RawMail], str]:
         """Messages that entered ``folder`` after ``cursor`` (``"<ns>:<file name>"``).
 
@@ -345,6 +354,8 @@ class LocalMail:
         (without counting towards ``limit``), because the kernel stamps files
         with a coarse clock, and a file renamed into place in the same tick as
         the cursor's but sorting before it would otherwise never be seen.
+        An unreadable cursor starts over, or raises ``SyncReset`` with
+        ``on_reset="raise"``.
         """
         after: tuple[int, str] = (-1, "")
         if cursor:
@@ -352,6 +363,10 @@ class LocalMail:
             try:
                 after = (int(stamp), name)
             except ValueError:
+                if on_reset == "raise":
+                    raise SyncReset(
+                        f"The mail cursor {cursor!r} is unreadable; list again."
+                    ) from None
                 log.warning("Ignoring an unreadable mail cursor %r; starting over", cursor)
         out: list[RawMail] = []
         last = after
@@ -380,6 +395,40 @@ class LocalMail:
             return ""
         stamp, name = arrivals[-1][0]
         return f"{stamp}:{name}"
+
+    def list_ids(self, folder: str = "inbox") -> tuple[list[MailRef], str]:
+        """Every file in ``folder`` by name and Message-ID, in arrival order, and the cursor.
+
+        The cursor is the last file listed: files arriving later, and those the
+        rescan window of :meth:`fetch_new` returns again, come from fetch_new.
+        """
+        refs: list[MailRef] = []
+        last = ""
+        for (stamp, name), path in self._arrivals(folder):
+            try:
+                raw = path.read_bytes()  # local: the whole file costs no more than its head
+            except FileNotFoundError:  # moved by a client meanwhile; seen again under cur/
+                continue
+            refs.append(MailRef(uid=name, message_id=message_id_of(raw)))
+            last = f"{stamp}:{name}"
+        return refs, last
+
+    def fetch_raw(self, uids: list[str], folder: str = "inbox") -> list[RawMail]:
+        """The bytes of files by name (from list_ids or fetch_new); vanished ones are left out."""
+        if folder not in FOLDERS:
+            raise ProviderError(f"There is no mail folder '{folder}'; use inbox, sent or drafts.")
+        out: list[RawMail] = []
+        for name in uids:
+            if "/" in name or name.startswith("."):
+                raise ProviderError(f"'{name}' is not a message file name of this mailbox.")
+            for sub in ("new", "cur"):
+                try:
+                    raw = (self.path / folder / sub / name).read_bytes()
+                except FileNotFoundError:
+                    continue
+                out.append(RawMail(uid=name, raw=raw, folder=folder))
+                break
+        return out
 
     def unread(self, folder: str = "inbox", limit: int = 200) -> list[RawMail]:
         """Messages not marked seen (in ``new/``, or in ``cur/`` without the S flag)."""

@@ -24,7 +24,11 @@ Decisions worth knowing:
 * Ids are requested as immutable ids, so a message's uid stays the same when
   it is moved between folders.
 * The sync cursor is a Graph delta (or next-page) link. An expired one (410)
-  or one from elsewhere starts the folder over; consumers deduplicate.
+  or one from elsewhere starts the folder over (consumers deduplicate), or with
+  ``on_reset="raise"`` raises ``SyncReset``; ``list_ids`` then reads a fresh
+  delta round for ids and ``internetMessageId`` only, no bodies.
+* One ``httpx.Client`` serves every thread: httpx documents it as shareable,
+  and msal's token cache is read and written under the sign-in's lock.
 """
 
 from __future__ import annotations
@@ -52,13 +56,17 @@ from tools.mail_compose import (
     snippet,
 )
 from tools.providers.base import (
+    MailRef,
     Message,
     MessageSummary,
     NotFound,
+    OnReset,
     OutgoingMessage,
     ProviderError,
     RawMail,
     SentReceipt,
+    SyncReset,
+    message_id_in,
 )
 from tools.providers.local.mail import normalize_message_id
 from tools.providers.microsoft.auth import MicrosoftAuth
@@ -411,18 +419,29 @@ class GraphMail:
         return self.client.get_json(url, headers={"Prefer": prefer})
 
     def fetch_new(
-        self, cursor: str = "", folder: str = "inbox", limit: int = 200
+        self,
+        cursor: str = "",
+        folder: str = "inbox",
+        limit: int = 200,
+        *,
+        on_reset: OnReset = "restart",
     ) -> tuple[list[RawMail], str]:
         """Messages new since ``cursor`` ('' = the whole folder), oldest first, at most ``limit``.
 
         The cursor is the link of the next page to read (the delta link once a round
         is complete). A page that would not fit in ``limit`` is left for the next call.
+
+        Raises:
+            SyncReset: with ``on_reset="raise"``, when the link expired (410) or is
+                not a link to this Graph endpoint.
         """
         if limit <= 0:
             return [], cursor
         start = self._delta_start(folder)
         url = cursor
         if cursor and not cursor.startswith(self.client.base_url + "/"):
+            if on_reset == "raise":
+                raise SyncReset("The mail sync cursor is not a Microsoft Graph link; list again.")
             log.warning("The mail sync cursor is not a Microsoft Graph link; starting over")
             url = ""
         try:
@@ -430,6 +449,10 @@ class GraphMail:
         except GraphError as exc:
             if exc.status != 410 or not url:
                 raise
+            if on_reset == "raise":
+                raise SyncReset(
+                    f"The Microsoft 365 sync state of {folder} expired; list it again."
+                ) from None
             # The sync state expired on Graph's side: start over; consumers deduplicate.
             log.info("The Microsoft 365 sync state of %s expired; starting over", folder)
             return self._fetch(start, folder, limit)
@@ -475,12 +498,32 @@ class GraphMail:
 
     def current_cursor(self, folder: str = "inbox") -> str:
         """The delta link after everything already in ``folder`` (bodies are not fetched)."""
+        return self.list_ids(folder)[1]
+
+    def list_ids(self, folder: str = "inbox") -> tuple[list[MailRef], str]:
+        """Every message in ``folder`` by Graph id and Message-ID, oldest first, and the delta link.
+
+        One delta round reads ids, ``internetMessageId`` and arrival times only.
+        """
         url = self._delta_start(folder)
+        items: dict[str, dict[str, Any]] = {}
         while True:
             page = self._delta_page(url, DELTA_PAGE)
+            for item in page.get("value") or []:
+                if isinstance(item, dict) and item.get("id") and "@removed" not in item:
+                    items.setdefault(str(item["id"]), item)
             delta = page.get("@odata.deltaLink")
             if isinstance(delta, str) and delta:
-                return delta
+                far_past = datetime.min.replace(tzinfo=UTC)
+                ordered = sorted(items.values(), key=lambda i: self._when(i) or far_past)
+                refs = [
+                    MailRef(
+                        uid=str(i["id"]),
+                        message_id=message_id_in(str(i.get("internetMessageId") or "")),
+                    )
+                    for i in ordered
+                ]
+                return refs, delta
             following = page.get("@odata.nextLink")
             if not (isinstance(following, str) and following):
                 raise ProviderError(
@@ -488,6 +531,16 @@ class GraphMail:
                     "try again later."
                 )
             url = following
+
+    def fetch_raw(self, uids: list[str], folder: str = "inbox") -> list[RawMail]:
+        """The MIME bytes of messages by Graph id (those deleted meanwhile are left out)."""
+        out: list[RawMail] = []
+        for uid in uids:
+            try:
+                out.append(RawMail(uid=uid, raw=self._mime({"id": uid}), folder=folder))
+            except GraphNotFound:
+                continue
+        return out
 
 
 def _graph_folder(folder: str) -> str:
