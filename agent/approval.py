@@ -13,6 +13,7 @@ the tool's schema), ``reject`` (the reason goes back to the planner) and
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -22,6 +23,21 @@ from agent.ledger import Proposal
 if TYPE_CHECKING:
     from tools.base import ToolSpec
     from tools.context import ToolContext
+    from tools.providers.base import Message
+
+APPROVAL_TOKEN = re.compile(r"\[SEC ([0-9a-f]{8}) ([0-9a-f]{16})\]")
+"""The token an approval request carries in its subject: proposal id and signature."""
+
+
+def secretary_traffic(message: Message) -> bool:
+    """Whether a message is the approval desk's own: a request, a notice, an answer to one.
+
+    Such mail is bookkeeping, not correspondence: it never enters memory.
+    """
+    headers = {k.lower() for k in message.headers}
+    if headers & {"x-secretary-principal", "x-secretary-tag", "x-secretary-proposal"}:
+        return True
+    return bool(APPROVAL_TOKEN.search(message.subject))
 
 DecisionKind = Literal["approve", "edit", "reject", "respond"]
 

@@ -195,6 +195,12 @@ def _password(account: dict[str, Any], env: str | None, file: str | None) -> Non
 @click.option("--password-file", default=None, help="File holding the password.")
 @click.option("--address", default=None, help="From address (default: the principal's).")
 @click.option("--ca-file", default=None, help="CA bundle to trust (self-signed servers).")
+@click.option(
+    "--authserv-id",
+    default=None,
+    help="The authserv-id your receiving server writes into Authentication-Results; "
+    "with it, an e-mailed approval that passes DMARC there counts even without the token.",
+)
 @PRINCIPAL
 @_guard
 def connect_imap(
@@ -209,6 +215,7 @@ def connect_imap(
     password_file: str | None,
     address: str | None,
     ca_file: str | None,
+    authserv_id: str | None,
     principal: str | None,
 ) -> None:
     """Any mail host: IMAP for reading, SMTP for sending (both logins are checked).
@@ -232,6 +239,8 @@ def connect_imap(
         account["address"] = address
     if ca_file:
         account["ca_file"] = str(Path(ca_file).expanduser().resolve())
+    if authserv_id:
+        account["authserv_id"] = authserv_id.strip().lower()
     _password(account, password_env, password_file)
     _check_and_save(principal, {"mail": account})
 

@@ -60,6 +60,8 @@ class IngestReport:
 
     ingested: int = 0
     duplicates: int = 0
+    own: int = 0
+    """The approval desk's own traffic (requests, notices, answers), left out of memory."""
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     """Skipped messages: (where, why)."""
     embedded: int = 0
@@ -74,6 +76,8 @@ class IngestReport:
         )
         if self.warnings:
             line += f", {len(self.warnings)} stored with warnings"
+        if self.own:
+            line += f", {self.own} of the secretary's own approval mails left out"
         return line
 
 
@@ -246,6 +250,11 @@ def _read_one(ref: str, data: bytes, memory: Any, report: IngestReport) -> None:
         return
     if not message.body.strip() and not message.attachments:
         report.unreadable.append((ref, _why_empty(data)))
+        return
+    from agent.approval import secretary_traffic
+
+    if secretary_traffic(message):
+        report.own += 1
         return
     extra = ""
     if message.attachments:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from agent.approval import Decision, apply_edit
 from agent.errors import SecretaryError
@@ -331,13 +331,17 @@ class Secretary:
         principal: str | None = None,
         thread: str | None = None,
         actor: Actor | None = None,
-        role: Role = "principal",
+        role: Role | Literal["secretary"] = "principal",
         ref: str = "",
         remember: bool = True,
+        outside: list[dict[str, str]] | None = None,
     ) -> Reply:
         """One turn: the text goes to the planner; proposals wait in the ledger.
 
         ``remember=False`` keeps the turn out of memory (a channel's own instruction).
+        ``role="secretary"`` is a channel's own note to the planner (never the principal's
+        voice); ``outside`` lists what such a note repeats of someone else's message
+        (``{"who", "text", "ref"}``), which counts as that person's content.
         """
         from langchain_core.messages import HumanMessage
 
@@ -352,13 +356,13 @@ class Secretary:
             reply = Reply(principal=p.id, thread=thread, error=NO_MODEL_HINT)
             reply.pending = self.ledger.query(p.id, "proposed", thread)
             return reply
-        message = HumanMessage(
-            content=text,
-            additional_kwargs={"secretary_role": role, "secretary_ref": ref or str(actor)},
-        )
+        extra: dict[str, Any] = {"secretary_role": role, "secretary_ref": ref or str(actor)}
+        if outside:
+            extra["secretary_outside"] = outside
+        message = HumanMessage(content=text, additional_kwargs=extra)
         with self._thread_lock(p.id, thread):
             reply = self._run(p, thread, actor, {"messages": [message], "steps": 0})
-        if role != "outsider" and remember:
+        if role in ("principal", "staff") and remember:
             from agent.learning import remember_turn
 
             remember_turn(self.workspace(p), thread, text, reply.text)

@@ -364,9 +364,9 @@ def bench_workers(
 
 
 def _mid(raw: bytes) -> str:
-    from agent.channels.email import _message_id
+    from tools.providers.base import message_id_of
 
-    return _message_id(raw)
+    return message_id_of(raw)
 
 
 def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:

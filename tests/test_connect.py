@@ -99,6 +99,16 @@ def test_connect_imap_checks_the_imap_and_the_smtp_login_before_saying_connected
 
 
 @pytest.mark.usefixtures("ada")
+def test_connect_imap_records_the_receiving_servers_authserv_id(
+    isolated_home: Path, dovecot: Dovecot, smtp_server: SmtpServer
+) -> None:
+    user = dovecot.new_user("auth")
+    r = connect_imap(dovecot, user, smtp_server.port, **{"--authserv-id": "MX.Example.com"})
+    assert r.exit_code == 0, r.output
+    assert accounts(isolated_home)["mail"]["authserv_id"] == "mx.example.com"
+
+
+@pytest.mark.usefixtures("ada")
 def test_a_dead_smtp_port_is_named_and_the_working_account_stays(
     isolated_home: Path, dovecot: Dovecot, smtp_server: SmtpServer
 ) -> None:

@@ -157,7 +157,7 @@ def test_reply_is_delivered_once_after_an_emailed_approval(desk: Desk) -> None:
     desk.dovecot.deliver(desk.ada, desk.answer(request, "approve", f"Dana <{desk.dana}>"))
     handled = desk.once()  # also the request itself, arrived in the principal's inbox
     assert sum("approval refused" in line for line in handled) == 1, handled
-    assert any("own address" in line for line in handled)
+    assert any("the secretary's own message; filed in Secretary" in line for line in handled)
     assert desk.replies_to_dana() == []
 
     desk.dovecot.deliver(desk.ada, desk.answer(request, "Approve", f"Ada <{desk.ada}>"))
@@ -166,8 +166,12 @@ def test_reply_is_delivered_once_after_an_emailed_approval(desk: Desk) -> None:
     [reply] = desk.replies_to_dana()
     assert reply.subject == "Re: Hello" and reply.references[-1] == ORIGINAL
     assert "The report follows on Friday" in reply.body and "> Could you send" in reply.body
-    sent = [m for m in desk.inbox(desk.ada)]  # the principal's own copy is in Sent, not here
-    assert all(m.message_id != reply.message_id for m in sent)
+    inbox = [m for m in desk.inbox(desk.ada)]  # the principal's own copy is in Sent, not here
+    assert all(m.message_id != reply.message_id for m in inbox)
+    # The request and the principal's answer were filed out of the inbox; Dana's refused
+    # attempt stays there for the principal to see.
+    ours = [m.sender for m in inbox if "[SEC " in m.subject]
+    assert len(ours) == 1 and desk.dana in ours[0], ours
 
     # A replay of the same approval, and another round: nothing more is sent.
     desk.dovecot.deliver(desk.ada, desk.answer(request, "approve", f"Ada <{desk.ada}>"))

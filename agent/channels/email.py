@@ -12,26 +12,30 @@ For one principal, each round:
    through the gate like any other action;
 3. **ask for approvals** by e-mail when the principal chose that channel
    (``policy.approval_channel = "email"``): one request per waiting proposal,
-   carrying a signed token; the principal answers "approve", "reject: reason"
-   or with the corrected text.
+   showing the whole action and carrying a signed token
+   (``agent.channels.approval_mail``).
 
-An approval reply is accepted only when it comes from the principal's address
-(or staff allowed for that tool), passes the host's authentication results or
-carries the request's signed token (a wrong token is always refused), and
-names a proposal still waiting. Everything else is refused and logged.
+An answer to a request decides only in the fixed grammar of
+``agent.channels.decisions`` (approve / reject / an explicit edit); anything else
+the principal writes goes to the planner as their message while the proposal
+keeps waiting, and free text never becomes an action. An answer counts only when
+it comes from the principal's address (or staff allowed for that tool), carries
+the request's signed token or is vouched for by the principal's own receiving
+server, and names a proposal still waiting. Everything else is refused and logged.
 
-Loop prevention (RFC 3834): bulk, list, auto-submitted, no-reply and own
-messages are never answered, and what the desk sends on its own carries
-``Auto-Submitted: auto-generated``.
+Loop prevention (RFC 3834): automatic replies, bounces, bulk, list, no-reply and
+own messages are never answered and never decide (``agent.autoreply`` is asked
+before anything else), and what the desk sends on its own carries
+``Auto-Submitted: auto-generated`` and ``X-Auto-Response-Suppress: All``. The
+desk's own traffic (requests, notices, the principal's answers) is filed out of
+the inbox where the provider can, and never enters memory as correspondence.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import os
-import re
 import secrets
 import socket
 import threading
@@ -43,8 +47,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent.channels import approval_mail
+from agent.channels.approval_mail import OWN_HEADERS, TOKEN_RE
+from agent.channels.decisions import Reading, read_reply
 from agent.errors import SecretaryError
-from tools.mail_compose import normalize_subject
+from tools.mail_compose import normalize_subject, reply_subject
 from tools.providers.base import OutgoingMessage, ProviderError
 from tools.providers.local.store import LocalStore
 
@@ -92,11 +99,8 @@ LEASE = 300.0
 MAX_ATTEMPTS = 3
 """A message whose handling failed this often is left 'failed' (kept, reported)."""
 
-TOKEN_RE = re.compile(r"\[SEC ([0-9a-f]{8}) ([0-9a-f]{16})\]")
-_APPROVE = re.compile(
-    r"^(approve[ds]?|yes|ok(ay)?|go ahead|send( it)?|lgtm|confirm(ed)?)\b[.!]*$", re.I
-)
-_REJECT = re.compile(r"^(reject(ed)?|no|don'?t|do not|cancel)\b[\s:,.!-]*(?P<reason>.*)$", re.I)
+OWN_FOLDER = "Secretary"
+"""Where the desk files its own traffic (requests, notices, answers) out of the inbox."""
 
 # Statuses of a stored message.
 DONE_STATES = ("done", "refused", "unreadable", "failed")
@@ -535,10 +539,29 @@ class MailDesk:
             return f"{mid}: handling failed ({exc}); {again}"
 
     def _handle(self, mid: str, mail: Incoming) -> str:
+        from agent.autoreply import automatic
         from agent.triage import History, triage
 
+        if self._is_own(mail):
+            # A request or notice of ours that came back into the inbox we read.
+            self._done(mid, mail, "own", "file", "the secretary's own message")
+            return f"{mid}: the secretary's own message{self._file_away(mail)}"
         proposal_id = self._approval_target(mail)
         if proposal_id is not None:
+            machine = automatic(mail)
+            if machine is not None:
+                # Checked before any decision: an out-of-office answering the request
+                # must neither decide it nor be answered.
+                self._done(mid, mail, "approval", "ignore", f"not a decision: {machine}")
+                self.sec.ledger.note(
+                    self.principal.id, "approval_ignored", f"email:{mail.address}",
+                    {"message_id": mail.message.message_id, "why": machine}, proposal_id,
+                )  # fmt: skip
+                return (
+                    f"{mid} from {mail.address}: an automatic message about proposal "
+                    f"{proposal_id} ({machine}); not a decision, not answered"
+                    f"{self._file_away(mail)}"
+                )
             return self._apply_approval(mid, mail, proposal_id)
         calendar_note = self._calendar_mail(mail)
         if calendar_note is not None:
@@ -568,7 +591,11 @@ class MailDesk:
         head = f"{mid} from {mail.address}: {verdict.category}/{verdict.action} ({verdict.reason})"
         if verdict.action == "respond" and not verdict.no_auto_reply:
             return self._draft_reply(mid, mail, verdict, base, head)
-        if verdict.action == "notify" and self.principal.policy.approval_channel == "email":
+        if (
+            verdict.action == "notify"
+            and self.principal.policy.approval_channel == "email"
+            and automatic(mail) is None  # a notice about a bounce can bounce: a loop
+        ):
             self._notify(mail, verdict)
         if verdict.action == "undecided":
             self.state.update(mid, status="done", **base)
@@ -629,14 +656,23 @@ class MailDesk:
                 "\n\nThis is a press enquiry: read press_policy and press_history first, and "
                 "answer only with reply_to_press."
             )
+        # The desk's note is the secretary's voice, not the principal's; the sender and the
+        # triage reason in it are the sender's content (a reason can paraphrase a request).
         reply = self.sec.ask(
             text,
             principal=self.principal.id,
             thread=thread,
             actor=Actor("email", "mail-desk"),
-            role="principal",
+            role="secretary",
             ref="the mail desk",
             remember=False,
+            outside=[
+                {
+                    "who": mail.address,
+                    "text": f"{mail.message.sender}\n{mail.message.subject}\n{verdict.reason}",
+                    "ref": f"the triage of {mail.message.message_id}",
+                }
+            ],
         )
         if reply.error:
             raise RuntimeError(reply.error)
@@ -687,12 +723,65 @@ class MailDesk:
             if all(s != "proposed" for s in states):
                 self.state.update(row["message_id"], status="done")
 
+    # ------------------------------------------------------------ own mail
+
+    def _tag(self, subject: str) -> str:
+        """A mark only this desk can put on its own mail (signed over the subject)."""
+        return approval_mail.token(self._key, self.principal.id, "own:" + " ".join(subject.split()))
+
+    def _own_message(self, subject: str, body: str, **fields: Any) -> OutgoingMessage:
+        """A message the desk writes to the principal on its own (never answered by a machine)."""
+        headers = {
+            **OWN_HEADERS,
+            "X-Secretary-Principal": self.principal.id,
+            "X-Secretary-Tag": self._tag(subject),
+        }
+        headers.update(fields.pop("extra_headers", {}))
+        return OutgoingMessage(
+            to=[self.principal.email], subject=subject, body=body, extra_headers=headers, **fields
+        )
+
+    def _is_own(self, mail: Incoming) -> bool:
+        """Whether the desk itself wrote this message (a request or a notice coming back)."""
+        tag = mail.header("X-Secretary-Tag")
+        return bool(tag) and tag == self._tag(mail.message.subject)
+
+    def _file_away(self, mail: Incoming) -> str:
+        """Take the desk's own traffic out of the inbox where the provider can ('' if not)."""
+        box = self.workspace.mail
+        try:
+            move = getattr(box, "move", None)
+            if callable(move) and mail.source:
+                move(mail.source, OWN_FOLDER, folder=self.folder)
+                return f"; filed in {OWN_FOLDER}"
+            archive = getattr(box, "archive", None)
+            if callable(archive):
+                archive(mail.message.message_id)
+                return "; archived"
+            seen = getattr(box, "mark_seen", None)
+            if callable(seen) and mail.source:
+                seen(mail.source, folder=self.folder)
+                return "; marked read"
+        except ProviderError as exc:
+            log.info("mail-desk %s: not filed away: %s", self.principal.id, exc)
+        return ""
+
+    def _done(self, mid: str, mail: Incoming, category: str, action: str, reason: str) -> None:
+        self.state.update(
+            mid,
+            status="done",
+            category=category,
+            action=action,
+            reason=reason,
+            sender=mail.message.sender,
+            subject=mail.message.subject,
+        )
+
     # ------------------------------------------------------------ approvals
 
     def token(self, proposal_id: str) -> str:
         """The signed token of one proposal's approval request."""
-        msg = f"{self.principal.id}:{proposal_id}".encode()
-        return hmac.new(self._key, msg, hashlib.sha256).hexdigest()[:16]
+        return approval_mail.token(self._key, self.principal.id, proposal_id)
 
     def request_approvals(self) -> int:
         """Mail the principal one approval request per waiting proposal not yet asked.
@@ -705,42 +794,18 @@ class MailDesk:
             return self._request_approvals() if mine else 0
 
     def _request_approvals(self) -> int:
-        from agent.approval import card_lines
-
         sent = 0
         for proposal in self.sec.pending(self.principal.id):
             if self.state.requested(proposal.id) is not None:
                 continue
-            title = proposal.preview.get("summary") or proposal.tool
-            lines = [f"{label}: {value}" for label, value in card_lines(proposal)]
-            body = "\n".join(
-                [
-                    f"{self.principal.name.split()[0]}, this waits for your decision:",
-                    "",
-                    *lines,
-                    "",
-                    "Reply to this e-mail with one of:",
-                    "  approve",
-                    "  reject: <your reason>",
-                    *(
-                        ["  or the corrected text of the message, written above the quote"]
-                        if "body" in proposal.effective_args
-                        else []
-                    ),
-                    "",
-                    f"Proposal {proposal.id}. Or decide from a terminal: "
-                    f"secretary approve {proposal.id}",
-                ]
+            request = approval_mail.request_message(
+                proposal, self.principal, self.token(proposal.id)
             )
-            message = OutgoingMessage(
-                to=[self.principal.email],
-                subject=f"Approve? {title[:90]} [SEC {proposal.id} {self.token(proposal.id)}]",
-                body=body,
-                extra_headers=self._own_headers(proposal.id),
+            message = self._own_message(
+                request.subject, request.body, extra_headers=request.extra_headers
             )
-            receipt = self.workspace.mail.send(
-                message, f"approval-request:{self.principal.id}:{proposal.id}"
-            )
+            key = approval_mail.request_key(self._key, self.principal.id, proposal.id)
+            receipt = self.workspace.mail.send(message, key)
             self.state.record_request(proposal.id, receipt.message_id)
             self.sec.ledger.note(
                 self.principal.id,
@@ -751,12 +816,6 @@ class MailDesk:
             )
             sent += 1
         return sent
-
-    def _own_headers(self, proposal_id: str = "") -> dict[str, str]:
-        headers = {"Auto-Submitted": "auto-generated", "X-Secretary-Principal": self.principal.id}
-        if proposal_id:
-            headers["X-Secretary-Proposal"] = proposal_id
-        return headers
 
     def _approval_target(self, mail: Incoming) -> str | None:
         """The proposal an incoming message answers, if it is an approval reply."""
@@ -788,6 +847,31 @@ class MailDesk:
         log.warning("mail-desk %s: refused approval mail %s: %s", self.principal.id, mid, why)
         return f"{mid} from {mail.address}: approval refused ({why})"
 
+    def _authenticated(self, mail: Incoming, proposal: Proposal) -> str | None:
+        """Why the answer cannot be trusted to come from who it says (None: it can)."""
+        found = TOKEN_RE.search(mail.message.subject) or TOKEN_RE.search(mail.message.body[:4000])
+        token_ok = False
+        if found is not None:
+            if found.group(1) != proposal.id or not hmac_equal(
+                found.group(2), self.token(proposal.id)
+            ):
+                return "the approval token does not match"
+            token_ok = True
+        account = self.principal.accounts.get("mail", {})
+        verdict, why = approval_mail.authentication_verdict(
+            [str(v) for v in mail.headers.get_all("Authentication-Results") or []],
+            account.get("authserv_id"),
+            mail.address.rpartition("@")[2],
+        )
+        if verdict == "fail":
+            return f"the sender failed authentication ({why})"
+        if not token_ok and verdict != "pass":
+            return (
+                "neither the request's token nor authentication by your own mail server "
+                f"({why}); answer the request itself so its subject keeps the token"
+            )
+        return None
+
     def _apply_approval(self, mid: str, mail: Incoming, proposal_id: str) -> str:
         from agent.approval import Decision
         from agent.ledger import LedgerError
@@ -800,21 +884,9 @@ class MailDesk:
         role = self.principal.role_of("email", mail.address)
         if not self.principal.may_approve(role, proposal.tool, mail.address):
             return self._refuse(mid, mail, proposal.id, f"{mail.address} may not approve this")
-        found = TOKEN_RE.search(mail.message.subject) or TOKEN_RE.search(mail.message.body[:4000])
-        token_ok = False
-        if found is not None:
-            if found.group(1) != proposal.id or not hmac.compare_digest(
-                found.group(2), self.token(proposal.id)
-            ):
-                return self._refuse(mid, mail, proposal.id, "the approval token does not match")
-            token_ok = True
-        auth = authentication_verdict(mail.header("Authentication-Results"))
-        if auth == "fail":
-            return self._refuse(mid, mail, proposal.id, "the sender failed authentication")
-        if not token_ok and auth != "pass":
-            return self._refuse(
-                mid, mail, proposal.id, "neither a valid token nor passing authentication"
-            )
+        problem = self._authenticated(mail, proposal)
+        if problem is not None:
+            return self._refuse(mid, mail, proposal.id, problem)
         if proposal.status == "approved" and self.sec.ledger.database.is_held(
             f"thread:{proposal.principal}/{proposal.thread}"
         ):
@@ -823,30 +895,110 @@ class MailDesk:
             return self._refuse(
                 mid, mail, proposal.id, f"the proposal is no longer waiting ({proposal.status})"
             )
-        decision = parse_decision(mail.message.body, proposal)
-        if decision is None:
-            return self._refuse(mid, mail, proposal.id, "the answer was not understood")
-        if proposal.status == "approved":
+        draft = proposal.effective_args.get("body")
+        reading = read_reply(
+            mail.message.body,
+            draft if isinstance(draft, str) else None,
+            signer=self.principal.name,
+        )
+        if reading.kind in ("message", "empty"):
+            return self._not_a_decision(mid, mail, proposal, reading, role)
+        if reading.kind == "approve" or proposal.status == "approved":
+            if proposal.status == "approved" and reading.kind == "reject":
+                return self._refuse(mid, mail, proposal.id, "it was approved already")
             # Approved already (by this answer, in a worker that stopped before the
             # action ran, or elsewhere): finishing it runs the action once at most.
             decision = Decision(kind="approve")
-        reply = self.sec.decide(
-            proposal.id, decision, actor=Actor("email", mail.address), principal=self.principal.id
-        )
+        elif reading.kind == "reject":
+            decision = Decision(kind="reject", text=reading.text or "rejected by e-mail")
+        else:
+            decision = Decision(kind="edit", args={"body": reading.text})
+        try:
+            reply = self.sec.decide(
+                proposal.id,
+                decision,
+                actor=Actor("email", mail.address),
+                principal=self.principal.id,
+            )
+        except SecretaryError as exc:
+            return self._refuse(mid, mail, proposal.id, str(exc))
         after = self.sec.ledger.get(proposal.id, self.principal.id)
-        self.state.update(
-            mid,
-            status="done",
-            category="approval",
-            action=decision.kind,
-            reason=f"{decision.kind} of {proposal.id} by e-mail",
-            sender=mail.message.sender,
-            subject=mail.message.subject,
+        self._done(
+            mid, mail, "approval", decision.kind, f"{decision.kind} of {proposal.id} by e-mail"
         )
+        filed = self._file_away(mail)
         extra = f"; {reply.error}" if reply.error else ""
         return (
             f"{mid} from {mail.address}: {decision.kind} of proposal {proposal.id} "
-            f"accepted; it is now {after.status}{extra}"
+            f"accepted ({reading.why}); it is now {after.status}{extra}{filed}"
+        )
+
+    def _not_a_decision(
+        self, mid: str, mail: Incoming, proposal: Proposal, reading: Reading, role: str
+    ) -> str:
+        """An answer that decides nothing: the planner hears it; the proposal keeps waiting."""
+        from agent.runtime import Actor
+
+        head = f"{mid} from {mail.address}: not a decision on {proposal.id} ({reading.why})"
+        answer = ""
+        if reading.kind == "message" and self.use_model:
+            reply = self.sec.ask(
+                reading.text,
+                principal=self.principal.id,
+                thread=proposal.thread,
+                actor=Actor("email", mail.address),
+                role="staff" if role == "staff" else "principal",
+                ref="your e-mail reply",
+            )
+            answer = reply.text or reply.error or ""
+            new = [p.id for p in reply.pending if p.id != proposal.id]
+            if new:
+                answer += (
+                    f"\n\nI proposed {len(new)} new action(s) ({', '.join(new)}); a separate "
+                    "request for each follows."
+                )
+        elif self._explained(proposal.id):
+            self._done(mid, mail, "approval", "ignored", reading.why)
+            self.sec.ledger.note(
+                self.principal.id, "approval_not_understood", f"email:{mail.address}",
+                {"message_id": mail.message.message_id, "why": reading.why}, proposal.id,
+            )  # fmt: skip
+            return f"{head}; explained once already, nothing sent"
+        else:
+            answer = "Your reply did not say approve, reject or edit, so I did nothing."
+        summary = proposal.preview.get("summary") or proposal.tool
+        body = "\n".join(
+            [
+                answer.strip(),
+                "",
+                f"Still waiting for your decision: {summary} (proposal {proposal.id}).",
+                "Reply to the request with one line: approve / reject: reason / "
+                "edit: new text. Nothing is sent until you do.",
+            ]
+        )
+        message = self._own_message(
+            reply_subject(mail.message.subject),
+            body,
+            in_reply_to=mail.message.message_id,
+            references=[*mail.message.references, mail.message.message_id],
+        )
+        self.workspace.mail.send(
+            message, f"approval-answer:{self.principal.id}:{mail.message.message_id}"
+        )
+        self.sec.ledger.note(
+            self.principal.id,
+            "approval_message",
+            f"email:{mail.address}",
+            {"message_id": mail.message.message_id, "why": reading.why, "answered": True},
+            proposal.id,
+        )
+        self._done(mid, mail, "approval", "message", reading.why)
+        return f"{head}; answered, the proposal keeps waiting{self._file_away(mail)}"
+
+    def _explained(self, proposal_id: str) -> bool:
+        """Whether the desk already told the principal how to answer this proposal."""
+        return any(
+            e["event"] == "approval_message" for e in self.sec.trail(self.principal.id, proposal_id)
         )
 
     def _notify(self, mail: Incoming, verdict: Verdict) -> None:
@@ -858,12 +1010,7 @@ class MailDesk:
             f"Received: {m.date.isoformat() if m.date else '-'}\n\n"
             f"Why: {verdict.reason}\n\n{m.snippet}"
         )
-        note = OutgoingMessage(
-            to=[self.principal.email],
-            subject=f"[{flag}] {normalize_subject(m.subject)[:100]}",
-            body=body,
-            extra_headers=self._own_headers(),
-        )
+        note = self._own_message(f"[{flag}] {normalize_subject(m.subject)[:100]}", body)
         receipt = self.workspace.mail.send(note, f"notice:{self.principal.id}:{m.message_id}")
         self.sec.ledger.note(
             self.principal.id,
@@ -873,40 +1020,11 @@ class MailDesk:
         )
 
 
-def authentication_verdict(results: str) -> str:
-    """'pass', 'fail' or 'none' from Authentication-Results header values (RFC 8601)."""
-    text = results.lower()
-    if not text.strip():
-        return "none"
-    if "dmarc=fail" in text or ("spf=fail" in text and "dkim=pass" not in text):
-        return "fail"
-    if "dmarc=pass" in text or "dkim=pass" in text or "spf=pass" in text:
-        return "pass"
-    return "none"
+def hmac_equal(a: str, b: str) -> bool:
+    """Compare two tokens in constant time."""
+    import hmac
 
-
-def parse_decision(body: str, proposal: Proposal) -> Any:
-    """The decision an approval reply states (None when it cannot be understood)."""
-    from agent.approval import Decision
-    from agent.memory import new_text
-
-    text = new_text(body).strip()
-    # Drop our own token lines and a sign-off-only tail.
-    lines = [ln.strip() for ln in text.splitlines()]
-    while lines and not lines[0]:
-        lines.pop(0)
-    if not lines:
-        return None
-    first = lines[0]
-    if _APPROVE.match(first):
-        return Decision(kind="approve")
-    rejected = _REJECT.match(first)
-    if rejected is not None:
-        rest = " ".join([rejected.group("reason"), *lines[1:]]).strip()
-        return Decision(kind="reject", text=rest or "rejected by e-mail")
-    if "body" in proposal.effective_args:
-        return Decision(kind="edit", args={"body": text})
-    return None
+    return hmac.compare_digest(a, b)
 
 
 def _desk_key(root: Path) -> bytes:

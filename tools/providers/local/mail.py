@@ -430,6 +430,28 @@ class LocalMail:
                 break
         return out
 
+    def move(self, uid: str, to_folder: str, folder: str = "inbox") -> None:
+        """Move a message file (``uid`` as in :class:`RawMail`) into another Maildir folder.
+
+        The folder is created when missing (the mail desk files its own traffic into
+        ``Secretary``); the message keeps its file name, so moving twice is harmless.
+        """
+        if "/" in uid or uid.startswith(".") or not uid:
+            raise ProviderError(f"'{uid}' is not a message file name of this mailbox.")
+        target = to_folder.strip().lower()
+        if not target or "/" in target or target.startswith("."):
+            raise ProviderError(f"'{to_folder}' is not a folder name.")
+        mailbox.Maildir(self.path / target, create=True)
+        for sub in ("new", "cur"):
+            source = self.path / folder / sub / uid
+            try:
+                os.replace(source, self.path / target / "cur" / uid)
+            except FileNotFoundError:
+                continue
+            return
+        if not any((self.path / target / sub / uid).exists() for sub in ("new", "cur")):
+            raise NotFound(f"There is no message '{uid}' in {folder}.")
+
     def unread(self, folder: str = "inbox", limit: int = 200) -> list[RawMail]:
         """Messages not marked seen (in ``new/``, or in ``cur/`` without the S flag)."""
         out: list[RawMail] = []
