@@ -274,7 +274,7 @@ def test_a_message_picked_from_a_listing_is_not_flagged_but_a_planted_address_is
     reply = sec.ask("Answer Dana's mail", principal="ada", thread="t1")
     cards = {p.tool: p for p in reply.pending}
     # Which message to answer is the mailbox's own listing: no warning on the reply.
-    assert cards["reply_to_message"].provenance["message_id"]["source"] == "workspace"
+    assert cards["reply_to_message"].provenance["message_id"]["source"] == "identifier"
     assert not any("untrusted" in w for w in cards["reply_to_message"].preview["warnings"])
     # The address came from the body an outsider wrote: flagged.
     assert cards["send_email"].provenance["to"]["source"] == "untrusted"

@@ -133,7 +133,7 @@ def test_a_second_principal_never_recalls_the_firsts_mail(
     assert ada.collection.name != bob.collection.name
 
 
-def test_recall_tool_results_count_as_memory_for_provenance(
+def test_recalled_mail_is_its_senders_content_for_provenance(
     make_secretary: Any, archive: Path
 ) -> None:
     model = ScriptedChatModel(
@@ -156,8 +156,12 @@ def test_recall_tool_results_count_as_memory_for_provenance(
     sec = make_secretary(model)
     run_ingest(sec.workspace(sec.principal("ada")).memory, [archive])
     [p] = sec.ask("Tell the cleaning company it's paid", principal="ada", thread="t1").pending
-    assert p.provenance["to"]["source"] == "memory"
-    assert p.provenance["subject"]["source"] == "memory"
+    # Ingested mail is what its sender wrote, wherever it is read from: an address taken
+    # from it (not in the contacts) is flagged; a subject in the secretary's words is not.
+    assert p.provenance["to"]["source"] == "untrusted"
+    assert p.provenance["to"]["who"] == "s1@acme.com"
+    assert p.provenance["subject"]["source"] == "model"
+    assert any("s1@acme.com is not in your contacts" in w for w in p.preview["warnings"])
 
 
 def test_bad_since_date_is_a_clear_error(make_secretary: Any) -> None:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import read_when
-from tools.mail_compose import attachments_of, parse_rfc822
+from tools.mail_compose import attachments_of, bare_address, parse_rfc822
 from tools.providers.base import NotFound, ProviderError
 from tools.providers.local.filing import (
     FiledDocument,
@@ -256,6 +256,8 @@ class _Source:
     title: str
     doc_date: date | None = None
     counterparty: str = ""
+    author: str = ""
+    """Who wrote it, when someone outside did (the sender of the mail it came in)."""
 
 
 def _from_mail(ctx: ToolContext, message_id: str, attachment: str) -> _Source:
@@ -298,7 +300,16 @@ def _from_mail(ctx: ToolContext, message_id: str, attachment: str) -> _Source:
         title=Path(chosen.filename).stem or message.subject,
         doc_date=when,
         counterparty=_counterparty_of_sender(message.sender),
+        author=_outside_author(ctx, message.sender),
     )
+
+
+def _outside_author(ctx: ToolContext, sender: str) -> str:
+    """The sender's address, unless the principal sent it themselves ('' then)."""
+    addr = bare_address(sender).lower()
+    account = ctx.principal.accounts.get("mail", {})
+    mine = {ctx.principal.email.lower(), str(account.get("address") or "").lower()}
+    return "" if not addr or addr in mine else addr
 
 
 def _from_path(path: str) -> _Source:
@@ -431,6 +442,7 @@ def _planned_filing(
         doc_date=when,
         tags=_tags(tags or []),
         source=src.label,
+        author=src.author,
         sha256=digest,
         size=len(src.data),
         content_type=src.content_type,
@@ -509,7 +521,8 @@ def _index(ctx: ToolContext, doc: FiledDocument) -> bool:
             text=f"{head}\n\n{doc.text}".strip(),
             subject=doc.title,
             date=_day_start(ctx, doc.doc_date),
-            sender=doc.counterparty,
+            # Who wrote it decides how far it is trusted when recalled later.
+            sender=doc.author or doc.counterparty,
             source=str(_filing(ctx).absolute(doc.path)),
         )
     except Exception as exc:  # noqa: BLE001 - the document is filed; search by metadata works
@@ -529,6 +542,7 @@ def _doc_dict(ctx: ToolContext, doc: FiledDocument, history: bool = False) -> di
         "tags": doc.tags,
         "path": str(store.absolute(doc.path)),
         "source": doc.source,
+        "filed_from": doc.author,
         "sha256": doc.sha256,
         "size": doc.size,
         "content_type": doc.content_type,

@@ -78,6 +78,8 @@ class FiledDocument(BaseModel):
     tags: list[str] = Field(default_factory=list)
     source: str = ""
     """``mail <message-id> attachment X``, ``path /...`` or ``note``."""
+    author: str = ""
+    """The outside author's address (the sender of the mail it came in); '' for the principal."""
     sha256: str
     size: int
     content_type: str = ""
@@ -106,6 +108,10 @@ def document_id_for(key: str) -> str:
     return f"doc-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
+_AUTHOR = "ALTER TABLE documents ADD COLUMN author TEXT NOT NULL DEFAULT '';"
+"""Version 2: who wrote a document filed from outside (provenance travels with it)."""
+
+
 def _row_doc(row: Any) -> FiledDocument:
     data = dict(row)
     data["tags"] = json.loads(data["tags"] or "[]")
@@ -123,7 +129,7 @@ class LocalFiling(LocalStore):
             storage: Where the principal's tables live; default from ``root``
                 and ``SECRETARY_DATABASE_URL``.
         """
-        super().__init__(root / "filing.sqlite", _SCHEMA, storage=storage)
+        super().__init__(root / "filing.sqlite", _SCHEMA, storage=storage, upgrades=[_AUTHOR])
         self.root = root
 
     @property
@@ -247,8 +253,8 @@ class LocalFiling(LocalStore):
                 )
             self._db.execute(
                 "INSERT INTO documents (id, title, type, counterparty, folder, doc_date, tags,"
-                " source, sha256, size, content_type, path, text, text_status, filed_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " source, sha256, size, content_type, path, text, text_status, filed_at, author)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new_id,
                     stored.title,
@@ -265,6 +271,7 @@ class LocalFiling(LocalStore):
                     stored.text,
                     stored.text_status,
                     stored.filed_at.isoformat(),
+                    stored.author,
                 ),
             )
             self._db.execute(
