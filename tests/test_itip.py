@@ -467,3 +467,61 @@ def test_an_e_mailed_invitation_is_filed_from_its_organizer_only(
     raw_cancel = build_mime(cancel, sam, message_id="<c-1@vendor.example>", date=NOW).as_bytes()
     gone = itip.file_invitation(ctx.calendar, raw_cancel, principal)
     assert gone is not None and gone.status == "cancelled" and gone.id == filed.id
+
+
+# --------------------------------------------------------- unauthenticated iTIP
+
+
+def test_an_unverified_reply_is_recorded_marked_and_never_replaces_a_verified_one(
+    ctx: ToolContext,
+) -> None:
+    made, invitation = _invitation(ctx)
+    unverified = itip.apply_reply(
+        ctx.calendar, _reply_from("eve@acme.com", invitation, "ACCEPTED"), verified=False
+    )
+    assert unverified.applied and not unverified.verified and "unverified" in unverified.reason
+    ev = ctx.calendar.get_event(made["id"])
+    assert ev.attendance == {"eve@acme.com": "accepted"} and ev.unverified == ["eve@acme.com"]
+    shown = run(ctx, "agenda", "a", days=14)
+    assert "without passing authentication: eve@acme.com" in json.dumps(shown)
+    # A verified answer clears the mark; a spoofed one afterwards cannot overwrite it.
+    itip.apply_reply(ctx.calendar, _reply_from("eve@acme.com", invitation, "TENTATIVE"))
+    assert ctx.calendar.get_event(made["id"]).unverified == []
+    spoof = itip.apply_reply(
+        ctx.calendar, _reply_from("eve@acme.com", invitation, "DECLINED"), verified=False
+    )
+    assert not spoof.applied and "verified one" in spoof.reason
+    assert ctx.calendar.get_event(made["id"]).attendance["eve@acme.com"] == "tentative"
+
+
+def test_an_unverified_invitation_is_filed_marked_and_cannot_move_a_verified_one(
+    ctx: ToolContext, principal: Principal
+) -> None:
+    sam = Principal(
+        id="sam", name="Sam Vendor", email="sam@vendor.example", timezone="America/New_York"
+    )
+    ny = ZoneInfo("America/New_York")
+    from tools.providers.base import Event
+
+    theirs = Event(
+        id="x", uid="demo-9@vendor.example", title="Demo", timezone="America/New_York",
+        start=datetime(2026, 11, 25, 9, tzinfo=ny), end=datetime(2026, 11, 25, 10, tzinfo=ny),
+        organizer="sam@vendor.example", attendees=["ada@example.com"], sequence=1,
+    )  # fmt: skip
+
+    def mail(event: Event, n: int) -> bytes:
+        message = itip.invitation(event, sam, "REQUEST", ["ada@example.com"], NOW)
+        return build_mime(message, sam, message_id=f"<i-{n}@vendor.example>", date=NOW).as_bytes()
+
+    filed = itip.file_invitation(ctx.calendar, mail(theirs, 1), principal, verified=False)
+    assert filed is not None and filed.unverified == ["sam@vendor.example"]
+    card = preview(ctx, "respond_to_invite", event_id=filed.id, answer="accepted")
+    assert any("without passing authentication" in w for w in card.warnings)
+    verified = itip.file_invitation(ctx.calendar, mail(theirs, 2), principal)
+    assert verified is not None and verified.unverified == []
+    moved = theirs.model_copy(
+        update={"sequence": 2, "start": datetime(2026, 11, 26, 9, tzinfo=ny),
+                "end": datetime(2026, 11, 26, 10, tzinfo=ny)}
+    )  # fmt: skip
+    held = itip.file_invitation(ctx.calendar, mail(moved, 3), principal, verified=False)
+    assert held is not None and held.start == at(25, 15)  # the spoofed update moved nothing

@@ -508,8 +508,21 @@ def test_attendee_reply_updates_attendance_and_gets_no_answer(
     deliver(d, msg.as_bytes())
     report = d.run_round()
     assert "answered 'Review': accepted" in report.handled[0]
-    assert d.workspace.calendar.get_event(event.id).attendance["dana@acme.test"] == "accepted"
+    # Nobody vouched for the sender: recorded, and marked as such.
+    assert "unverified sender" in report.handled[0]
+    filed = d.workspace.calendar.get_event(event.id)
+    assert filed.attendance["dana@acme.test"] == "accepted"
+    assert filed.unverified == ["dana@acme.test"]
     assert model.calls == [] and d.sec.pending("ada") == []
+    # With the principal's own server vouching for it (aligned DMARC), the answer counts.
+    d.principal.accounts["mail"] = {"authserv_id": "mx.example.com"}
+    del msg["Message-ID"]
+    msg["Message-ID"] = "<acc2@acme.test>"
+    msg["Authentication-Results"] = "mx.example.com; dmarc=pass header.from=acme.test"
+    deliver(d, msg.as_bytes())
+    report = d.run_round()
+    assert "unverified" not in report.handled[0]
+    assert d.workspace.calendar.get_event(event.id).unverified == []
 
 
 def test_arranged_meeting_becomes_a_meeting_note_in_memory(

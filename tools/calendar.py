@@ -91,9 +91,13 @@ def _event_dict(ctx: ToolContext, ev: Event) -> dict[str, Any]:
     data["when"] = _span(ev.start, ev.end, ev.all_day, tz, now)
     if ev.recurrence:
         data["repeats"] = itip.describe_recurrence(ev.recurrence)
-    for key in ("attendance", "recurrence", "recurring_id", "uid"):
+    for key in ("attendance", "recurrence", "recurring_id", "uid", "unverified"):
         if not data.get(key):
             data.pop(key, None)
+    if ev.unverified:
+        data["unverified"] = (
+            f"came by e-mail without passing authentication: {', '.join(ev.unverified)}"
+        )
     return data
 
 
@@ -978,6 +982,11 @@ def _preview_respond(ctx: ToolContext, args: BaseModel) -> Preview:
     previous = ev.attendance.get(me)
     if previous and previous != "needs-action":
         warnings.append(f"You already answered: {previous}")
+    if ev.organizer and ev.organizer.lower() in ev.unverified:
+        warnings.append(
+            f"This invitation came by e-mail without passing authentication: it may not be "
+            f"from {ev.organizer}"
+        )
     if ev.status == "cancelled":
         warnings.append("The event is cancelled")
     if answer != "declined":

@@ -362,8 +362,10 @@ class AttendanceBook(Protocol):
         """The event (or one occurrence of it) with this iCalendar UID; raises NotFound."""
         ...
 
-    def set_attendance(self, event_id: str, attendee: str, answer: PartStat) -> Event:
-        """Record one attendee's answer."""
+    def set_attendance(
+        self, event_id: str, attendee: str, answer: PartStat, *, verified: bool = True
+    ) -> Event:
+        """Record one attendee's answer (``verified=False``: marked as unauthenticated)."""
         ...
 
 
@@ -377,6 +379,8 @@ class ReplyOutcome(BaseModel):
     title: str = ""
     attendee: str = ""
     answer: PartStat | None = None
+    verified: bool = True
+    """Whether the mail it came in passed authentication (an unverified answer is marked)."""
 
 
 def calendar_part(raw: bytes | str) -> tuple[bytes, str]:
@@ -404,7 +408,7 @@ def calendar_part(raw: bytes | str) -> tuple[bytes, str]:
     raise ProviderError("The message carries no calendar data (no text/calendar part).")
 
 
-def apply_reply(calendar: object, raw: bytes | str) -> ReplyOutcome:
+def apply_reply(calendar: object, raw: bytes | str, *, verified: bool = True) -> ReplyOutcome:
     """Record an attendee's METHOD:REPLY (a bare .ics or a whole e-mail) in the calendar.
 
     The event is found by UID (and RECURRENCE-ID for one occurrence). The
@@ -416,6 +420,8 @@ def apply_reply(calendar: object, raw: bytes | str) -> ReplyOutcome:
     Args:
         calendar: The principal's calendar; it must implement :class:`AttendanceBook`.
         raw: The .ics text/bytes, or the RFC 5322 bytes of the e-mail carrying it.
+        verified: Whether the e-mail passed authentication; an unverified answer is
+            recorded marked so, and never replaces a verified one.
 
     Returns:
         Whether the answer was recorded, and why not when it was not.
@@ -437,14 +443,16 @@ def apply_reply(calendar: object, raw: bytes | str) -> ReplyOutcome:
         return ReplyOutcome(applied=False, reason=f"not a reply (METHOD:{method or 'none'})")
     outcomes: list[ReplyOutcome] = []
     for item in cal.walk("VEVENT"):
-        outcomes.append(_apply_one(calendar, item, sender))  # type: ignore[arg-type]
+        outcomes.append(_apply_one(calendar, item, sender, verified))  # type: ignore[arg-type]
     if not outcomes:
         return ReplyOutcome(applied=False, reason="the reply holds no event")
     applied = [o for o in outcomes if o.applied]
     return applied[0] if applied else outcomes[0]
 
 
-def _apply_one(calendar: AttendanceBook, item: icalendar.Event, sender: str) -> ReplyOutcome:
+def _apply_one(
+    calendar: AttendanceBook, item: icalendar.Event, sender: str, verified: bool
+) -> ReplyOutcome:
     uid = str(item.get("UID", "")).strip()
     if not uid:
         return ReplyOutcome(applied=False, reason="the reply has no UID")
@@ -479,16 +487,23 @@ def _apply_one(calendar: AttendanceBook, item: icalendar.Event, sender: str) -> 
             f"(version {event.sequence})",
             **base,
         )
-    updated = calendar.set_attendance(event.id, who, answer)
+    try:
+        updated = calendar.set_attendance(event.id, who, answer, verified=verified)
+    except ProviderError as exc:
+        return ReplyOutcome(applied=False, reason=str(exc), verified=verified, **base)
+    mark = "" if verified else " (unverified: the mail passed no authentication)"
     return ReplyOutcome(
         applied=True,
-        reason=f"{who} {_ANSWER_WORDS[answer]} '{updated.title}'",
+        reason=f"{who} {_ANSWER_WORDS[answer]} '{updated.title}'{mark}",
         answer=answer,
+        verified=verified,
         **base,
     )
 
 
-def handle_incoming(calendar: object, raw: bytes) -> ReplyOutcome | None:
+def handle_incoming(
+    calendar: object, raw: bytes, *, verified: bool = True
+) -> ReplyOutcome | None:
     """The mail desk's hook: apply ``raw`` if it is an iTIP reply, else do nothing.
 
     Never raises for ordinary mail, malformed calendar data or calendars that
@@ -497,6 +512,7 @@ def handle_incoming(calendar: object, raw: bytes) -> ReplyOutcome | None:
     Args:
         calendar: The principal's calendar provider.
         raw: The RFC 5322 bytes of an incoming message.
+        verified: Whether the message passed authentication (see :func:`apply_reply`).
     """
     try:
         data, _ = calendar_part(raw)
@@ -508,7 +524,7 @@ def handle_incoming(calendar: object, raw: bytes) -> ReplyOutcome | None:
     if b"METHOD:REPLY" not in data.upper().replace(b"\r\n ", b""):
         return None
     try:
-        outcome = apply_reply(calendar, raw)
+        outcome = apply_reply(calendar, raw, verified=verified)
     except ProviderError as exc:
         log.debug("iTIP reply not applied: %s", exc)
         return None
@@ -516,7 +532,9 @@ def handle_incoming(calendar: object, raw: bytes) -> ReplyOutcome | None:
     return outcome
 
 
-def file_invitation(calendar: object, raw: bytes | str, principal: Principal) -> Event | None:
+def file_invitation(
+    calendar: object, raw: bytes | str, principal: Principal, *, verified: bool = True
+) -> Event | None:
     """File an invitation (REQUEST) or its cancellation (CANCEL) from another organizer.
 
     For calendars that only learn of meetings by e-mail (the local one): the
@@ -529,6 +547,8 @@ def file_invitation(calendar: object, raw: bytes | str, principal: Principal) ->
         calendar: The principal's calendar; it must offer ``store_invitation``.
         raw: The .ics, or the e-mail carrying it.
         principal: Whose calendar it is.
+        verified: Whether the e-mail passed authentication; an unverified invitation is
+            filed marked so and never changes a verified one.
 
     Returns:
         The stored event, or None when the data is not an invitation for the principal.
@@ -597,6 +617,7 @@ def file_invitation(calendar: object, raw: bytes | str, principal: Principal) ->
         organizer=organizer,
         sequence=int(item.get("SEQUENCE", 0)),
         cancelled=method == "CANCEL" or str(item.get("STATUS", "")).upper() == "CANCELLED",
+        verified=verified,
     )
     return stored
 

@@ -614,14 +614,20 @@ class MailDesk:
         if "text/calendar" not in {t for t, _ in mail.parts()}:
             return None
         raw = mail.raw
-        outcome = itip.handle_incoming(self.workspace.calendar, raw)
+        # Calendar mail changes the calendar only as far as it is authenticated, by the
+        # same rule as an e-mailed approval; anything else is filed marked unverified.
+        verified = self._auth(mail)[0] == "pass"
+        outcome = itip.handle_incoming(self.workspace.calendar, raw, verified=verified)
         if outcome is not None:
             if outcome.applied:
-                return f"{outcome.attendee} answered '{outcome.title}': {outcome.answer}"
+                mark = "" if outcome.verified else " (unverified sender: recorded, marked so)"
+                return f"{outcome.attendee} answered '{outcome.title}': {outcome.answer}{mark}"
             return f"an invitation reply not applied: {outcome.reason}"
         if callable(getattr(self.workspace.calendar, "store_invitation", None)):
             try:
-                event = itip.file_invitation(self.workspace.calendar, raw, self.principal)
+                event = itip.file_invitation(
+                    self.workspace.calendar, raw, self.principal, verified=verified
+                )
             except ProviderError as exc:
                 log.info("mail-desk %s: invitation not filed: %s", self.principal.id, exc)
             else:
@@ -857,12 +863,7 @@ class MailDesk:
             ):
                 return "the approval token does not match"
             token_ok = True
-        account = self.principal.accounts.get("mail", {})
-        verdict, why = approval_mail.authentication_verdict(
-            [str(v) for v in mail.headers.get_all("Authentication-Results") or []],
-            account.get("authserv_id"),
-            mail.address.rpartition("@")[2],
-        )
+        verdict, why = self._auth(mail)
         if verdict == "fail":
             return f"the sender failed authentication ({why})"
         if not token_ok and verdict != "pass":
@@ -871,6 +872,15 @@ class MailDesk:
                 f"({why}); answer the request itself so its subject keeps the token"
             )
         return None
+
+    def _auth(self, mail: Incoming) -> tuple[str, str]:
+        """What the principal's own receiving server says about the sender (RFC 8601)."""
+        account = self.principal.accounts.get("mail", {})
+        return approval_mail.authentication_verdict(
+            [str(v) for v in mail.headers.get_all("Authentication-Results") or []],
+            account.get("authserv_id"),
+            mail.address.rpartition("@")[2],
+        )
 
     def _apply_approval(self, mid: str, mail: Incoming, proposal_id: str) -> str:
         from agent.approval import Decision

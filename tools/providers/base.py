@@ -68,6 +68,11 @@ class Event(BaseModel):
         None, description="For an occurrence: its original start (iCalendar RECURRENCE-ID)."
     )
     sequence: int = Field(0, description="iCalendar SEQUENCE: raised by every change of time.")
+    unverified: list[str] = Field(
+        default_factory=list,
+        description="Whose part came by e-mail without passing authentication: the organizer "
+        "of a filed invitation, attendees whose answer is recorded. Shown, never trusted.",
+    )
 
 
 class NewEvent(BaseModel):

@@ -98,6 +98,10 @@ def _add_event_columns(db: Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS events_series ON events (recurring_id)")
 
 
+_UNVERIFIED = "ALTER TABLE events ADD COLUMN unverified TEXT NOT NULL DEFAULT '[]';"
+"""Schema version 3: who came by e-mail unauthenticated (an invitation's organizer, attendees)."""
+
+
 def _utc(dt: datetime) -> str:
     """A fixed-width UTC stamp, so string order in SQL is time order."""
     if dt.tzinfo is None or dt.utcoffset() is None:
@@ -208,7 +212,10 @@ class LocalCalendar(LocalStore):
         """
         self.principal = principal
         super().__init__(
-            root / "calendar.sqlite", _SCHEMA, storage=storage, upgrades=[_add_event_columns]
+            root / "calendar.sqlite",
+            _SCHEMA,
+            storage=storage,
+            upgrades=[_add_event_columns, _UNVERIFIED],
         )
 
     # ------------------------------------------------------------- reading
@@ -402,20 +409,38 @@ class LocalCalendar(LocalStore):
                 self._record(idempotency_key, row["id"], "respond")
             return self._event(self._row(row["id"]))
 
-    def set_attendance(self, event_id: str, attendee: str, answer: PartStat) -> Event:
+    def set_attendance(
+        self, event_id: str, attendee: str, answer: PartStat, *, verified: bool = True
+    ) -> Event:
         """Record an attendee's answer (from an e-mailed iTIP reply).
+
+        An unverified answer (its mail passed no authentication) is recorded and marked
+        so; it never replaces an answer that was verified.
 
         Raises:
             NotFound: No such event.
-            ProviderError: ``attendee`` is not invited to it.
+            ProviderError: ``attendee`` is not invited to it, or an unverified answer
+                would replace a verified one.
         """
+        who = attendee.strip().lower()
         with self._lock, self.transaction():
             row = self._materialize(event_id)
             invited = {a.lower() for a in json.loads(row["attendees"])}
-            if attendee.strip().lower() not in invited:
+            if who not in invited:
                 raise ProviderError(f"{attendee} is not an attendee of '{row['title']}'.")
+            marks = set(json.loads(row["unverified"] or "[]"))
+            answered = json.loads(row["attendance"] or "{}").get(who)
+            if not verified and answered and who not in marks:
+                raise ProviderError(
+                    f"An unverified answer from {who} would replace their verified one; kept."
+                )
+            marks = marks - {who} if verified else marks | {who}
             with self.transaction():
                 self._set_answer(row, attendee, answer)
+                self._db.execute(
+                    "UPDATE events SET unverified = ? WHERE id = ?",
+                    (json.dumps(sorted(marks)), row["id"]),
+                )
             return self._event(self._row(row["id"]))
 
     def store_invitation(
@@ -426,11 +451,14 @@ class LocalCalendar(LocalStore):
         organizer: str,
         sequence: int = 0,
         cancelled: bool = False,
+        verified: bool = True,
     ) -> Event:
         """File an invitation someone else sent (iTIP REQUEST/CANCEL), keyed by its UID.
 
         A newer SEQUENCE replaces the stored version; an older one is ignored.
-        The principal's answer stays 'needs-action' until they respond.
+        The principal's answer stays 'needs-action' until they respond. An unverified
+        invitation (its mail passed no authentication) is filed marked so, and never
+        changes one that was verified.
         """
         tz = _zone(event.timezone)
         span = self._span(event.start, event.end, event.all_day, tz)
@@ -443,30 +471,36 @@ class LocalCalendar(LocalStore):
             row = self._find(event_id, lock=True)
             if row is not None and row["sequence"] > sequence:
                 return self._event(row)
+            held = row is not None and organizer.lower() not in json.loads(row["unverified"])
+            if row is not None and not verified and held:
+                return self._event(row)  # a spoofed update must not move a verified meeting
+            marks = json.dumps([] if verified else [organizer.lower()])
             with self.transaction():
                 if row is None:
                     self._db.execute(
                         "INSERT INTO events (id, title, start_utc, end_utc, start_date, end_date,"
                         " timezone, all_day, location, description, attendees, organizer,"
-                        " status, sequence, created_at, updated_at, recurrence, uid, attendance)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                        " status, sequence, created_at, updated_at, recurrence, uid, attendance,"
+                        " unverified)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                         " ON CONFLICT (id) DO NOTHING",
                         (
                             event_id, event.title, *span, event.timezone, int(event.all_day),
                             event.location, event.description, json.dumps(event.attendees),
                             organizer, status, sequence, now, now, json.dumps(rules), uid,
-                            json.dumps({self.principal.email.lower(): "needs-action"}),
+                            json.dumps({self.principal.email.lower(): "needs-action"}), marks,
                         ),
                     )  # fmt: skip
                 else:
                     self._db.execute(
                         "UPDATE events SET title = ?, start_utc = ?, end_utc = ?, start_date = ?,"
                         " end_date = ?, location = ?, description = ?, attendees = ?,"
-                        " status = ?, sequence = ?, recurrence = ?, updated_at = ? WHERE id = ?",
+                        " status = ?, sequence = ?, recurrence = ?, updated_at = ?, unverified = ?"
+                        " WHERE id = ?",
                         (
                             event.title, *span, event.location, event.description,
                             json.dumps(event.attendees), status, sequence, json.dumps(rules),
-                            now, event_id,
+                            now, marks, event_id,
                         ),
                     )  # fmt: skip
             return self._event(self._row(event_id))
@@ -645,9 +679,10 @@ class LocalCalendar(LocalStore):
         self._db.execute(
             "INSERT INTO events (id, title, start_utc, end_utc, start_date, end_date, timezone,"
             " all_day, location, description, attendees, organizer, status, sequence,"
-            " created_at, updated_at, recurring_id, rid, uid, attendance)"
+            " created_at, updated_at, recurring_id, rid, uid, attendance, unverified)"
             " SELECT ?, title, ?, ?, ?, ?, timezone, all_day, location, description, attendees,"
-            " organizer, status, sequence, ?, ?, id, ?, uid, attendance FROM events WHERE id = ?"
+            " organizer, status, sequence, ?, ?, id, ?, uid, attendance, unverified FROM events"
+            " WHERE id = ?"
             " ON CONFLICT (id) DO NOTHING",
             (event_id, *span, now, now, event_id.rpartition("_")[2], series["id"]),
         )
@@ -719,5 +754,6 @@ class LocalCalendar(LocalStore):
             "recurrence_id": recurrence_id,
             "uid": row["uid"] or f"{row['id']}@secretary.local",
             "sequence": row["sequence"],
+            "unverified": json.loads(row["unverified"] or "[]"),
         }
         return Event(**data)
