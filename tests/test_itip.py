@@ -429,20 +429,26 @@ def test_find_time_then_invite_through_the_gate_lands_once(make_secretary: Any) 
     assert [m.subject for m in invitations] == ["Invitation: Budget review"]
 
 
-def test_an_e_mailed_invitation_is_filed_from_its_organizer_only(
-    ctx: ToolContext, principal: Principal
-) -> None:
+def _sams_demo(uid: str) -> tuple[Principal, Any]:
+    """An outside organizer and the meeting they invite Ada to."""
+    from tools.providers.base import Event
+
     sam = Principal(
         id="sam", name="Sam Vendor", email="sam@vendor.example", timezone="America/New_York"
     )
     ny = ZoneInfo("America/New_York")
-    from tools.providers.base import Event
-
     theirs = Event(
-        id="x", uid="demo-7@vendor.example", title="Demo", timezone="America/New_York",
+        id="x", uid=uid, title="Demo", timezone="America/New_York",
         start=datetime(2026, 11, 25, 9, tzinfo=ny), end=datetime(2026, 11, 25, 10, tzinfo=ny),
         organizer="sam@vendor.example", attendees=["ada@example.com"], sequence=1,
     )  # fmt: skip
+    return sam, theirs
+
+
+def test_an_e_mailed_invitation_is_filed_from_its_organizer_only(
+    ctx: ToolContext, principal: Principal
+) -> None:
+    sam, theirs = _sams_demo("demo-7@vendor.example")
     # The whole e-mail as this project's providers send it (inline part and .ics file).
     message = itip.invitation(theirs, sam, "REQUEST", ["ada@example.com"], NOW)
     raw = build_mime(message, sam, message_id="<i-1@vendor.example>", date=NOW).as_bytes()
@@ -497,19 +503,10 @@ def test_an_unverified_reply_is_recorded_marked_and_never_replaces_a_verified_on
 def test_an_unverified_invitation_is_filed_marked_and_cannot_move_a_verified_one(
     ctx: ToolContext, principal: Principal
 ) -> None:
-    sam = Principal(
-        id="sam", name="Sam Vendor", email="sam@vendor.example", timezone="America/New_York"
-    )
+    sam, theirs = _sams_demo("demo-9@vendor.example")
     ny = ZoneInfo("America/New_York")
-    from tools.providers.base import Event
 
-    theirs = Event(
-        id="x", uid="demo-9@vendor.example", title="Demo", timezone="America/New_York",
-        start=datetime(2026, 11, 25, 9, tzinfo=ny), end=datetime(2026, 11, 25, 10, tzinfo=ny),
-        organizer="sam@vendor.example", attendees=["ada@example.com"], sequence=1,
-    )  # fmt: skip
-
-    def mail(event: Event, n: int) -> bytes:
+    def mail(event: Any, n: int) -> bytes:
         message = itip.invitation(event, sam, "REQUEST", ["ada@example.com"], NOW)
         return build_mime(message, sam, message_id=f"<i-{n}@vendor.example>", date=NOW).as_bytes()
 
