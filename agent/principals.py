@@ -122,6 +122,30 @@ class Policy(BaseModel):
             )
         return v
 
+    import_folders: list[str] = Field(
+        default_factory=list,
+        description="Folders whose files the secretary may file or read as invoices by path, "
+        "besides paths you write in your own messages (e.g. ['~/Scans']). Empty by default: "
+        "principals served from one account share its home folder. Never a data directory.",
+    )
+
+    @field_validator("import_folders")
+    @classmethod
+    def _absolute_folders(cls, v: list[str]) -> list[str]:
+        out: list[str] = []
+        for folder in v:
+            text = folder.strip()
+            expanded = os.path.expanduser(text)
+            bad = "\0" in text or os.path.normpath(expanded) in ("/", "//")
+            if bad or not os.path.isabs(expanded):
+                raise ValueError(
+                    f"import folder '{text[:200]}' must be the absolute path of a folder "
+                    "(e.g. ~/Scans or /srv/inbox), not '/' or a relative path"
+                )
+            if text not in out:
+                out.append(text)
+        return out
+
     approval_channel: Literal["terminal", "email", "slack"] = Field(
         "terminal",
         description="Where approval requests go: the terminal (`secretary pending`), an "

@@ -252,7 +252,9 @@ class Secretary:
                 )
             yield
 
-    def _context(self, principal: Principal, thread: str, actor: Actor) -> Any:
+    def _context(
+        self, principal: Principal, thread: str, actor: Actor, words: tuple[str, ...] = ()
+    ) -> Any:
         from agent.state import AgentContext
         from tools.base import registry
 
@@ -266,6 +268,7 @@ class Secretary:
             model=self.model(),
             actor=str(actor),
             clock=self._clock,
+            principal_words=words,
         )
 
     @staticmethod
@@ -291,10 +294,16 @@ class Secretary:
         before.update(before_override or {})
         graph = self.graph()
         config = self._config(principal, thread)
-        start_len = len(graph.get_state(config).values.get("messages", []))
+        earlier = graph.get_state(config).values.get("messages", [])
+        start_len = len(earlier)
         reply = Reply(principal=principal.id, thread=thread)
+        from agent.state import principal_words
+
+        # A run adds no human message, so the principal's words are known before it starts.
+        new = payload.get("messages", []) if isinstance(payload, dict) else []
+        words = principal_words([*earlier, *new])
         try:
-            context = self._context(principal, thread, actor)
+            context = self._context(principal, thread, actor, words)
             graph.invoke(payload, config, context=context)
         except ModelNotConfigured as exc:
             reply.error = self._model_problem or str(exc)
@@ -406,7 +415,14 @@ class Secretary:
                 raise SecretaryError(f"The tool {proposal.tool} no longer exists.")
             from tools.context import ToolContext
 
-            ctx = ToolContext(principal=p, workspace=self.workspace(p), clock=self._clock)
+            ctx = ToolContext(
+                principal=p,
+                workspace=self.workspace(p),
+                clock=self._clock,
+                # The card of an edit is checked as the approved action will run: a file
+                # path is allowed by what the principal wrote in the thread.
+                principal_words=self.principal_words(p.id, proposal.thread),
+            )
             try:
                 final_args, new_preview = apply_edit(spec, proposal, decision.args or {}, ctx)
             except ToolError as exc:
@@ -465,6 +481,16 @@ class Secretary:
     ) -> list[dict[str, Any]]:
         """The append-only audit events."""
         return self.ledger.trail(principal, proposal_id)
+
+    def principal_words(self, principal: str | None, thread: str) -> tuple[str, ...]:
+        """What the principal wrote themselves in a thread (for a ToolContext outside a run).
+
+        A channel that checks an edit before deciding it passes these to its ToolContext,
+        so a file path the principal wrote in the thread is allowed there as in the run.
+        """
+        from agent.state import principal_words
+
+        return principal_words(self.history(principal, thread))
 
     def history(self, principal: str | None, thread: str) -> list[Any]:
         """The messages of a thread (for display)."""

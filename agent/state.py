@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
-from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 from langgraph.graph.message import add_messages
 
 if TYPE_CHECKING:
@@ -46,6 +46,8 @@ class AgentContext:
     model: BaseChatModel | None = None
     actor: str = "terminal"
     clock: Callable[[], datetime] | None = None
+    principal_words: tuple[str, ...] = ()
+    """The principal's own messages in this thread (a file path in them may be read)."""
 
     def tool_context(
         self,
@@ -66,6 +68,7 @@ class AgentContext:
             workspace=self.workspace,
             idempotency_key=idempotency_key,
             clock=self.clock,
+            principal_words=self.principal_words,
             approved_by_policy=by_policy,
             # A pinned clock (tests, evals) already fixes 'now' for previews and runs alike.
             reference_time=reference_time if self.clock is None else None,
@@ -86,6 +89,23 @@ def open_calls(messages: list[AnyMessage]) -> list[dict[str, Any]]:
         if isinstance(m, AIMessage):
             out.extend(dict(c) for c in m.tool_calls if c["id"] not in answered)
     return out
+
+
+def principal_words(messages: list[AnyMessage]) -> tuple[str, ...]:
+    """The texts the principal wrote themselves in a thread, oldest first.
+
+    Staff, outsiders and a channel's own note (role ``secretary``) are left out; a message
+    without a role is the principal's desk (the same default provenance uses).
+    """
+    from agent.evidence import ROLE_KEY
+
+    out: list[str] = []
+    for m in messages:
+        if isinstance(m, HumanMessage) and m.additional_kwargs.get(ROLE_KEY, "principal") == (
+            "principal"
+        ):
+            out.append(m.content if isinstance(m.content, str) else m.text)
+    return tuple(out)
 
 
 def current_calls(messages: list[AnyMessage]) -> list[dict[str, Any]]:

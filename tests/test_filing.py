@@ -74,9 +74,14 @@ def build_ctx(root: Path, principal: Principal, memory: Any = None) -> ToolConte
 
 
 @pytest.fixture
-def ada_p() -> Principal:
+def ada_p(tmp_path: Path) -> Principal:
+    # The test files live in tmp_path; its data folders in it stay out of reach (tools.paths).
     return Principal(
-        id="ada", name="Ada Lovelace", email="ada@example.com", timezone="Europe/Berlin"
+        id="ada",
+        name="Ada Lovelace",
+        email="ada@example.com",
+        timezone="Europe/Berlin",
+        policy={"import_folders": [str(tmp_path)]},
     )
 
 
@@ -282,7 +287,8 @@ def test_unreadable_pdf_is_filed_with_a_warning(ctx: ToolContext, tmp_path: Path
             r"no attachment 'x.pdf'. Its attachments: 'agreement.pdf', 'logo.png'",
         ),
         ({"type": "contract", "message_id": "<c1@acme.com>"}, "has 2 attachments"),
-        ({"type": "contract", "path": "/no/such/file.pdf"}, "there is no file at"),
+        # Outside the allowed folders nothing is looked at, not even whether it exists.
+        ({"type": "contract", "path": "/no/such/file.pdf"}, "is not in a folder you allow"),
         ({"type": "contract", "path": "relative.pdf"}, "not an absolute path"),
         ({"type": "recipes", "note": "x"}, "'recipes' is not a filing type. Use one of: contract"),
         ({"type": "contract"}, "Give exactly one of"),
@@ -548,7 +554,9 @@ def test_cli_lists_finds_and_shows_filed_documents(isolated_home: Path, tmp_path
     r = cli("init", "--name", "Ada", "--email", "ada@example.com", "--timezone", "Europe/Berlin")
     assert r.exit_code == 0, r.output
     root = isolated_home / "principals" / "me"
-    p = Principal(id="me", name="Ada", timezone="Europe/Berlin")
+    p = Principal(
+        id="me", name="Ada", timezone="Europe/Berlin", policy={"import_folders": [str(tmp_path)]}
+    )
     c = build_ctx(root, p)
     src = tmp_path / "offer.txt"
     src.write_text("Offer from Initech for the new printers.")

@@ -251,18 +251,22 @@ def test_a_scanned_pdf_is_still_captured_from_the_body(ctx: ToolContext) -> None
     assert "due date not found" in saved["unreadable"]
 
 
-def test_capture_from_files_pdf_and_eml(ctx: ToolContext, tmp_path: Path) -> None:
-    pdf = tmp_path / "rechnung.pdf"
+def test_capture_from_files_pdf_and_eml(ctx: ToolContext, tmp_path_factory: Any) -> None:
+    # Outside the principal's own folder, in a folder the principal named (tools.paths).
+    incoming = tmp_path_factory.mktemp("incoming")
+    ctx.principal_words = (f"Capture the invoices in {incoming}",)
+    pdf = incoming / "rechnung.pdf"
     pdf.write_bytes(docs.german_invoice())
     card = preview(ctx, "capture_invoice", path=str(pdf))
     assert (
         card.details["Vendor"] == "Müller Bürobedarf GmbH (pdf:rechnung.pdf: document header, 60%)"
     )
     assert card.details["Due date"] == "2026-12-02 (pdf:rechnung.pdf, 90%)"
+    assert card.details["Path allowed"] == f"it is in {incoming}, a folder you named"
     saved = run(ctx, "capture_invoice", "p", path=str(pdf))
     assert saved["total"] == "1234.56" and saved["vendor_email"] == ""
 
-    eml = tmp_path / "acme.eml"
+    eml = incoming / "acme.eml"
     eml.write_bytes(docs.invoice_mail(attachments=(("a.pdf", docs.english_invoice()),)))
     assert run(ctx, "capture_invoice", "e", path=str(eml))["number"] == "INV-2026-0117"
 
@@ -273,7 +277,7 @@ def test_capture_from_files_pdf_and_eml(ctx: ToolContext, tmp_path: Path) -> Non
         ({}, "Give either message_id"),
         ({"message_id": "<a@b>", "path": "/x.pdf"}, "Give either message_id"),
         ({"message_id": "<nope@x>"}, "No message with id"),
-        ({"path": "/no/such/file.pdf"}, "no file at"),
+        ({"path": "/no/such/file.pdf"}, "is not in a folder you allow"),
     ],
 )
 def test_capture_refuses_bad_input_with_a_sentence(

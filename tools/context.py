@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from agent.db import Storage
     from agent.principals import Principal
+    from tools.paths import Confinement
     from tools.providers.base import CalendarProvider, ContactsProvider, MailProvider
 
 
@@ -31,6 +32,8 @@ class Workspace:
     extra: dict[str, Any] = field(default_factory=dict)
     storage: Storage | None = None
     """Where the principal's tables live (SQLite files in ``root``, or a PostgreSQL schema)."""
+    confinement: Confinement | None = None
+    """What a path argument may never reach, among all principals (tools.paths)."""
 
     def close(self) -> None:
         """Release connections held by the providers."""
@@ -55,6 +58,9 @@ class ToolContext:
     reference_time: datetime | None = None
     """When the action was proposed: relative phrases ("tomorrow at 10") are read
     against it when the approved action runs, so it lands where the card showed."""
+    principal_words: tuple[str, ...] = ()
+    """What the principal wrote in this conversation (their own messages only): a file path
+    in it may be read by a tool (tools.paths); nothing read from mail or memory counts."""
     approved_by_policy: bool = False
     """True when the action runs on a standing policy, without a person's decision.
 

@@ -31,6 +31,7 @@ from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import read_when
 from tools.mail_compose import attachments_of, bare_address, parse_rfc822
+from tools.paths import read_allowed
 from tools.providers.base import NotFound, ProviderError
 from tools.providers.local.filing import (
     FiledDocument,
@@ -258,6 +259,8 @@ class _Source:
     counterparty: str = ""
     author: str = ""
     """Who wrote it, when someone outside did (the sender of the mail it came in)."""
+    allowed_by: str = ""
+    """Why a file given by path may be read (shown on the card)."""
 
 
 def _from_mail(ctx: ToolContext, message_id: str, attachment: str) -> _Source:
@@ -312,24 +315,20 @@ def _outside_author(ctx: ToolContext, sender: str) -> str:
     return "" if not addr or addr in mine else addr
 
 
-def _from_path(path: str) -> _Source:
+def _from_path(ctx: ToolContext, path: str) -> _Source:
     import mimetypes
 
-    given = Path(path.strip()).expanduser()
-    if not given.is_absolute():
-        raise ToolError(f"path: '{path}' is not an absolute path; give the full path to the file.")
-    if not given.is_file():
-        raise ToolError(f"path: there is no file at {given}. Check the path and try again.")
-    try:
-        data = given.read_bytes()
-    except OSError as exc:
-        raise ToolError(f"path: cannot read {given}: {exc.strerror or exc}.") from None
+    # Confined before anything is opened: never the secretary's own files or another
+    # principal's, only what this principal allows (tools.paths).
+    allowed, data = read_allowed(ctx, path)
+    real = allowed.path
     return _Source(
         data=data,
-        filename=given.name,
-        content_type=mimetypes.guess_type(given.name)[0] or "application/octet-stream",
-        label=f"path {given}",
-        title=given.stem,
+        filename=real.name,
+        content_type=mimetypes.guess_type(real.name)[0] or "application/octet-stream",
+        label=f"path {real}",
+        title=real.stem,
+        allowed_by=allowed.allowed_by,
     )
 
 
@@ -360,7 +359,7 @@ def _source(
     if message_id.strip():
         return _from_mail(ctx, message_id, attachment)
     if path.strip():
-        return _from_path(path)
+        return _from_path(ctx, path)
     return _from_note(note, title)
 
 
@@ -374,6 +373,7 @@ class _Plan:
     destination: Path
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    allowed_by: str = ""
 
 
 def _free_path(store: LocalFiling, folder: Path, name: str, own: str = "") -> str:
@@ -451,7 +451,7 @@ def _planned_filing(
         text_status=status,
         filed_at=ctx.reference_now(),
     )
-    return _Plan(doc, src.data, store.absolute(relative), warnings, notes)
+    return _Plan(doc, src.data, store.absolute(relative), warnings, notes, src.allowed_by)
 
 
 def _size(n: int) -> str:
@@ -492,6 +492,7 @@ def _preview_file(ctx: ToolContext, args: BaseModel) -> Preview:
     }
     if doc.source.startswith("path "):
         details["Original"] = "copied; the original stays where it is"
+        details["Path allowed"] = plan.allowed_by
     elif doc.source.startswith("mail "):
         details["Original"] = "the mail and its attachment stay in the mailbox"
     if plan.notes:

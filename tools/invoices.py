@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from email.utils import parseaddr
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from tools.base import Preview, ToolError, tool
@@ -42,6 +41,7 @@ from tools.invoice_parse import (
     validate_fields,
 )
 from tools.mail_compose import attachments_of, bare_address, parse_rfc822
+from tools.paths import read_allowed
 from tools.providers.base import NotFound, OutgoingMessage, ProviderError
 from tools.providers.local.invoices import Invoice, LocalInvoices, invoice_id_for
 
@@ -114,6 +114,8 @@ class _Source:
     body_source: str = "body"
     pdfs: list[tuple[str, bytes]] = field(default_factory=list)
     label: str = ""
+    allowed_by: str = ""
+    """Why a file given by path may be read (shown on the card)."""
 
 
 @dataclass
@@ -124,6 +126,7 @@ class _Capture:
     warnings: list[str]
     similar: list[Invoice]
     read: list[str]
+    allowed_by: str = ""
 
 
 def _is_pdf(name: str, content_type: str, data: bytes) -> bool:
@@ -174,26 +177,26 @@ def _from_message(ctx: ToolContext, message_id: str) -> _Source:
 
 
 def _from_file(ctx: ToolContext, path: str) -> _Source:
-    file = Path(path.strip()).expanduser()
-    if not file.is_file():
-        raise ToolError(f"path: no file at '{path}'. Give the full path of the invoice file.")
-    if file.stat().st_size > _MAX_FILE:
-        raise ToolError(f"path: '{file.name}' is larger than 30 MB; that is not an invoice.")
-    data = file.read_bytes()
+    # Confined before anything is opened: never the secretary's own files or another
+    # principal's, only what this principal allows (tools.paths).
+    allowed, data = read_allowed(ctx, path, limit=_MAX_FILE)
+    file = allowed.path
     suffix = file.suffix.lower()
     if suffix == ".eml":
         source = _from_raw(ctx, data)
         source.label = f"file {file.name} ({source.label})"
-        return source
-    if suffix == ".pdf" or data[:5] == b"%PDF-":
-        return _Source(pdfs=[(file.name, data)], label=f"file {file.name}")
-    if suffix in (".txt", ".text", ".md"):
-        return _Source(
+    elif suffix == ".pdf" or data[:5] == b"%PDF-":
+        source = _Source(pdfs=[(file.name, data)], label=f"file {file.name}")
+    elif suffix in (".txt", ".text", ".md"):
+        source = _Source(
             body=data.decode("utf-8", "replace"),
             body_source=f"file:{file.name}",
             label=f"file {file.name}",
         )
-    raise ToolError(f"path: '{file.name}' is not a PDF, .eml or text file; save it as one.")
+    else:
+        raise ToolError(f"path: '{file.name}' is not a PDF, .eml or text file; save it as one.")
+    source.allowed_by = allowed.allowed_by
+    return source
 
 
 def _vendor_from_sender(ctx: ToolContext, sender: str) -> tuple[Found | None, Found | None]:
@@ -297,7 +300,7 @@ def _planned_capture(ctx: ToolContext, message_id: str, path: str, notes: str) -
             f"This invoice is already in the ledger as {exact.id} ({exact.vendor}, no. "
             f"{exact.number}, {exact.status}); nothing was captured."
         )
-    return _Capture(invoice, fields, invoice.unreadable, warnings, similar, read)
+    return _Capture(invoice, fields, invoice.unreadable, warnings, similar, read, source.allowed_by)
 
 
 def _shown(found: Found) -> str:
@@ -330,6 +333,8 @@ def _preview_capture(ctx: ToolContext, args: BaseModel) -> Preview:
     plan = _planned_capture(ctx, **args.model_dump())
     inv = plan.invoice
     details = {"Read from": ", ".join(plan.read) or "nothing readable"}
+    if plan.allowed_by:
+        details["Path allowed"] = plan.allowed_by
     for name in FIELDS:
         found = plan.fields[name]
         if found is not None:

@@ -84,6 +84,7 @@ def open_calendar(
 
 def open_workspace(settings: Settings, principal: Principal) -> Workspace:
     """Build the principal's providers (local by default)."""
+    from tools.paths import Confinement
     from tools.providers.local.contacts import LocalContacts
     from tools.providers.local.desk import LocalDesk
     from tools.providers.local.filing import LocalFiling
@@ -103,6 +104,7 @@ def open_workspace(settings: Settings, principal: Principal) -> Workspace:
         principal=principal,
         root=root,
         storage=storage,
+        confinement=Confinement.of(settings, principal),
         calendar=open_calendar(principal, root, storage),
         mail=open_mail(principal, root),
         contacts=LocalContacts(root, storage=storage),
