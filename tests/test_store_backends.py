@@ -89,15 +89,16 @@ def test_a_desk_file_from_before_versioning_opens_and_keeps_its_rows(tmp_path: P
     assert _migrations(tmp_path / "desk.sqlite") == [("desk", 1)]
 
 
-def test_an_old_calendar_file_gets_its_upgrade_as_version_2(tmp_path: Path) -> None:
+def test_an_old_calendar_file_gets_its_upgrades_once(tmp_path: Path) -> None:
     ada = Principal(id="ada", name="Ada", email="ada@example.com", timezone="Europe/Berlin")
     first = LocalCalendar(tmp_path, ada, storage=Storage(tmp_path))
     first.close()
-    assert _migrations(tmp_path / "calendar.sqlite") == [("calendar", 1), ("calendar", 2)]
+    steps = [("calendar", 1), ("calendar", 2), ("calendar", 3)]
+    assert _migrations(tmp_path / "calendar.sqlite") == steps
     # The upgrade adds what is missing and nothing twice: a second open changes nothing.
     again = LocalCalendar(tmp_path, ada, storage=Storage(tmp_path))
     again.close()
-    assert _migrations(tmp_path / "calendar.sqlite") == [("calendar", 1), ("calendar", 2)]
+    assert _migrations(tmp_path / "calendar.sqlite") == steps
 
 
 def test_two_principals_stores_live_in_separate_schemas(tmp_path: Path, pg_url: str) -> None:
