@@ -747,26 +747,25 @@ def recall(
 
 def main() -> None:
     """Console-script entry point."""
+    from agent.paths import private_umask
+
+    private_umask()  # every file this process writes (serve, mail-agent too) is 0600
     _log_to_file()
     cli()
 
 
 def _log_to_file() -> None:
-    """Diagnostics go to secretary.log in the data directory, not onto the screen."""
-    import logging
-    import os
-
-    from agent.paths import default_home
+    """Diagnostics go to secretary.log (secrets masked) in the private data directory."""
+    from agent.logs import log_to_file
+    from agent.paths import NotPrivateError, check_not_shared, default_home, secure_home
 
     home = default_home()
     try:
-        home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handler: logging.Handler = logging.FileHandler(home / "secretary.log", encoding="utf-8")
-        os.chmod(home / "secretary.log", 0o600)
-    except OSError:
-        handler = logging.NullHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+        check_not_shared(home)
+        log_to_file(home)  # first, so what secure_home fixes is logged, not printed
+        secure_home(home)
+    except NotPrivateError:
+        log_to_file(None)  # a command that uses the folder says why, in a sentence
 
 
 @cli.command(

@@ -7,12 +7,37 @@ for a fast ``--help``.
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime, timedelta
 
 import click
 
 from agent.cli import _consoles, _guard, _secretary, cli
 
 LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
+
+_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_LONGEST = 10 * 365 * 86400  # ten years: beyond that, leave the expiry out
+
+
+def parse_lifetime(text: str) -> timedelta:
+    """How long a token lasts: ``90m``, ``12h``, ``30d`` or ``8w``.
+
+    Raises:
+        ValueError: with a sentence, for anything else, zero, or more than ten years.
+    """
+    found = re.fullmatch(r"\s*(\d{1,6})\s*([mhdw])\s*", text.lower())
+    if found is None:
+        raise ValueError(
+            f"'{text}' is not a lifetime; write a number and a unit: 90m, 12h, 30d or 8w."
+        )
+    seconds = int(found.group(1)) * _UNITS[found.group(2)]
+    if seconds <= 0 or seconds > _LONGEST:
+        raise ValueError(
+            f"A token lasts between a minute and ten years, not '{text}'; leave --expires "
+            "out for a token that lasts until it is revoked."
+        )
+    return timedelta(seconds=seconds)
 
 
 def is_loopback(host: str) -> bool:
@@ -42,7 +67,9 @@ def serve(ctx: click.Context, host: str, port: int, allow_remote: bool) -> None:
 
     Every /v1 request needs a token (Authorization: Bearer ...) made with
     `secretary serve token create`. The OpenAPI description is at
-    /openapi.json, interactive docs at /docs.
+    /openapi.json, interactive docs at /docs (served locally, no CDN).
+    Browser pages of other origins may call the API only when listed in
+    api_cors_origins (SECRETARY_API_CORS_ORIGINS, commas between).
 
     \b
     Examples:
@@ -78,6 +105,10 @@ def serve(ctx: click.Context, host: str, port: int, allow_remote: bool) -> None:
     with _secretary() as sec:
         app = create_app(sec)
         config = uvicorn.Config(app, log_level="warning", access_log=False)
+        from agent.logs import protect_loggers
+
+        # uvicorn writes its own lines to stderr: they are masked like secretary.log's.
+        protect_loggers("uvicorn", "uvicorn.error", "uvicorn.access")
         server = uvicorn.Server(config)
         if not is_loopback(host):
             err.print(
@@ -105,22 +136,40 @@ def token() -> None:
               help="The address the token acts as: a staff identity's address (decides with "
               "that staff's role). Default: the principal's own e-mail.")  # fmt: skip
 @click.option("--label", default="", help="A note to tell tokens apart, e.g. 'phone'.")
+@click.option("--expires", "lifetime", default=None, metavar="LIFETIME",
+              help="Refuse the token after this long: 90m, 12h, 30d or 8w "
+              "(default: it lasts until revoked).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @_guard
-def token_create(principal: str | None, address: str | None, label: str, as_json: bool) -> None:
-    """Make a new token and print it once (only its SHA-256 is kept)."""
+def token_create(
+    principal: str | None, address: str | None, label: str, lifetime: str | None, as_json: bool
+) -> None:
+    """Make a new token and print it once (only its SHA-256 is kept).
+
+    \b
+    Examples:
+      secretary serve token create --principal ada --label phone
+      secretary serve token create --as sam@example.com --expires 30d
+    """
     from agent.serve import api_role, issue_token
 
+    expires_at = None
+    if lifetime is not None:
+        try:
+            expires_at = datetime.now(UTC) + parse_lifetime(lifetime)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--expires") from None
     with _secretary() as sec:
-        record, secret = issue_token(sec, principal, address, label)
+        record, secret = issue_token(sec, principal, address, label, expires_at)
         role = api_role(sec.principal(record.principal), record.address)
     if as_json:
         click.echo(json.dumps({**record.to_json(), "role": role, "token": secret}, indent=2))
         return
     _, err = _consoles()
     click.echo(secret)
+    until = f" It expires at {record.expires_at}." if record.expires_at else ""
     err.print(
-        f"Token {record.id} for {record.principal}, acting as {record.address} ({role}). "
+        f"Token {record.id} for {record.principal}, acting as {record.address} ({role}).{until} "
         "It is shown only now: keep it like a password. "
         f"Revoke it with `secretary serve token revoke {record.id}`."
     )
@@ -152,9 +201,13 @@ def token_list(principal: str | None, as_json: bool) -> None:
     from rich.table import Table
 
     table = Table(title="API tokens")
-    for col in ("id", "principal", "acts as", "label", "created", "last used", "revoked"):
+    columns = ("id", "principal", "acts as", "label", "created", "last used", "expires", "revoked")
+    for col in columns:
         table.add_column(col)
     for r in rows:
+        expires = r.expires_at or "-"
+        if r.expired():
+            expires += " (expired)"
         table.add_row(
             r.id,
             r.principal,
@@ -162,6 +215,7 @@ def token_list(principal: str | None, as_json: bool) -> None:
             r.label,
             r.created_at,
             r.last_used_at or "-",
+            expires,
             r.revoked_at or "-",
         )
     out.print(table)

@@ -9,8 +9,16 @@ other channel (the actor is recorded as ``api:<address>``).
 
 Only the SHA-256 of a token is stored, in the ``api_tokens`` table of the
 shared database (``serve.sqlite`` in the data directory, or the shared schema
-of ``SECRETARY_DATABASE_URL``). A proposal of another principal answers 404,
+of ``SECRETARY_DATABASE_URL``). A token may carry an expiry (``token create
+--expires 30d``); after it, and after a revocation, requests with it answer
+401 with a sentence saying so. A proposal of another principal answers 404,
 exactly like one that does not exist.
+
+The interactive docs (``/docs``, Swagger UI, and ``/redoc``) load their scripts
+and styles from the server itself (the assets ship with ``fastapi-offline``),
+so they work without internet and no third-party host sees who reads them.
+Browsers may call the API from other origins only when those origins are
+listed in ``api_cors_origins`` (off by default; see :mod:`agent.settings`).
 """
 
 from __future__ import annotations
@@ -22,7 +30,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 
 from agent.db import Database, DatabaseError, migrate
@@ -59,7 +69,10 @@ def _schema(db: Database) -> None:
     db.script(db.ddl(TOKEN_SCHEMA))
 
 
-MIGRATIONS = [_schema]
+EXPIRY = "ALTER TABLE api_tokens ADD COLUMN expires_at TEXT;"
+"""Version 2: an optional moment after which the token is refused (ISO 8601, UTC)."""
+
+MIGRATIONS: list[Any] = [_schema, EXPIRY]
 """Schema versions of the token table (``schema_migrations``, component ``serve``)."""
 
 
@@ -92,11 +105,18 @@ class ApiToken:
     created_at: str
     last_used_at: str | None
     revoked_at: str | None
+    expires_at: str | None = None
+
+    def expired(self, now: datetime | None = None) -> bool:
+        """Whether the token's expiry has passed (tokens without one never expire)."""
+        if self.expires_at is None:
+            return False
+        return (now or _now()) >= datetime.fromisoformat(self.expires_at)
 
     @property
     def active(self) -> bool:
-        """Whether requests with this token are accepted."""
-        return self.revoked_at is None
+        """Whether requests with this token are accepted (neither revoked nor expired)."""
+        return self.revoked_at is None and not self.expired()
 
     def to_json(self) -> dict[str, Any]:
         """The token's record for ``token list --json``."""
@@ -108,6 +128,7 @@ class ApiToken:
             "created_at": self.created_at,
             "last_used_at": self.last_used_at,
             "revoked_at": self.revoked_at,
+            "expires_at": self.expires_at,
         }
 
 
@@ -120,6 +141,7 @@ def _token_from_row(row: dict[str, Any]) -> ApiToken:
         created_at=row["created_at"],
         last_used_at=row["last_used_at"],
         revoked_at=row["revoked_at"],
+        expires_at=row["expires_at"],
     )
 
 
@@ -139,18 +161,33 @@ class TokenStore:
         """Close the store's connections (they reopen on next use)."""
         self.database.close()
 
-    def create(self, principal: str, address: str, label: str = "") -> tuple[ApiToken, str]:
-        """Issue a new token; returns its record and the token (shown once, never stored)."""
+    def create(
+        self,
+        principal: str,
+        address: str,
+        label: str = "",
+        expires_at: datetime | None = None,
+    ) -> tuple[ApiToken, str]:
+        """Issue a new token; returns its record and the token (shown once, never stored).
+
+        Args:
+            principal: Whose proposals the token sees.
+            address: The address it acts as.
+            label: A note for ``token list``.
+            expires_at: When it stops working (aware datetime); None: never.
+        """
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        expiry = _iso(expires_at.astimezone(UTC)) if expires_at is not None else None
         with self.database.transaction() as db:
             while True:
                 tid = secrets.token_hex(4)
                 if db.fetchone("SELECT id FROM api_tokens WHERE id = ?", (tid,)) is None:
                     break
             db.execute(
-                "INSERT INTO api_tokens (id, principal, address, label, token_sha256, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (tid, principal, address, label, token_digest(token), _iso(_now())),
+                "INSERT INTO api_tokens"
+                " (id, principal, address, label, token_sha256, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (tid, principal, address, label, token_digest(token), _iso(_now()), expiry),
             )
             row = db.fetchone("SELECT * FROM api_tokens WHERE id = ?", (tid,))
         assert row is not None
@@ -209,7 +246,11 @@ def open_token_store(secretary: Secretary) -> TokenStore:
 
 
 def issue_token(
-    secretary: Secretary, principal: str | None, address: str | None, label: str = ""
+    secretary: Secretary,
+    principal: str | None,
+    address: str | None,
+    label: str = "",
+    expires_at: datetime | None = None,
 ) -> tuple[ApiToken, str]:
     """Check who a new token acts as, then issue it.
 
@@ -219,6 +260,7 @@ def issue_token(
         address: The address the token acts as: the principal's e-mail (the
             default) or a staff identity's address.
         label: A note for ``token list`` (e.g. "phone").
+        expires_at: When the token stops working; None: until revoked.
 
     Raises:
         SecretaryError: when the principal is unknown or the address is
@@ -234,7 +276,7 @@ def issue_token(
         )
     store = open_token_store(secretary)
     try:
-        return store.create(p.id, addr, label)
+        return store.create(p.id, addr, label, expires_at)
     finally:
         store.close()
 
@@ -384,7 +426,7 @@ def _proposal_out(p: Proposal, caller: Caller) -> ProposalOut:
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut, "description": "Missing, unknown or revoked token."},
+    401: {"model": ErrorOut, "description": "Missing, unknown, revoked or expired token."},
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "No such proposal for this token's principal."},
@@ -408,7 +450,10 @@ def create_app(secretary: Secretary) -> FastAPI:
         auto_error=False,
         description="A token from `secretary serve token create` (Authorization: Bearer sec_...).",
     )
-    app = FastAPI(
+    # FastAPIOffline serves /docs and /redoc with the assets in its package, not from a CDN.
+    # No online validator either: Swagger UI would otherwise ask validator.swagger.io.
+    app = FastAPIOffline(
+        swagger_ui_parameters={"validatorUrl": None},
         title="Secretary",
         version="1",
         summary="List what waits for approval and decide it.",
@@ -420,6 +465,18 @@ def create_app(secretary: Secretary) -> FastAPI:
     )
     app.state.secretary = secretary
     app.state.tokens = store
+    origins = secretary.settings.api_cors_origins
+    if origins:
+        # Bearer tokens, never cookies: no credentials mode, only the two methods and
+        # the headers the API reads.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            allow_credentials=False,
+            max_age=600,
+        )
 
     def unauthorized(detail: str) -> HTTPException:
         return HTTPException(401, detail, headers={"WWW-Authenticate": "Bearer"})
@@ -440,10 +497,15 @@ def create_app(secretary: Secretary) -> FastAPI:
             raise unauthorized(
                 "This token is not known; create one with `secretary serve token create`."
             )
-        if not token.active:
+        if token.revoked_at is not None:
             raise unauthorized(
                 f"This token was revoked at {token.revoked_at}; create a new one with "
                 "`secretary serve token create`."
+            )
+        if token.expired():
+            raise unauthorized(
+                f"This token expired at {token.expires_at}; create a new one with "
+                "`secretary serve token create` (--expires sets how long it lasts)."
             )
         try:
             principal = secretary.principal(token.principal)

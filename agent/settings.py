@@ -12,17 +12,18 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
-from agent.paths import default_home
+from agent.paths import default_home, secure_home
 from agent.principals import Principal
 
 if TYPE_CHECKING:
@@ -69,7 +70,31 @@ class Settings(BaseSettings):
         description="http://host:port of a Chroma server for memory's vectors; empty = "
         "embedded Chroma in the data directory.",
     )
+    api_cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Web origins (https://app.example.com) whose pages may call the HTTP API "
+        "from a browser; empty = none (no CORS headers). A list in secretary.toml, commas "
+        "in SECRETARY_API_CORS_ORIGINS.",
+    )
     principals: list[Principal] = Field(default_factory=list)
+
+    @field_validator("openai_api_key")
+    @classmethod
+    def _mask_in_log(cls, v: SecretStr | None) -> SecretStr | None:
+        # A server that echoes the key back in an error must not put it in the log.
+        from agent.logs import remember_secret
+
+        remember_secret(v.get_secret_value() if v else None)
+        return v
+
+    @field_validator("api_cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [part for part in v.split(",") if part.strip()]
+        if not isinstance(v, list):
+            return v
+        return [_origin(str(item)) for item in v]
 
     @field_validator("database_url", "chroma_url", mode="before")
     @classmethod
@@ -118,9 +143,13 @@ class Settings(BaseSettings):
         return bool(self.model)
 
     def ensure_home(self) -> Path:
-        """Create the data directory (private to the user) and return it."""
-        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return self.home
+        """Create the data directory, or make an existing one private, and return it.
+
+        Raises:
+            NotPrivateError: when the folder cannot be made private (see
+                :func:`agent.paths.secure_home`).
+        """
+        return secure_home(self.home)
 
     def storage(self, principal: str | None = None) -> Storage:
         """Where a principal's tables live (``None``: the tables shared by all)."""
@@ -145,6 +174,33 @@ class Settings(BaseSettings):
                 return p
         known = ", ".join(p.id for p in self.principals)
         raise KeyError(f"No principal '{pid}' (known: {known}).")
+
+
+def _origin(text: str) -> str:
+    """One CORS origin, normalised (scheme://host[:port]); a sentence for anything else."""
+    from urllib.parse import urlsplit
+
+    value = text.strip().rstrip("/")
+    if value == "*":
+        raise ValueError(
+            "SECRETARY_API_CORS_ORIGINS lists origins one by one; '*' (every web page) is "
+            "not allowed, name each origin, e.g. https://app.example.com"
+        )
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - reading it checks the port
+    except ValueError:
+        parts = parts._replace(netloc="")
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or (parts.path or parts.query or parts.fragment or parts.username)
+    ):
+        raise ValueError(
+            f"'{text.strip()}' is not a web origin; write scheme, host and optional port "
+            "only, e.g. https://app.example.com or http://localhost:3000"
+        )
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -402,3 +402,160 @@ def test_serve_says_when_the_port_is_taken(ada: Principal, tmp_path: Path) -> No
         taken.listen()
         r = run("serve", "--port", str(taken.getsockname()[1]))
     assert r.exit_code != 0 and "Cannot listen on 127.0.0.1" in r.output
+
+
+# ------------------------------------------------------------------ docs, CORS, expiry
+
+
+def test_docs_load_every_script_and_style_from_the_server_itself(
+    make_secretary: Callable[..., Any], serve: Callable[..., Served]
+) -> None:
+    import re
+
+    api = serve(make_secretary(None))
+    client = api.client()
+    for page in ("/docs", "/redoc"):
+        r = client.get(page)
+        assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+        urls = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", r.text)
+        urls += re.findall(r"""url:\s*['"]([^'"]+)['"]""", r.text)
+        urls += re.findall(r"""spec-url=["']([^"']+)["']""", r.text)
+        assert urls, f"{page} names no assets"
+        assert not [u for u in urls if re.match(r"(?i)(https?:)?//", u)], (page, urls)
+        for url in urls:
+            asset = client.get(url)
+            assert asset.status_code == 200, (page, url)
+            assert asset.content, (page, url)
+    assert '"validatorUrl": null' in client.get("/docs").text
+
+
+def preflight(client: httpx.Client, origin: str) -> httpx.Response:
+    return client.options(
+        "/v1/pending",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+
+
+def test_cors_is_off_by_default(
+    make_secretary: Callable[..., Any], serve: Callable[..., Served]
+) -> None:
+    api = serve(make_secretary(None))
+    token = api.token()
+    asked = preflight(api.client(), "https://inbox.example.com")
+    assert "access-control-allow-origin" not in asked.headers
+    r = api.client(token).get("/v1/pending", headers={"Origin": "https://inbox.example.com"})
+    assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
+
+
+def test_cors_answers_only_the_configured_origins(
+    settings: Any, ada: Principal, serve: Callable[..., Served]
+) -> None:
+    from agent.runtime import Secretary
+
+    configured = settings.model_copy(
+        update={"api_cors_origins": ["https://inbox.example.com", "http://localhost:3000"]}
+    )
+    sec = Secretary(configured)
+    try:
+        api = serve(sec)
+        ok = preflight(api.client(), "https://inbox.example.com")
+        assert ok.status_code == 200
+        assert ok.headers["access-control-allow-origin"] == "https://inbox.example.com"
+        assert "authorization" in ok.headers["access-control-allow-headers"].lower()
+        assert "access-control-allow-credentials" not in ok.headers
+        other = preflight(api.client(), "https://evil.example")
+        assert other.status_code == 400
+        assert "access-control-allow-origin" not in other.headers
+        token = api.token()
+        r = api.client(token).get("/v1/pending", headers={"Origin": "http://localhost:3000"})
+        assert r.status_code == 200
+        assert r.headers["access-control-allow-origin"] == "http://localhost:3000"
+        r = api.client(token).get("/v1/pending", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in r.headers
+    finally:
+        sec.close()
+
+
+@pytest.mark.parametrize(
+    ("value", "sentence"),
+    [
+        ("*", "'*' (every web page) is not allowed"),
+        ("https://inbox.example.com/app", "is not a web origin"),
+        ("inbox.example.com", "is not a web origin"),
+    ],
+)
+def test_a_bad_cors_origin_is_refused_with_a_sentence(
+    ada: Principal, monkeypatch: pytest.MonkeyPatch, value: str, sentence: str
+) -> None:
+    save_principal(ada)
+    monkeypatch.setenv("SECRETARY_API_CORS_ORIGINS", value)
+    r = run("serve", "token", "list")
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "Settings are invalid: api_cors_origins:" in r.output and sentence in r.output
+
+
+def test_an_expired_token_is_refused_with_a_sentence_and_a_live_one_works(
+    make_secretary: Callable[..., Any], serve: Callable[..., Served]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    sec, pid = propose(make_secretary)
+    api = serve(sec)
+    now = datetime.now(UTC)
+    _, old = issue_token(sec, "ada", None, "old", expires_at=now - timedelta(seconds=1))
+    live_record, live = issue_token(sec, "ada", None, "live", expires_at=now + timedelta(days=1))
+    refused = api.client(old).post(f"/v1/proposals/{pid}/decision", json={"kind": "approve"})
+    assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+    assert refused.json()["detail"].startswith("This token expired at ")
+    assert "secretary serve token create" in refused.json()["detail"]
+    assert sec.ledger.get(pid).status == "proposed"
+    assert api.client(live).get("/v1/pending").status_code == 200
+    assert live_record.expires_at is not None
+    assert datetime.fromisoformat(live_record.expires_at) > now
+
+
+def test_tokens_made_before_expiries_existed_keep_working(
+    make_secretary: Callable[..., Any], serve: Callable[..., Served]
+) -> None:
+    from agent.db import migrate
+    from agent.serve import MIGRATIONS, TokenStore
+
+    sec = make_secretary(None)
+    database = sec.settings.storage(None).database("serve.sqlite")
+    migrate(database, "serve", MIGRATIONS[:1])  # the table as the first version made it
+    database.execute(
+        "INSERT INTO api_tokens (id, principal, address, label, token_sha256, created_at)"
+        " VALUES ('0ld70ken', 'ada', 'ada@example.com', '', ?, '2026-01-01T00:00:00+00:00')",
+        (token_digest("sec_made-before-expiries-existed-0000"),),
+    )
+    database.close()
+    TokenStore(sec.settings.storage(None).database("serve.sqlite")).close()
+    api = serve(sec)
+    r = api.client("sec_made-before-expiries-existed-0000").get("/v1/me")
+    assert r.status_code == 200 and r.json()["token_id"] == "0ld70ken"
+    [record] = api.app.state.tokens.list()
+    assert record.expires_at is None and record.active
+
+
+def test_token_create_with_expires_sets_the_expiry_and_bad_lifetimes_are_refused(
+    ada: Principal,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    save_principal(ada)
+    made = run("serve", "token", "create", "--expires", "30d", "--json")
+    assert made.exit_code == 0, made.output
+    expires = datetime.fromisoformat(json.loads(made.stdout)["expires_at"])
+    assert abs(expires - (datetime.now(UTC) + timedelta(days=30))) < timedelta(minutes=1)
+    [listed] = json.loads(run("serve", "token", "list", "--json").stdout)
+    assert listed["expires_at"] == json.loads(made.stdout)["expires_at"]
+    forever = json.loads(run("serve", "token", "create", "--json").stdout)
+    assert forever["expires_at"] is None
+    for bad, sentence in (("soon", "is not a lifetime"), ("0d", "between a minute and ten")):
+        r = run("serve", "token", "create", "--expires", bad)
+        assert r.exit_code == 2 and "Traceback" not in r.output and sentence in r.output
+    assert len(json.loads(run("serve", "token", "list", "--json").stdout)) == 2

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from agent.logs import remember_secret
 from tools.providers.base import ProviderError
 
 
@@ -24,6 +25,12 @@ def account_secret(account: Mapping[str, Any], name: str, *, required: bool = Tr
         ProviderError: when required and not set (the message names the setting
             to add, never a value).
     """
+    value = _read_secret(account, name, required)
+    remember_secret(value)  # whatever echoes it later (a server's refusal) is masked in the log
+    return value
+
+
+def _read_secret(account: Mapping[str, Any], name: str, required: bool) -> str:
     value = account.get(name)
     if isinstance(value, str) and value:
         return value
