@@ -9,13 +9,18 @@ approval cards go to stderr.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from agent.errors import SecretaryError, clip_words
+
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from agent.runtime import Secretary
 
 PRINCIPAL = click.option(
@@ -39,6 +44,107 @@ def _secretary() -> Secretary:
         if isinstance(exc, ValidationError):
             raise click.ClickException(f"Settings are invalid: {_pydantic_msg(exc)}") from None
         raise
+
+
+def _settings() -> Any:
+    """The settings, or one sentence when they are invalid (for commands without a Secretary)."""
+    from pydantic import ValidationError
+
+    from agent.settings import load_settings
+
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        raise click.ClickException(f"Settings are invalid: {_pydantic_msg(exc)}") from None
+
+
+def _config_problem() -> str | None:
+    """Why the settings file cannot be read, as a sentence (None: it reads, or is absent)."""
+    import tomllib
+
+    from agent.settings import config_path
+
+    path = config_path()
+    fix = "fix it, or point SECRETARY_CONFIG at another file"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"The settings file {path} cannot be read ({exc.strerror or exc}); {fix}."
+    try:
+        tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return f"The settings file {path} is not UTF-8 text; save it as UTF-8, or {fix[8:]}."
+    except tomllib.TOMLDecodeError as exc:
+        return f"The settings file {path} is not valid TOML ({exc}); {fix}."
+    return None
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+"""Bytes of an argument that were not UTF-8, as Python keeps them (surrogate escapes)."""
+
+
+def _undecodable(value: Any) -> str | None:
+    """The first text in a parameter's value that holds bytes that were not UTF-8."""
+    values = value if isinstance(value, tuple | list) else (value,)
+    return next((v for v in values if isinstance(v, str) and _SURROGATES.search(v)), None)
+
+
+class _Command(click.Command):
+    """A command whose expected failures are one sentence, exit status 1 (2: bad input).
+
+    Text arguments are checked before the command runs: a terminal in another encoding
+    passes bytes that are not UTF-8, which Python keeps as surrogate escapes and which
+    would fail deep inside (a model request, the database) with a traceback. Paths are
+    left alone, as a file name may be any bytes. A broken settings file, a
+    SecretaryError and a message quoting something huge are handled here too.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        for param in self.params:
+            if isinstance(param.type, click.Path | click.File | click.types.UnprocessedParamType):
+                continue
+            bad = _undecodable(ctx.params.get(param.name or ""))
+            if bad is not None:
+                shown = bad.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                raise click.BadParameter(
+                    f"{clip_words(shown)!r} holds bytes that are not UTF-8 text (shown as "
+                    "\ufffd); type it again in a UTF-8 terminal (a locale like LANG=C.UTF-8).",
+                    ctx=ctx,
+                    param=param,
+                )
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            if type(exc) is not click.ClickException or clip_words(exc.message) == exc.message:
+                raise
+            raise click.ClickException(clip_words(exc.message)) from None
+        except SecretaryError as exc:
+            raise click.ClickException(clip_words(str(exc))) from None
+        except (ValueError, OSError) as exc:  # TOMLDecodeError is a ValueError
+            problem = _config_problem()
+            if problem is None:
+                raise
+            raise click.ClickException(problem) from exc
+
+
+class _Group(click.Group):
+    """The command group: its commands, and those of its subgroups, are :class:`_Command`."""
+
+    command_class = _Command
+    group_class = type
+
+
+def cells(*values: Any) -> list[Text]:
+    """Table cells shown as written, never read as rich markup.
+
+    Text from mail or documents may hold [brackets]; a stray ``[/]`` read as markup
+    would stop the command.
+    """
+    from rich.text import Text
+
+    return [v if isinstance(v, Text) else Text(str(v)) for v in values]
 
 
 def _pydantic_msg(exc: Any) -> str:
@@ -92,7 +198,7 @@ def print_table(
         else:
             table.add_column(col, overflow="fold")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*cells(*row))
     out.print(table)
 
 
@@ -112,7 +218,7 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="secretary")
 def cli() -> None:
     """Secretary: an AI personal secretary that never acts without your approval.
@@ -168,12 +274,16 @@ def init(
     from pydantic import ValidationError
 
     from agent.principals import Principal, WorkingHours
-    from agent.settings import config_path, load_settings, save_principal
+    from agent.settings import config_path, save_principal
 
-    settings = load_settings()
+    settings = _settings()
     existing = {p.id: p for p in settings.principals}
     base_id = pid or (settings.principals[0].id if settings.principals else "me")
-    current = existing.get(base_id) or Principal(id=base_id)
+    try:
+        current = existing.get(base_id) or Principal(id=base_id)
+    except ValidationError as exc:
+        why = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        raise click.BadParameter(why, param_hint="'--id'") from None
     interactive = not any([pid, name, email, tz, hours, organisation, signature, domain_pack])
     if interactive:
         if not sys.stdin.isatty():
@@ -226,9 +336,9 @@ def init(
 @JSON
 def status(as_json: bool) -> None:
     """Show the data directory, the principals and whether a model is attached."""
-    from agent.settings import config_path, load_settings
+    from agent.settings import config_path
 
-    s = load_settings()
+    s = _settings()
     principals = s.principals or [s.principal()]
     info = {
         "home": str(s.home),
@@ -324,9 +434,14 @@ def pending(principal: str | None, as_json: bool) -> None:
 
 def _decide(proposal_id: str, decision: Any, principal: str | None, as_json: bool) -> None:
     from agent.channels.render import show_reply
+    from agent.channels.terminal import lost_decision
 
     with _secretary() as sec:
         reply = sec.decide(proposal_id, decision, principal=principal)
+        # Someone decided first: exit 1 and say who, so a script never takes it for done.
+        lost = lost_decision(sec, proposal_id, decision, reply)
+        if lost:
+            reply.error = " ".join(filter(None, [reply.error, lost]))
     if as_json:
         click.echo(json.dumps(reply.to_json(), indent=2, default=str))
     else:
@@ -371,6 +486,11 @@ def respond(proposal_id: str, message: str, principal: str | None, as_json: bool
     """Do not run the action; send a message back to the secretary instead."""
     from agent.approval import Decision
 
+    if not message.strip():
+        raise click.BadParameter(
+            "the message is empty; say what the secretary should do instead.",
+            param_hint="'-m' / '--message'",
+        )
     _decide(proposal_id, Decision(kind="respond", text=message), principal, as_json)
 
 
@@ -494,8 +614,19 @@ def export_calendar(output: str, principal: str | None) -> None:
     if output == "-":
         sys.stdout.buffer.write(data)
     else:
-        with open(output, "wb") as fh:
-            fh.write(data)
+        try:
+            with open(output, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            from pathlib import Path
+
+            folder = Path(output).expanduser().parent
+            why = (
+                f"the folder {folder} does not exist; create it first or choose another file"
+                if not folder.is_dir()
+                else f"{exc.strerror or exc}; choose another file"
+            )
+            raise click.ClickException(f"Cannot write {output}: {why}.") from None
         click.echo(f"Wrote {output}", err=True)
 
 
@@ -534,7 +665,7 @@ def mail(folder: str, query: str, limit: int, principal: str | None, as_json: bo
         t.add_column(col, overflow="fold")
     for m in rows:
         when = m.date.astimezone(p.tz).strftime("%Y-%m-%d %H:%M") if m.date else ""
-        t.add_row(when, m.sender, ", ".join(m.to), m.subject, m.message_id)
+        t.add_row(*cells(when, m.sender, ", ".join(m.to), m.subject, m.message_id))
     out.print(t)
 
 
@@ -562,7 +693,7 @@ def contacts(query: str, role: str | None, principal: str | None, as_json: bool)
     for col in ("name", "e-mail", "organisation", "role", "notes", "id"):
         t.add_column(col, overflow="fold")
     for c in rows:
-        t.add_row(c.name, c.email, c.organisation, c.role, c.notes, c.id)
+        t.add_row(*cells(c.name, c.email, c.organisation, c.role, c.notes, c.id))
     out.print(t)
 
 
@@ -672,6 +803,7 @@ def ingest(
                 {
                     "ingested": report.ingested,
                     "duplicates": report.duplicates,
+                    "own": report.own,
                     "embedded": report.embedded,
                     "unreadable": [{"ref": r, "reason": why} for r, why in report.unreadable],
                     "warnings": [{"ref": r, "note": n} for r, n in report.warnings],
@@ -680,11 +812,13 @@ def ingest(
             )
         )
     else:
-        err.print(f"Memory of {p.name}: {report.summary()}.")
+        from rich.markup import escape
+
+        err.print(f"Memory of {escape(p.name)}: {report.summary()}.")
         for ref, why in report.unreadable[:20]:
-            err.print(f"  [yellow]unreadable[/] {ref}: {why}")
+            err.print(f"  [yellow]unreadable[/] {escape(ref)}: {escape(why)}")
         for ref, note in report.warnings[:20]:
-            err.print(f"  [dim]warning[/] {ref}: {note}")
+            err.print(f"  [dim]warning[/] {escape(ref)}: {escape(note)}")
         if len(report.unreadable) > 20:
             err.print(f"  ... and {len(report.unreadable) - 20} more (see --json)")
 
@@ -739,10 +873,15 @@ def recall(
     if not hits:
         err.print("Nothing in memory matches. Add mail with `secretary ingest PATH`.")
         return
+    from rich.markup import escape
+
     for i, h in enumerate(hits, 1):
-        out.print(f"[bold]{i}. {h.subject or '(no subject)'}[/]  [dim]{h.message_id}[/]")
-        out.print(f"   from {h.sender}  {(h.date or '')[:10]}  thread {h.thread_id}")
-        out.print(f"   {h.snippet}")
+        subject = escape(h.subject or "(no subject)")
+        out.print(f"[bold]{i}. {subject}[/]  [dim]{escape(h.message_id)}[/]")
+        out.print(
+            f"   from {escape(h.sender)}  {(h.date or '')[:10]}  thread {escape(h.thread_id)}"
+        )
+        out.print(f"   {escape(h.snippet)}")
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from agent.cli import JSON, PRINCIPAL, _consoles, _guard, cli, run_read_tool
+from agent.cli import JSON, PRINCIPAL, _consoles, _guard, cells, cli, run_read_tool
 
 
 @cli.command()
@@ -80,7 +80,7 @@ def files(
         table.add_column(col, overflow="fold")
     for d in found:
         table.add_row(
-            d["id"], d["document_date"], d["type"], d["counterparty"], d["title"], d["path"]
+            *cells(d["id"], d["document_date"], d["type"], d["counterparty"], d["title"], d["path"])
         )
     _consoles()[0].print(table)
 

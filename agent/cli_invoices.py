@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from agent.cli import JSON, PRINCIPAL, _consoles, _guard, cli, run_read_tool
+from agent.cli import JSON, PRINCIPAL, _consoles, _guard, cells, cli, run_read_tool
 
 EXPORT_COLUMNS = (
     "id",
@@ -165,12 +165,14 @@ def invoices(
         if inv["overdue"]:
             due_text += " OVERDUE"
         table.add_row(
-            inv["id"],
-            due_text,
-            inv["vendor"] or "?",
-            inv["number"] or "-",
-            inv["amount"],
-            inv["status"],
+            *cells(
+                inv["id"],
+                due_text,
+                inv["vendor"] or "?",
+                inv["number"] or "-",
+                inv["amount"],
+                inv["status"],
+            )
         )
     out.print(table)
     for code, amount in sorted(totals(found).items()):

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from agent.cli import JSON, PRINCIPAL, _consoles, _guard, _secretary, cli
+from agent.cli import JSON, PRINCIPAL, _consoles, _guard, _secretary, cells, cli
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,9 @@ def triage(
     PATHS are mbox files, Maildir folders, .eml files or folders of them; with
     none, the unread messages of the principal's inbox are triaged. Messages
     the rules cannot decide go to the model when one is configured (else they
-    are marked 'undecided').
+    are marked 'undecided'). A message that cannot be read or triaged is listed
+    with the reason, and the run goes on; one read only by a fallback (a bad
+    charset, damaged base64) carries warnings.
 
     \b
     Examples:
@@ -44,7 +46,7 @@ def triage(
       secretary triage --json message.eml | jq .action
     """
     from agent.ingest import iter_source
-    from agent.triage import History, Incoming, Verdict, unreadable
+    from agent.triage import History, Incoming, Verdict, not_triaged, unreadable
     from agent.triage import triage as run_triage
     from tools.providers.base import ProviderError
 
@@ -76,17 +78,26 @@ def triage(
             except ProviderError as exc:
                 raise click.ClickException(str(exc)) from None
 
+        def one(ref: str, data: bytes | None, problem: str) -> Verdict:
+            # Each message on its own: whatever one of them does, the run goes on.
+            if data is None:
+                return unreadable(ref, problem)
+            try:
+                mail = Incoming.from_raw(data, p, source=ref)
+            except ValueError as exc:
+                return unreadable(ref, str(exc))
+            except Exception as exc:  # noqa: BLE001 - hostile bytes must not end the run
+                log.warning("triage: reading %s failed", ref, exc_info=True)
+                return unreadable(ref, f"{type(exc).__name__}: {exc}")
+            try:
+                return run_triage(mail, p, history, model, sec.settings)
+            except Exception as exc:  # noqa: BLE001 - reported on its row, logged in full
+                log.warning("triage: triaging %s failed", ref, exc_info=True)
+                return not_triaged(mail, f"{type(exc).__name__}: {exc}")
+
         verdicts: list[Verdict] = []
         for ref, data, problem in items():
-            if data is None:
-                verdict = unreadable(ref, problem)
-            else:
-                try:
-                    mail = Incoming.from_raw(data, p, source=ref)
-                except ValueError as exc:
-                    verdict = unreadable(ref, str(exc))
-                else:
-                    verdict = run_triage(mail, p, history, model, sec.settings)
+            verdict = one(ref, data, problem)
             verdicts.append(verdict)
             if as_json:
                 click.echo(json.dumps(verdict.to_json(), ensure_ascii=False))
@@ -104,20 +115,28 @@ def triage(
         flags = " ".join(f for f, on in (("SPAM", v.spam), ("PHISHING", v.phishing)) if on)
         who = v.sender or v.source
         model_mark = " (model)" if v.used_model else ""
+        why = v.reason + "".join(f" (warning: {w})" for w in v.warnings)
         table.add_row(
-            str(i),
-            who[:40],
-            v.subject[:60],
-            f"{v.category} {flags}".strip(),
-            v.action + model_mark,
-            v.reason,
+            *cells(
+                str(i),
+                who[:40],
+                v.subject[:60],
+                f"{v.category} {flags}".strip(),
+                v.action + model_mark,
+                why,
+            )
         )
     out.print(table)
     decided = sum(v.decided for v in verdicts)
+    failed = sum(v.reason.startswith(("unreadable:", "not triaged:")) for v in verdicts)
+    warned = sum(bool(v.warnings) for v in verdicts)
     err.print(
         f"{len(verdicts)} messages: {decided} decided "
         f"({sum(v.decided and not v.used_model for v in verdicts)} by rules), "
-        f"{len(verdicts) - decided} undecided."
+        f"{len(verdicts) - decided} undecided"
+        + (f" ({failed} of them unreadable or not triaged, each with its reason)" if failed else "")
+        + (f"; {warned} read with warnings" if warned else "")
+        + "."
     )
 
 
@@ -177,7 +196,9 @@ def mail_agent(
             for r in rows:
                 out.print(
                     f"{r['updated_at'][:16]}  {r['status']:<9} {r['category'] or '-':<14} "
-                    f"{r['action'] or '-':<9} {r['sender'][:30]:<30} {r['subject'][:50]}"
+                    f"{r['action'] or '-':<9} {r['sender'][:30]:<30} {r['subject'][:50]}",
+                    markup=False,  # senders and subjects are as they arrived
+                    highlight=False,
                 )
             return
         stop = threading.Event()
@@ -218,7 +239,7 @@ def mail_agent(
                 )
                 return
             for line in [*report.notes, *report.handled]:
-                err.print(line)
+                err.print(line, markup=False, highlight=False)  # quotes what arrived
             if report.requests_sent:
                 err.print(f"Sent {report.requests_sent} approval request(s) by e-mail.")
             if once and not (report.notes or report.handled or report.errors):

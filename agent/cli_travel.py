@@ -17,6 +17,7 @@ from agent.cli import (
     PRINCIPAL,
     _consoles,
     _guard,
+    cells,
     cli,
     run_read_tool,
 )
@@ -64,12 +65,14 @@ def trip_list(show_all: bool, principal: str | None, as_json: bool) -> None:
         table.add_column(col, overflow="fold")
     for t in found:
         table.add_row(
-            t["id"],
-            t["first_day"] or "-",
-            t["last_day"] or "-",
-            t["title"],
-            t["status"],
-            _totals(t),
+            *cells(
+                t["id"],
+                t["first_day"] or "-",
+                t["last_day"] or "-",
+                t["title"],
+                t["status"],
+                _totals(t),
+            )
         )
     _consoles()[0].print(table)
 

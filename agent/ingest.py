@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 
     from tools.providers.base import Message
 
-MAX_BYTES = 30 * 1024 * 1024
-"""Messages larger than this are skipped (reported), not parsed."""
+MAX_BYTES = 30_000_000
+"""Messages larger than this are skipped (reported), not parsed: 30 MB, as the README and
+the messages say (sizes are printed in decimal megabytes)."""
 
 ATTACHMENT_TEXT_CHARS = 20_000
 """Text taken from a message's text attachments, in all; binary ones count by name only."""
@@ -178,10 +179,13 @@ def _iter_mbox(path: Path, max_bytes: int = MAX_BYTES) -> Iterator[Raw]:
 
 
 def _unknown_charsets(data: bytes) -> list[str]:
+    from tools.mail_compose import clean_charset
+
     names: list[str] = []
     for m in _CHARSET.finditer(data[:200_000]):
-        name = m.group(1).decode("ascii", "replace").lower()
-        if name in names:
+        # Junk around a name ("utf-8\0") is cleaned by the decoder, which notes it itself.
+        name = clean_charset(m.group(1).decode("ascii", "replace")) or ""
+        if not name or name in names:
             continue
         try:
             codecs.lookup(name)
@@ -243,8 +247,9 @@ def _read_one(ref: str, data: bytes, memory: Any, report: IngestReport) -> None:
     """Parse, check and store one message; every problem lands in ``report``."""
     from tools.mail_compose import parse_rfc822
 
+    decoded: list[str] = []  # what the decoder could read only by a fallback
     try:
-        message: Message = parse_rfc822(data, "archive")
+        message: Message = parse_rfc822(data, "archive", notes=decoded)
     except Exception as exc:  # noqa: BLE001 - any parse failure is reported
         report.unreadable.append((ref, f"not a readable e-mail: {exc}"))
         return
@@ -261,9 +266,8 @@ def _read_one(ref: str, data: bytes, memory: Any, report: IngestReport) -> None:
         extra, notes = attachment_text(data)
         report.warnings.extend((ref, note) for note in notes)
     for name in _unknown_charsets(data):
-        report.warnings.append(
-            (ref, f"unknown charset {name}: read as UTF-8, undecodable bytes replaced")
-        )
+        decoded.append(f"unknown charset {name}: read as UTF-8, undecodable bytes replaced")
+    report.warnings.extend((ref, note) for note in dict.fromkeys(decoded))
     if memory.add_message(message, source=ref, attachment_text=extra):
         report.ingested += 1
     else:

@@ -70,6 +70,8 @@ class Reply:
     """Proposals decided or run during this call (executed, failed, rejected)."""
     error: str | None = None
     notice: str | None = None
+    superseded: bool = False
+    """The decision of this call was not recorded: the proposal had been decided already."""
 
     def to_json(self) -> dict[str, Any]:
         """Stable JSON for ``ask --json``."""
@@ -449,6 +451,7 @@ class Secretary:
                 f"{' at ' + when if when else ''}; nothing to do."
             )
             reply.pending = self.ledger.query(p.id, "proposed", proposal.thread)
+            reply.superseded = True
             return reply
         with self._thread_lock(p.id, proposal.thread):
             graph = self.graph()
@@ -462,6 +465,7 @@ class Secretary:
             reply = self._run(p, proposal.thread, actor, payload, {proposal.id: before_status})
         if not changed:
             reply.notice = f"Proposal {proposal.id} was approved earlier; finished running it."
+            reply.superseded = True
         if reply.error and self._model is None:
             # The decision itself worked; only the follow-up answer needs a model.
             reply.notice = " ".join(filter(None, [reply.notice, reply.error]))

@@ -26,16 +26,21 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from email import policy
+from dataclasses import asdict, dataclass, field
 from email.message import Message as PyMessage
-from email.parser import BytesParser
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 from agent.autoreply import Finding, detect
-from tools.mail_compose import bare_address, decode_words, parse_rfc822
+from tools.mail_compose import (
+    bare_address,
+    decode_text,
+    decode_words,
+    parse_mime,
+    parse_rfc822,
+    part_payload,
+)
 
 if TYPE_CHECKING:
     from agent.principals import Principal
@@ -96,6 +101,8 @@ class Verdict:
     no_auto_reply: bool = False
     """Bulk, list, auto-submitted, no-reply or own mail: never answered automatically."""
     source: str = ""
+    warnings: list[str] = field(default_factory=list)
+    """What could be read only by a fallback (a charset, damaged base64), for the report."""
 
     def to_json(self) -> dict[str, Any]:
         """The stable ``secretary triage --json`` object."""
@@ -117,13 +124,18 @@ class Incoming:
     size: int
     source: str = ""
     raw: bytes = b""
+    notes: list[str] = field(default_factory=list)
+    """How the text was read where it needed a fallback (see :mod:`tools.mail_compose`)."""
 
     @classmethod
     def from_raw(cls, raw: bytes, principal: Principal, source: str = "") -> Incoming:
-        """Parse the bytes (raises ValueError when they are not an e-mail at all)."""
-        message = parse_rfc822(raw, "inbox", principal.tz)
-        headers = BytesParser(policy=policy.compat32).parsebytes(raw)
-        return cls(message=message, headers=headers, size=len(raw), source=source, raw=raw)
+        """Parse the bytes (raises ValueError when they are not an e-mail, or nest too deep)."""
+        notes: list[str] = []
+        message = parse_rfc822(raw, "inbox", principal.tz, notes=notes)
+        headers = parse_mime(raw)
+        return cls(
+            message=message, headers=headers, size=len(raw), source=source, raw=raw, notes=notes
+        )
 
     def parts(self) -> list[tuple[str, PyMessage]]:
         """(content type, part) of every leaf part; empty when the structure is broken."""
@@ -140,13 +152,11 @@ class Incoming:
         """The decoded text of the first part of that type ('' when none)."""
         for found, part in self.parts():
             if found == ctype:
-                payload = part.get_payload(decode=True)
-                if isinstance(payload, bytes):
-                    charset = part.get_content_charset() or "utf-8"
-                    try:
-                        return payload.decode(charset, "replace")
-                    except LookupError:
-                        return payload.decode("utf-8", "replace")
+                try:
+                    charset = part.get_content_charset()
+                except Exception:  # noqa: BLE001 - an undecodable parameter names no charset
+                    charset = None
+                return decode_text(part_payload(part), charset)
         return ""
 
     def header(self, name: str) -> str:
@@ -323,6 +333,7 @@ def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
             action=action,
             reason=reason,
             source=mail.source,
+            warnings=list(mail.notes),
             **flags,
         )
 
@@ -512,6 +523,22 @@ def triage(
     if verdict.decided or model is None or settings is None:
         return verdict
     return model_verdict(model, mail, principal, verdict, settings)
+
+
+def not_triaged(mail: Incoming, problem: str) -> Verdict:
+    """The verdict for a message that was read but could not be triaged (reported, kept)."""
+    m = mail.message
+    return Verdict(
+        message_id=m.message_id,
+        sender=m.sender,
+        subject=m.subject,
+        category="undecided",
+        action="undecided",
+        reason=f"not triaged: {problem}",
+        source=mail.source,
+        no_auto_reply=True,
+        warnings=list(mail.notes),
+    )
 
 
 def unreadable(source: str, problem: str) -> Verdict:

@@ -4,10 +4,16 @@ Slash commands need no model, so a secretary without one still shows the
 agenda, the pending approvals and the audit trail, and can decide proposals.
 With no terminal attached (a pipe), lines are read from standard input and
 decisions are left pending instead of being asked for.
+
+No line ends the session but ``/quit`` or the end of input: a line that is not
+UTF-8 text is refused with a sentence (nothing is sent), and a failure while
+handling a line is logged and reported in one sentence, then the chat goes on.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import shlex
 import sys
 from collections.abc import Callable
@@ -15,9 +21,11 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from agent.approval import Decision, coerce_edit, parse_assignments
 from agent.channels.render import agenda_table, card, proposals_table, show_reply
+from agent.errors import clip_words
 from agent.runtime import Reply, SecretaryError, new_thread_id
 
 if TYPE_CHECKING:
@@ -37,6 +45,11 @@ Talk in plain words; the secretary proposes actions and waits for your approval.
   /thread [ID]             show the thread id, or switch to another thread
   /new                     start a new thread
   /help, /quit"""
+
+log = logging.getLogger(__name__)
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+"""Bytes that were not UTF-8, as Python keeps them (surrogate escapes)."""
 
 
 def agenda_events(
@@ -75,8 +88,21 @@ class Chat:
         interactive: bool,
     ) -> None:
         self.sec, self.p, self.thread = sec, principal, thread
-        self.read, self.interactive = read, interactive
+        self.interactive = interactive
         self.out, self.err = Console(), Console(stderr=True)
+        self._read_raw = read
+
+    def read(self, prompt: str) -> str | None:
+        """The next line that is text; a line with bytes that are not UTF-8 is refused."""
+        while True:
+            line = self._read_raw(prompt)
+            if line is None or not _SURROGATES.search(line):
+                return line
+            # Sent on, such a line would fail in the model request and in the checkpoint.
+            self.err.print(
+                "[red]That line holds bytes that are not UTF-8 text; nothing was sent. "
+                "Type or paste it again from a UTF-8 terminal (e.g. LANG=C.UTF-8).[/]"
+            )
 
     # ------------------------------------------------------------ loop
     def run(self) -> None:
@@ -111,7 +137,13 @@ class Chat:
                 else:
                     self.handle(self.sec.ask(line, principal=self.p.id, thread=self.thread))
             except SecretaryError as exc:
-                self.err.print(f"[red]{exc}[/]")
+                self.err.print(f"[red]{escape(clip_words(str(exc)))}[/]")
+            except Exception as exc:  # noqa: BLE001 - no line may end the session
+                log.exception("chat %s/%s: a line failed", self.p.id, self.thread)
+                self.err.print(
+                    f"[red]That did not work ({escape(clip_words(type(exc).__name__))}); the "
+                    "chat goes on, and the details are in secretary.log.[/]"
+                )
 
     def handle(self, reply: Reply) -> None:
         """Show a reply, then ask for a decision on each new proposal."""
@@ -131,18 +163,14 @@ class Chat:
                 return None
             choice = answer.strip().lower()[:1]
             if choice == "a":
-                return self.sec.decide(p.id, Decision(kind="approve"), principal=self.p.id)
+                return self._decide(p.id, Decision(kind="approve"))
             if choice == "r":
                 reason = self.read("reason (optional): ") or None
-                return self.sec.decide(
-                    p.id, Decision(kind="reject", text=reason), principal=self.p.id
-                )
+                return self._decide(p.id, Decision(kind="reject", text=reason))
             if choice == "s":
                 text = self.read("message to the secretary: ")
                 if text:
-                    return self.sec.decide(
-                        p.id, Decision(kind="respond", text=text), principal=self.p.id
-                    )
+                    return self._decide(p.id, Decision(kind="respond", text=text))
             if choice == "e":
                 try:
                     return self._edit(p, self._read_assignments())
@@ -152,6 +180,13 @@ class Chat:
             if choice == "l" or choice == "":
                 self.err.print(f"Left pending: /approve {p.id} when ready.")
                 return None
+
+    def _decide(self, proposal_id: str, decision: Decision) -> Reply:
+        reply = self.sec.decide(proposal_id, decision, principal=self.p.id)
+        lost = lost_decision(self.sec, proposal_id, decision, reply)
+        if lost:
+            reply.error = " ".join(filter(None, [reply.error, lost]))
+        return reply
 
     def _read_assignments(self) -> list[str]:
         self.err.print("Enter FIELD=VALUE lines (lists by comma); an empty line ends.")
@@ -169,7 +204,7 @@ class Chat:
         if spec is None:
             raise SecretaryError(f"The tool {p.tool} no longer exists.")
         args = coerce_edit(spec.args_model.model_json_schema(), p.args, parse_assignments(pairs))
-        return self.sec.decide(p.id, Decision(kind="edit", args=args), principal=self.p.id)
+        return self._decide(p.id, Decision(kind="edit", args=args))
 
     # ------------------------------------------------------------ slash commands
     def slash(self, line: str) -> str | None:
@@ -198,18 +233,14 @@ class Chat:
                 raise SecretaryError(f"Usage: /{cmd} ID ...")
             pid, rest = args[0], args[1:]
             if cmd == "approve":
-                reply = self.sec.decide(pid, Decision(kind="approve"), principal=self.p.id)
+                reply = self._decide(pid, Decision(kind="approve"))
             elif cmd == "reject":
                 reason = " ".join(rest) or None
-                reply = self.sec.decide(
-                    pid, Decision(kind="reject", text=reason), principal=self.p.id
-                )
+                reply = self._decide(pid, Decision(kind="reject", text=reason))
             elif cmd == "respond":
                 if not rest:
                     raise SecretaryError("Usage: /respond ID what to tell the secretary")
-                reply = self.sec.decide(
-                    pid, Decision(kind="respond", text=" ".join(rest)), principal=self.p.id
-                )
+                reply = self._decide(pid, Decision(kind="respond", text=" ".join(rest)))
             else:
                 try:
                     proposal = self.sec.ledger.get(pid, self.p.id)
@@ -246,6 +277,37 @@ class Chat:
         return None
 
 
+def lost_decision(sec: Secretary, proposal_id: str, decision: Decision, reply: Reply) -> str:
+    """The sentence for a decision that came too late (someone decided first), else "".
+
+    A second approval of an approved action (a double click) or the same rejection
+    again loses nothing; any other decision that was not recorded is said, so the
+    person does not take the result for theirs.
+    """
+    from agent.ledger import LedgerError
+
+    if not reply.superseded:
+        return ""
+    try:
+        p = sec.ledger.get(proposal_id, reply.principal)
+    except LedgerError:
+        return ""
+    if decision.kind == "approve" and p.decision in ("approve", "auto"):
+        return ""
+    if decision.kind == "reject" == p.decision and (decision.text or "") == (p.reason or ""):
+        return ""
+    verb = {
+        "approve": "approved",
+        "auto": "approved automatically",
+        "edit": "edited and approved",
+        "reject": "rejected",
+        "respond": "answered with a message",
+    }.get(p.decision or "", p.status)
+    who = f" by {p.decided_by}" if p.decided_by else ""
+    when = f" at {p.decided_at[:16].replace('T', ' ')} UTC" if p.decided_at else ""
+    return f"Your {decision.kind} was not applied: proposal {p.id} was already {verb}{who}{when}."
+
+
 def _line_reader(history_path: Any) -> tuple[Callable[[str], str | None], bool]:
     """prompt-toolkit with history on a terminal; plain stdin lines otherwise."""
     if sys.stdin.isatty():
@@ -268,9 +330,17 @@ def _line_reader(history_path: Any) -> tuple[Callable[[str], str | None], bool]:
 
         return read_tty, True
 
+    # Bytes, decoded here: a text stdin in strict mode would raise on a pasted line that
+    # is not UTF-8 and end the session; surrogate escapes let Chat.read refuse just it.
+    stdin = getattr(sys.stdin, "buffer", None)
+
     def read_pipe(prompt: str) -> str | None:
-        line = sys.stdin.readline()
-        return None if line == "" else line.rstrip("\n")
+        if stdin is None:
+            line = sys.stdin.readline()
+        else:
+            data = stdin.readline()
+            line = data.decode(sys.stdin.encoding or "utf-8", "surrogateescape")
+        return None if line == "" else line.rstrip("\r\n")
 
     return read_pipe, False
 
