@@ -270,3 +270,19 @@ def test_brackets_in_mail_do_not_break_the_mail_listing(
     sec.workspace(sec.principal("ada")).mail.import_eml(eml(subject="[/] closing [bold]"))
     out = one_sentence(run("mail", "-p", "ada", env={"COLUMNS": "300"}), 0)
     assert "[/] closing [bold]" in out
+
+
+def test_a_reply_with_markup_characters_is_printed_as_written() -> None:
+    import io
+
+    from rich.console import Console
+
+    from agent.channels.render import show_reply
+    from agent.runtime import Reply
+
+    out, err = io.StringIO(), io.StringIO()
+    reply = Reply(principal="ada", thread="t1", text="See [/] and [bold]x[/bold]")
+    reply.notice = "Subject was '[red]alert[/]'"
+    show_reply(Console(file=out, width=120), Console(file=err, width=120), reply)
+    assert "See [/] and [bold]x[/bold]" in out.getvalue()
+    assert "[red]alert[/]" in err.getvalue()

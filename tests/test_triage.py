@@ -228,7 +228,8 @@ def test_cli_triage_json_without_model(tmp_path: Path, isolated_home: Path) -> N
     env_home = str(isolated_home)
     init = [sys.executable, "-m", "agent.cli", "init", "--id", "ada", "--name", "Ada L",
             "--email", "ada@example.com", "--timezone", "Europe/Berlin"]  # fmt: skip
-    env = {"SECRETARY_HOME": env_home, "PATH": "/usr/bin:/bin", "HOME": env_home}
+    # A home folder of its own: the data folder may not be the user's home itself.
+    env = {"SECRETARY_HOME": env_home, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     subprocess.run(init, check=True, env=env, capture_output=True)
     done = subprocess.run(
         [sys.executable, "-m", "agent.cli", "triage", "--json", str(folder)],

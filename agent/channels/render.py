@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -37,11 +38,11 @@ def card(p: Proposal) -> Panel:
     if body:
         where = f" [{origin(p, 'body')}]" if "body" in p.effective_args else ""
         parts.append(
-            Panel(Text(body), title=f"text{where}", title_align="left", border_style="dim")
+            Panel(Text(body), title=escape(f"text{where}"), title_align="left", border_style="dim")
         )
     for w in p.preview.get("warnings") or []:
         parts.append(Text(f"! {w}", style="bold red"))
-    title = f"[bold]{p.preview.get('summary') or p.tool}[/]"
+    title = f"[bold]{escape(_summary(p))}[/]"
     return Panel(
         Group(*parts),
         title=title,
@@ -71,30 +72,34 @@ def proposals_table(rows: list[Proposal], *, title: str) -> Table:
     return t
 
 
+def _summary(p: Proposal) -> str:
+    return str(p.preview.get("summary") or p.tool)
+
+
 def show_reply(
     console: Console, err: Console, reply: Reply, *, cards: bool = True, hint: bool = True
 ) -> None:
     """Print a reply: the answer on stdout, meta (notices, approvals) on stderr."""
     if reply.notice:
-        err.print(f"[cyan]{reply.notice}[/]")
+        err.print(f"[cyan]{escape(reply.notice)}[/]")
     for p in reply.settled:
         if p.status == "executed":
-            err.print(f"[green]Done:[/] {p.preview.get('summary', p.tool)} (proposal {p.id})")
+            err.print(f"[green]Done:[/] {escape(_summary(p))} (proposal {p.id})")
         elif p.status == "failed":
-            err.print(f"[red]Failed:[/] {p.preview.get('summary', p.tool)}: {p.error}")
+            err.print(f"[red]Failed:[/] {escape(_summary(p))}: {escape(p.error or '')}")
         elif p.status == "rejected":
-            err.print(f"[red]Not done:[/] {p.preview.get('summary', p.tool)} ({p.decision})")
+            err.print(f"[red]Not done:[/] {escape(_summary(p))} ({p.decision})")
     if reply.text:
-        console.print(reply.text)
+        console.print(reply.text, markup=False, highlight=False)
     if reply.error:
-        err.print(f"[yellow]{reply.error}[/]")
+        err.print(f"[yellow]{escape(reply.error)}[/]")
     if reply.pending:
         err.print(f"[yellow]{len(reply.pending)} action(s) waiting for your approval:[/]")
         for p in reply.pending:
             if cards:
                 err.print(card(p))
             else:
-                err.print(f"  {p.id}  {p.preview.get('summary', p.tool)}")
+                err.print(f"  {p.id}  {escape(_summary(p))}")
         if hint:
             first = reply.pending[0].id
             err.print(f"[dim]Decide with: secretary approve {first}[/]")
