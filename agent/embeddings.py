@@ -14,6 +14,17 @@ shared by every instance. Each batch is padded only to its longest text (at
 most 256 tokens), which keeps a short query at a few milliseconds instead of
 the tens a fixed 256-token padding costs.
 
+Memory stays bounded however many texts are embedded: texts are tokenized in
+windows of :data:`WINDOW` texts, a batch holds at most :data:`TOKENS_PER_BATCH`
+tokens (up to 32 short texts, but only two of 256 tokens: attention needs memory
+that grows with the square of the length), and ONNX Runtime allocates each
+tensor when it is needed and frees it after (no arena, no memory pattern:
+with shapes that change every batch, both keep the largest ever seen, which
+took an ingest to 1.8 GB). On glibc, allocations above 128 kB are then made
+with ``mmap`` so a freed tensor goes back to the system at once instead of
+fragmenting the heap (glibc otherwise raises that threshold after the first
+large free; see :func:`_return_large_blocks`).
+
 :class:`OpenAIEmbeddings` calls an OpenAI-compatible ``/v1/embeddings``
 endpoint instead; :func:`make_embedding_function` picks one of the two.
 
@@ -55,6 +66,8 @@ __all__ = [
     "ENV_MODEL_DIR",
     "MAX_LENGTH",
     "MISSING_MODEL_HINT",
+    "TOKENS_PER_BATCH",
+    "WINDOW",
     "EmbeddingError",
     "EmbeddingModelMissing",
     "ModelFiles",
@@ -71,6 +84,12 @@ ENV_MODEL_DIR = "SECRETARY_EMBEDDING_MODEL_DIR"
 DIMENSIONS = 384
 MAX_LENGTH = 256
 BATCH_SIZE = 32
+TOKENS_PER_BATCH = 512
+"""Most tokens (texts x padded length) run through the model at once: 2 x 256 or 16 x 32.
+A batch's tensors then add about 40 MB at their peak (80 MB at 1,024 tokens, 160 MB at
+2,048), and embedding is no slower: the matrices are large enough for two cores."""
+WINDOW = 256
+"""Texts tokenized (and sorted by length) at once; a longer input is embedded window by window."""
 MODEL_NAME = "all-MiniLM-L6-v2"
 
 # Packages that carry the model inside site-packages (module name, distribution name).
@@ -216,6 +235,7 @@ class _Runtime:
         self.pad_id = tokenizer.token_to_id("[PAD]") or 0
         self.max_length = max_length
         self.backend = backend
+        _return_large_blocks()
         self._forward: Callable[[IntMatrix, IntMatrix, IntMatrix], Vector]
         if backend == "onnx":
             assert files.onnx is not None
@@ -256,16 +276,41 @@ class _Runtime:
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
 
-    def embed(self, texts: Sequence[str], batch_size: int) -> list[Vector]:
-        """Embed texts in batches of similar length; results keep the input order."""
+    def embed(
+        self, texts: Sequence[str], batch_size: int, tokens: int = TOKENS_PER_BATCH
+    ) -> list[Vector]:
+        """Embed texts in batches of similar length; results keep the input order.
+
+        Args:
+            texts: The texts.
+            batch_size: Most texts per batch.
+            tokens: Most tokens per batch (texts times the longest one's length);
+                a single longer text still runs, alone.
+        """
+        out: list[Vector] = []
+        for start in range(0, len(texts), WINDOW):
+            out.extend(self._embed_window(texts[start : start + WINDOW], batch_size, tokens))
+        return out
+
+    def _embed_window(self, texts: Sequence[str], batch_size: int, tokens: int) -> list[Vector]:
         ids = self.tokenize(texts)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         out: list[Vector | None] = [None] * len(ids)
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            vectors = self.embed_ids([ids[i] for i in chunk])
-            for i, vector in zip(chunk, vectors, strict=True):
+        start = 0
+        while start < len(order):
+            end = start + 1
+            # Sorted by length, so the text at ``end`` is the longest of the grown batch.
+            while (
+                end < len(order)
+                and end - start < batch_size
+                and (end + 1 - start) * len(ids[order[end]]) <= tokens
+            ):
+                end += 1
+            batch = order[start:end]
+            vectors = self.embed_ids([ids[i] for i in batch])
+            for i, vector in zip(batch, vectors, strict=True):
                 out[i] = vector
+            start = end
         return [v for v in out if v is not None]
 
 
@@ -275,6 +320,10 @@ def _onnx_forward(path: Path) -> Callable[[IntMatrix, IntMatrix, IntMatrix], Vec
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    # Shapes change with every batch: an arena or a memory pattern would keep the
+    # largest tensors ever seen (see the module's docstring).
+    options.enable_cpu_mem_arena = False
+    options.enable_mem_pattern = False
     threads = os.environ.get("SECRETARY_EMBEDDING_THREADS", "").strip()
     if threads.isdigit():
         options.intra_op_num_threads = int(threads)
@@ -291,6 +340,36 @@ def _onnx_forward(path: Path) -> Callable[[IntMatrix, IntMatrix, IntMatrix], Vec
         return result[0]
 
     return forward
+
+
+_MMAP_THRESHOLD = 128 * 1024
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
+_MALLOPT_DONE = False
+
+
+def _return_large_blocks() -> None:
+    """Make glibc serve allocations above 128 kB by ``mmap``, so freeing returns them.
+
+    glibc starts so, but raises the threshold to the size of each large block
+    freed (up to 32 MB); after the first batch, the model's tensors then come
+    from the heap, whose freed middle is never given back, and the process
+    grows by hundreds of megabytes. Fixing the threshold keeps it at 128 kB.
+    Elsewhere (musl, macOS, Windows) nothing is changed. Once per process.
+    """
+    global _MALLOPT_DONE
+    if _MALLOPT_DONE:
+        return
+    _MALLOPT_DONE = True
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+    except (OSError, AttributeError):
+        pass  # not glibc after all: its own allocator decides
 
 
 class _NumpyBert:

@@ -12,7 +12,6 @@ warnings.
 from __future__ import annotations
 
 import codecs
-import mailbox
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from email import errors as email_errors
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
     from email.message import Message as PyMessage
@@ -104,8 +103,20 @@ def count_messages(paths: list[Path]) -> int:
                 continue
             fh.seek(0)
             # mbox: a message starts at each line beginning with "From " (body lines are escaped).
-            total += sum(1 for line in fh if line.startswith(b"From "))
+            total += sum(1 for piece, first in _pieces(fh) if first and piece.startswith(b"From "))
     return total
+
+
+_PIECE = 1 << 16
+"""Bytes of a line read at once: a 'line' of binary junk without newlines never sits whole."""
+
+
+def _pieces(fh: BinaryIO) -> Iterator[tuple[bytes, bool]]:
+    """A file's lines, in pieces of at most :data:`_PIECE` bytes; True where a line begins."""
+    first = True
+    while piece := fh.readline(_PIECE):
+        yield piece, first
+        first = piece.endswith(b"\n")
 
 
 def _size(n: int) -> str:
@@ -161,21 +172,55 @@ def _iter_maildir(path: Path, max_bytes: int = MAX_BYTES) -> Iterator[Raw]:
 
 
 def _iter_mbox(path: Path, max_bytes: int = MAX_BYTES) -> Iterator[Raw]:
-    box = mailbox.mbox(path, create=False)
+    """The messages of an mbox file, read in one pass and held one at a time.
+
+    The standard library's ``mailbox.mbox`` first builds a table of every
+    message's offsets (memory growing with the archive) and reads lines whole;
+    this reads pieces of lines and keeps only the message at hand, and of a
+    message above ``max_bytes`` only its size. The bytes are what
+    ``mailbox.mbox.get_bytes`` returns (the ``From`` line left out, and a
+    last blank line, the separator), so a message without a Message-ID keeps
+    the id derived from its content across versions.
+    """
+    number = 0
+    buf = bytearray()
+    size = 0
+    in_from_line = False
+    last_blank = False
+
+    def entry() -> Raw:
+        ref = f"{path}#{number}"
+        # mailbox.mbox drops a message's last line when it is blank (the separator).
+        length = size - 1 if last_blank else size
+        if length > max_bytes:
+            return Raw(ref, None, _too_large(length, max_bytes))
+        return Raw(ref, bytes(buf) if length == len(buf) else bytes(buf[:length]))
+
     try:
-        for i, key in enumerate(box.iterkeys()):
-            ref = f"{path}#{i + 1}"
-            try:
-                data = box.get_bytes(key)
-            except Exception as exc:  # noqa: BLE001 - a broken entry is reported, not fatal
-                yield Raw(ref, None, f"cannot read: {exc}")
-                continue
-            if len(data) > max_bytes:
-                yield Raw(ref, None, _too_large(len(data), max_bytes))
-            else:
-                yield Raw(ref, data)
-    finally:
-        box.close()
+        with open(path, "rb") as fh:
+            for piece, first in _pieces(fh):
+                if first and piece.startswith(b"From "):
+                    if number:
+                        yield entry()
+                    number += 1
+                    buf.clear()
+                    size, in_from_line, last_blank = 0, True, False
+                elif in_from_line:
+                    pass  # the rest of a very long From line
+                else:
+                    size += len(piece)
+                    if size <= max_bytes + 1:  # + 1: the separating newline may come off
+                        buf += piece
+                    elif buf:
+                        buf = bytearray()  # too large: only its size is kept
+                    last_blank = first and piece == b"\n"
+                if piece.endswith(b"\n"):
+                    in_from_line = False
+            if number:
+                yield entry()
+    except OSError as exc:
+        # The message being read when the file failed (what came before was yielded).
+        yield Raw(f"{path}#{max(number, 1)}", None, f"cannot read: {exc.strerror or exc}")
 
 
 def _unknown_charsets(data: bytes) -> list[str]:

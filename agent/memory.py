@@ -13,7 +13,8 @@ marked done per item, so an interrupted ingest continues where it stopped.
 ``recall`` merges both rankings with reciprocal-rank fusion.
 
 What is embedded is the *new* text of a message - quoted history and
-signatures are stripped (kept for display) - split into overlapping chunks.
+signatures are stripped (kept for display) - split into overlapping chunks;
+of a very long item only the first :data:`EMBED_CHARS` characters are embedded.
 
 The vectors of a collection are only comparable with vectors of the same
 model, so the model that made them is recorded with the items; opening
@@ -76,6 +77,13 @@ END;
 """
 )
 """The memory's tables on SQLite: items with an FTS5 index kept by a trigger."""
+
+EMBED_CHARS = 100_000
+"""How much of an item's text is embedded (about 110 chunks); all of it is found by words.
+It bounds the work and memory one item can take (a 30 MB log pasted into a message)."""
+
+CHUNKS_PER_UPSERT = 256
+"""Chunks handed to Chroma (and so to the embedding model) in one upsert, about."""
 
 SEARCH_CHARS = 100_000
 """How much of an item's text PostgreSQL indexes (a ``tsvector`` holds at most 1 MB)."""
@@ -414,20 +422,31 @@ class Memory(LocalStore):
         return int(row["n"]) if row else 0
 
     def embed_pending(self, batch: int = 64, progress: Callable[[int], None] | None = None) -> int:
-        """Embed items not yet in Chroma, in batches; resumable at any point."""
+        """Embed items not yet in Chroma, in bounded batches; resumable at any point.
+
+        At most ``batch`` items are read at a time, only the first
+        :data:`EMBED_CHARS` characters of each, and they go to Chroma (which
+        runs the model on them) about :data:`CHUNKS_PER_UPSERT` chunks at a
+        time, so the memory used does not grow with the archive or with one
+        long item. An item is marked embedded once all its chunks are stored.
+        """
         coll = self.collection
         if coll is None:
             return 0
         done = 0
         while True:
             rows = self._db.fetchall(
-                "SELECT id, kind, sender, subject, date, text FROM items"
+                "SELECT id, kind, sender, subject, date,"
+                f" substr(text, 1, {EMBED_CHARS}) AS text FROM items"
                 " WHERE embedded = 0 ORDER BY rowid LIMIT ?",
                 (batch,),
             )
             if not rows:
                 return done
-            ids, docs, metas = [], [], []
+            ids: list[str] = []
+            docs: list[str] = []
+            metas: list[dict[str, Any]] = []
+            items: list[str] = []
             for r in rows:
                 for n, piece in enumerate(chunk(f"{r['subject']}\n{r['text']}")):
                     ids.append(f"{r['id']}#{n}")
@@ -440,16 +459,28 @@ class Memory(LocalStore):
                             "ts": _ts(r["date"]),
                         }
                     )
-            if ids:
-                coll.upsert(ids=ids, documents=docs, metadatas=metas)
-            with self._lock:
-                marks = ", ".join("?" for _ in rows)
-                self._db.execute(
-                    f"UPDATE items SET embedded = 1 WHERE id IN ({marks})", [r["id"] for r in rows]
-                )
-            done += len(rows)
-            if progress:
-                progress(len(rows))
+                items.append(r["id"])
+                if len(ids) >= CHUNKS_PER_UPSERT or r is rows[-1]:
+                    self._store_chunks(coll, ids, docs, metas, items)
+                    done += len(items)
+                    if progress:
+                        progress(len(items))
+                    ids, docs, metas, items = [], [], [], []
+
+    def _store_chunks(
+        self,
+        coll: Any,
+        ids: list[str],
+        docs: list[str],
+        metas: list[dict[str, Any]],
+        items: list[str],
+    ) -> None:
+        """Upsert chunks (Chroma embeds them), then mark their items embedded."""
+        if ids:
+            coll.upsert(ids=ids, documents=docs, metadatas=metas)
+        with self._lock:
+            marks = ", ".join("?" for _ in items)
+            self._db.execute(f"UPDATE items SET embedded = 1 WHERE id IN ({marks})", items)
 
     # ------------------------------------------------------------ reading
     def count(self) -> int:

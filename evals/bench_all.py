@@ -8,7 +8,9 @@ of the others is read instead), so one crash or slow import cannot skew the
 others. ``--quick`` uses small parameters and keeps the whole run to about
 three minutes on two cores; without it the run takes about ten (the memory
 benchmark is run at 2,000 messages grown to 20,000, not its own default of
-10,000 grown to 100,000; run ``python -m evals.bench_memory`` for that).
+10,000 grown to 100,000; run ``python -m evals.bench_memory`` for that; the
+ingest benchmark reads a 100 MB mbox, 20 MB with ``--quick``; run
+``python -m evals.bench_ingest`` for 100 MB and 1 GB).
 
 The table has one row per number: what was measured, the result and its
 unit. ``--json FILE`` writes the table, the machine and every benchmark's own
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import re
@@ -137,6 +140,20 @@ def _memory(d: dict[str, Any], _out: str) -> list[Row]:
     return out
 
 
+def _ingest(d: dict[str, Any], _out: str) -> list[Row]:
+    out: list[Row] = []
+    for r in d["runs"]:
+        size = f"{r['size_mb']:g} MB mbox"
+        out += [
+            (f"`secretary ingest` {size}, end to end", r["msg_per_s"], "msg/s"),
+            (f"`secretary ingest` {size}, reading", r["read_msg_per_s"], "msg/s"),
+            (f"`secretary ingest` {size}, embedding", r["embed_chunks_per_s"], "chunks/s"),
+            (f"`secretary ingest` {size}, peak RSS (limit {d['limit_mb']:.0f})",
+             r["peak_rss_mb"], "MB"),
+        ]  # fmt: skip
+    return [(w, v, u) for w, v, u in out if math.isfinite(v)]  # nan: a phase too short to time
+
+
 def _triage(d: dict[str, Any], _out: str) -> list[Row]:
     return [
         ("triage rules coverage (labelled set)", d["rules"]["coverage"], "share"),
@@ -203,6 +220,7 @@ def benches() -> list[Bench]:
             _memory,
             timeout=1800,
         ),
+        Bench("bench_ingest", ["--sizes", "100"], ["--quick"], _ingest, timeout=1800),
         Bench(
             "bench_workers",
             ["--messages", "400", "--workers", "1,2,4", "--repeat", "3", "--proposals", "30"],

@@ -18,6 +18,7 @@ from evals import (
     bench_all,
     bench_autoresponder,
     bench_cli,
+    bench_ingest,
     bench_prompt,
     bench_workers,
 )
@@ -140,6 +141,21 @@ def test_workers_handle_every_message_once_and_approvals_are_timed(
     text = capsys.readouterr().out
     assert "messages/min" in text and "os.cpu_count() =" in text and "p95 ms" in text
     rows_ok(bench_all._workers(data, ""))
+
+
+def test_ingest_bench_runs_the_real_cli_and_accounts_for_every_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "ingest.json"
+    args = ["--sizes", "0.3", "--workdir", str(tmp_path / "work"), "--json", str(out)]
+    assert bench_ingest.main(args) == 0
+    data = load(out)
+    [run] = data["runs"]
+    assert run["accounted"] == run["archive"]["messages"] > 0 and run["embedded"] > 0
+    assert positive(run["peak_rss_mb"]) and positive(run["msg_per_s"]) and run["chunks"] > 0
+    assert not list((tmp_path / "work").glob("*.mbox"))  # the archive is not left behind
+    assert "peak RSS" in capsys.readouterr().out
+    rows_ok(bench_all._ingest(data, ""))
 
 
 def test_bench_all_runs_a_benchmark_and_writes_the_table(
