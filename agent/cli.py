@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from agent.errors import SecretaryError, clip_words
+from tools.foundation.errors import SecretaryError, clip_words
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -50,7 +50,7 @@ def _settings() -> Any:
     """The settings, or one sentence when they are invalid (for commands without a Secretary)."""
     from pydantic import ValidationError
 
-    from agent.settings import load_settings
+    from tools.foundation.settings import load_settings
 
     try:
         return load_settings()
@@ -62,7 +62,7 @@ def _config_problem() -> str | None:
     """Why the settings file cannot be read, as a sentence (None: it reads, or is absent)."""
     import tomllib
 
-    from agent.settings import config_path
+    from tools.foundation.settings import config_path
 
     path = config_path()
     fix = "fix it, or point SECRETARY_CONFIG at another file"
@@ -273,8 +273,8 @@ def init(
     """
     from pydantic import ValidationError
 
-    from agent.principals import Principal, WorkingHours
-    from agent.settings import config_path, save_principal
+    from tools.foundation.principals import Principal, WorkingHours
+    from tools.foundation.settings import config_path, save_principal
 
     settings = _settings()
     existing = {p.id: p for p in settings.principals}
@@ -336,7 +336,7 @@ def init(
 @JSON
 def status(as_json: bool) -> None:
     """Show the data directory, the principals and whether a model is attached."""
-    from agent.settings import config_path
+    from tools.foundation.settings import config_path
 
     s = _settings()
     principals = s.principals or [s.principal()]
@@ -886,7 +886,7 @@ def recall(
 
 def main() -> None:
     """Console-script entry point."""
-    from agent.paths import private_umask
+    from tools.foundation.paths import private_umask
 
     private_umask()  # every file this process writes (serve, mail-agent too) is 0600
     _log_to_file()
@@ -895,8 +895,8 @@ def main() -> None:
 
 def _log_to_file() -> None:
     """Diagnostics go to secretary.log (secrets masked) in the private data directory."""
-    from agent.logs import log_to_file
-    from agent.paths import NotPrivateError, check_not_shared, default_home, secure_home
+    from tools.foundation.logs import log_to_file
+    from tools.foundation.paths import NotPrivateError, check_not_shared, default_home, secure_home
 
     home = default_home()
     try:

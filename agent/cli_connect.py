@@ -22,7 +22,7 @@ import click
 from agent.cli import PRINCIPAL, _consoles, _guard, _secretary, cli
 
 if TYPE_CHECKING:
-    from agent.principals import Principal
+    from tools.foundation.principals import Principal
 
 _KEPT = "Not connected; the previous settings are kept."
 _MAIL = {"imap": "IMAP", "gmail": "Gmail", "microsoft": "Microsoft 365 mail"}
@@ -42,7 +42,7 @@ def _with(p: Principal, accounts: dict[str, dict[str, Any]]) -> Principal:
 
 def _save(principal: str | None, accounts: dict[str, dict[str, Any]]) -> None:
     """Write the checked accounts into the principal's settings (read afresh: a sign-in is slow)."""
-    from agent.settings import config_path, save_principal
+    from tools.foundation.settings import config_path, save_principal
 
     p, _ = _principal(principal)
     save_principal(_with(p, accounts), config_path())

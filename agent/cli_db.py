@@ -17,12 +17,12 @@ import click
 from agent.cli import JSON, _consoles, _guard, _secretary, cli
 
 if TYPE_CHECKING:
-    from agent.db import Database
     from agent.runtime import Secretary
+    from tools.foundation.db import Database
 
 
 def _versions(db: Database) -> dict[str, list[int]]:
-    from agent.db import applied_versions
+    from tools.foundation.db import applied_versions
 
     if "schema_migrations" not in db.tables():
         return {}
@@ -45,7 +45,7 @@ def _open_everything(sec: Secretary) -> None:
 
 
 def _status(sec: Secretary) -> dict[str, Any]:
-    from agent.db import redact
+    from tools.foundation.db import redact
 
     settings = sec.settings
     out: dict[str, Any] = {

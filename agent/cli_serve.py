@@ -105,7 +105,7 @@ def serve(ctx: click.Context, host: str, port: int, allow_remote: bool) -> None:
     with _secretary() as sec:
         app = create_app(sec)
         config = uvicorn.Config(app, log_level="warning", access_log=False)
-        from agent.logs import protect_loggers
+        from tools.foundation.logs import protect_loggers
 
         # uvicorn writes its own lines to stderr: they are masked like secretary.log's.
         protect_loggers("uvicorn", "uvicorn.error", "uvicorn.access")

@@ -26,7 +26,7 @@ from agent.provenance import ID_ARGS, TRUSTED, Evidence, canon
 from tools.mail_compose import bare_address
 
 if TYPE_CHECKING:
-    from agent.principals import Principal
+    from tools.foundation.principals import Principal
 
 ROLE_KEY = "secretary_role"
 """HumanMessage.additional_kwargs key: principal / staff / outsider / secretary."""

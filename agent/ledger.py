@@ -36,8 +36,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from agent.db import Database, Row, Storage, migrate
-from agent.errors import SecretaryError
+from tools.foundation.db import Database, Row, Storage, migrate
+from tools.foundation.errors import SecretaryError
 
 Status = Literal["proposed", "approved", "rejected", "executed", "failed"]
 DecisionKind = Literal["approve", "edit", "reject", "respond"]

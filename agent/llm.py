@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from agent.settings import Settings
+    from tools.foundation.settings import Settings
 
 __all__ = [
     "DEFAULT_BASE_URL",

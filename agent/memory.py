@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from agent.db import Storage
-from agent.errors import SecretaryError
+from tools.foundation.db import Storage
+from tools.foundation.errors import SecretaryError
 from tools.providers.local.store import LocalStore
 
 if TYPE_CHECKING:

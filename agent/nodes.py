@@ -26,7 +26,6 @@ from langgraph.types import interrupt
 from agent.approval import apply_edit, decision_from_human_response, interrupt_payload
 from agent.evidence import ROLE_KEY, Attribution, evidence
 from agent.ledger import Proposal
-from agent.principals import PRESS_TOOLS
 from agent.provenance import (
     CHOOSING_ARGS,
     TIME_ARGS,
@@ -39,6 +38,7 @@ from agent.provenance import (
 )
 from agent.state import AgentContext, State, open_calls
 from tools.base import ToolError, ToolSpec
+from tools.foundation.principals import PRESS_TOOLS
 from tools.providers.base import ProviderError
 
 log = logging.getLogger(__name__)

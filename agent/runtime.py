@@ -21,10 +21,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from agent.approval import Decision, apply_edit
-from agent.errors import SecretaryError
 from agent.ledger import Ledger, LedgerError, Proposal
-from agent.principals import Principal, Role
-from agent.settings import Settings, load_settings
+from tools.foundation.errors import SecretaryError
+from tools.foundation.principals import Principal, Role
+from tools.foundation.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -194,7 +194,7 @@ class Secretary:
         from psycopg.rows import dict_row
         from psycopg_pool import ConnectionPool
 
-        from agent.db import DatabaseError, redact
+        from tools.foundation.db import DatabaseError, redact
 
         pool: ConnectionPool[Any] = ConnectionPool(
             url,

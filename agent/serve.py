@@ -18,7 +18,7 @@ The interactive docs (``/docs``, Swagger UI, and ``/redoc``) load their scripts
 and styles from the server itself (the assets ship with ``fastapi-offline``),
 so they work without internet and no third-party host sees who reads them.
 Browsers may call the API from other origins only when those origins are
-listed in ``api_cors_origins`` (off by default; see :mod:`agent.settings`).
+listed in ``api_cors_origins`` (off by default; see :mod:`tools.foundation.settings`).
 """
 
 from __future__ import annotations
@@ -35,13 +35,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 
-from agent.db import Database, DatabaseError, migrate
-from agent.errors import SecretaryError
+from tools.foundation.db import Database, DatabaseError, migrate
+from tools.foundation.errors import SecretaryError
 
 if TYPE_CHECKING:
     from agent.ledger import Proposal
-    from agent.principals import Principal, Role
     from agent.runtime import Secretary
+    from tools.foundation.principals import Principal, Role
 
 API_CHANNEL = "api"
 """The channel name decisions made through the API are recorded under."""

@@ -19,10 +19,10 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from agent.ledger import Ledger
-    from agent.principals import Principal
-    from agent.settings import Settings
     from tools.base import ToolSpec
     from tools.context import Workspace
+    from tools.foundation.principals import Principal
+    from tools.foundation.settings import Settings
 
 
 class State(TypedDict, total=False):

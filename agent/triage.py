@@ -43,9 +43,9 @@ from tools.mail_compose import (
 )
 
 if TYPE_CHECKING:
-    from agent.principals import Principal
-    from agent.settings import Settings
     from tools.context import Workspace
+    from tools.foundation.principals import Principal
+    from tools.foundation.settings import Settings
     from tools.providers.base import Contact, Message
 
 log = logging.getLogger(__name__)

@@ -35,7 +35,7 @@ def run_all(
     make = None
     if model == "configured":
         from agent.llm import make_chat_model
-        from agent.settings import load_settings
+        from tools.foundation.settings import load_settings
 
         settings = load_settings()
         if not settings.model_configured:

@@ -109,10 +109,10 @@ def bench_secretary(home: Path, tasks: int, warmup: int) -> dict[str, Any]:
     """Run ``warmup + tasks`` approval round trips on one Secretary; time the last ``tasks``."""
     import agent.graph as graph_module
     from agent.approval import Decision
-    from agent.principals import Principal
     from agent.runtime import Secretary
     from agent.scripted import ScriptedChatModel
-    from agent.settings import Settings
+    from tools.foundation.principals import Principal
+    from tools.foundation.settings import Settings
 
     clock = NodeClock()
     originals = {n: getattr(graph_module, n) for n in ("plan", "gate", "act")}
@@ -199,16 +199,16 @@ def bench_prebuilt(home: Path, tasks: int, warmup: int) -> dict[str, Any]:
     from langchain_core.messages import AIMessage, HumanMessage
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    from agent.principals import Principal
     from agent.scripted import ScriptedChatModel
     from tools.context import ToolContext
+    from tools.foundation.principals import Principal
     from tools.workspace import open_workspace
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # create_react_agent is marked deprecated
         from langgraph.prebuilt import create_react_agent
 
-    from agent.settings import Settings
+    from tools.foundation.settings import Settings
 
     ada = Principal(
         id="ada", name="Ada Lovelace", email="ada@example.com", timezone="Europe/Berlin"

@@ -132,9 +132,9 @@ def undecided(i: int, rng: random.Random) -> tuple[str, bytes]:
 
 def secretary(home: Path, model: Any) -> Any:
     """A Secretary for one principal (local Maildir, contacts, memory) with ``model``."""
-    from agent.principals import Principal
     from agent.runtime import Secretary
-    from agent.settings import Settings
+    from tools.foundation.principals import Principal
+    from tools.foundation.settings import Settings
 
     ada = Principal(
         id="ada", name="Ada Lovelace", email="ada@example.com", timezone="Europe/Berlin"

@@ -202,7 +202,7 @@ def fill_vectors_from_sample(memory: Any, seed: int, noise: float = 0.02) -> int
                 metadatas=metas[start:end],
                 embeddings=vectors[start:end],
             )
-        # agent.db.Database runs one statement at a time (no executemany): one UPDATE per batch.
+        # The database layer runs one statement at a time (no executemany): one UPDATE a batch.
         marks = ", ".join("?" for _ in rows)
         db.execute(
             f"UPDATE items SET embedded = 1 WHERE rowid IN ({marks})", [r["rowid"] for r in rows]

@@ -3,7 +3,7 @@
     python -m evals.bench_private [--files 10000 100000] [--json FILE]
 
 Every process that opens a data directory walks it once and removes group and
-other permissions (:func:`agent.paths.make_private`). For each size, a
+other permissions (:func:`tools.foundation.paths.make_private`). For each size, a
 temporary tree of that many small files (a thousand per folder, like a
 Maildir) is made readable by all, then timed twice: the first walk, which
 changes every entry, and a walk over the tree already private, which is what
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.paths import make_private
+from tools.foundation.paths import make_private
 
 PER_FOLDER = 1000
 

@@ -74,7 +74,7 @@ def tokenizers() -> tuple[str, dict[str, Callable[[str], int]]]:
 
 def principal(domain: str | None) -> Any:
     """A typical principal (organisation, signature, two preferences), optionally a domain pack."""
-    from agent.principals import Principal
+    from tools.foundation.principals import Principal
 
     return Principal(
         id="ada",
@@ -92,9 +92,9 @@ def parts(domain: str | None, home: Path) -> dict[str, Any]:
     """The system prompt and the bound tool schemas (by duty) of one plan call."""
     from agent.ledger import Ledger
     from agent.nodes import system_prompt
-    from agent.settings import Settings
     from agent.state import AgentContext
     from tools.base import registry
+    from tools.foundation.settings import Settings
     from tools.workspace import open_workspace
 
     p = principal(domain)

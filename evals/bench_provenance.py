@@ -35,8 +35,8 @@ def _vector(sc: ev.Scenario) -> str:
 
 
 def _write_tools(sc: ev.Scenario) -> list[str]:
-    from agent.principals import PRESS_TOOLS
     from tools.base import registry
+    from tools.foundation.principals import PRESS_TOOLS
 
     tools = registry()
     names: list[str] = []

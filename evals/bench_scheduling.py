@@ -16,7 +16,7 @@ import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from agent.principals import Principal
+from tools.foundation.principals import Principal
 from tools.providers.base import Busy
 from tools.scheduling import Attendee, RankedSlot, rank_slots
 

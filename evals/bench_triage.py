@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 from evals.triage_set import DEFAULT_SEED, LABELS, TriageItem, generate, principal_of_set
 
 if TYPE_CHECKING:
-    from agent.principals import Principal
-    from agent.settings import Settings
     from agent.triage import Incoming, Verdict
+    from tools.foundation.principals import Principal
+    from tools.foundation.settings import Settings
 
 PREDICTED: tuple[str, ...] = (*LABELS, "undecided")
 NO_MODEL = (
@@ -320,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     model = settings = None
     if args.model:
-        from agent.settings import load_settings
+        from tools.foundation.settings import load_settings
 
         settings = load_settings()
         model = _model(settings)

@@ -61,7 +61,7 @@ READY_TIMEOUT = 120.0
 
 def principal() -> Any:
     """The benchmark's one principal (local Maildir mail: no account configured)."""
-    from agent.principals import Principal
+    from tools.foundation.principals import Principal
 
     return Principal(
         id=PRINCIPAL, name="Ada Lovelace", email="ada@example.com", timezone="Europe/Berlin"
@@ -71,7 +71,7 @@ def principal() -> Any:
 def secretary(home: Path, url: str | None, model: Any) -> Any:
     """A Secretary on ``home`` whose tables live at ``url`` (None: SQLite files)."""
     from agent.runtime import Secretary
-    from agent.settings import Settings
+    from tools.foundation.settings import Settings
 
     from .bench_autoresponder import NOW
 
@@ -132,7 +132,7 @@ def databases(url: str | None) -> Iterator[DatabaseMaker]:
 
 
 def _redact(url: str) -> str:
-    from agent.db import redact
+    from tools.foundation.db import redact
 
     return redact(url)
 
@@ -226,7 +226,7 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 def message_rows(url: str) -> list[dict[str, Any]]:
     """Every row of the desk's ``messages`` table in the principal's schema."""
-    from agent.db import Database, schema_name
+    from tools.foundation.db import Database, schema_name
 
     db = Database(url, schema_name(PRINCIPAL))
     try:
@@ -245,9 +245,9 @@ def bench_workers(
 ) -> dict[str, Any]:
     """``count`` worker processes drain ``n`` rule-decided messages; numbers and checks."""
     from agent.channels.email import DONE_STATES, MailDesk
-    from agent.db import Database, schema_name
     from agent.scripted import ScriptedChatModel
-    from agent.settings import save_principal
+    from tools.foundation.db import Database, schema_name
+    from tools.foundation.settings import save_principal
 
     from .bench_autoresponder import rule_decided
 

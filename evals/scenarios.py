@@ -479,9 +479,9 @@ def run(
         workdir: An empty directory for this run's data.
         make_model: Builds the chat model for the run; default the scenario's script.
     """
-    from agent.principals import Principal
     from agent.runtime import Secretary
-    from agent.settings import Settings
+    from tools.foundation.principals import Principal
+    from tools.foundation.settings import Settings
 
     result = Result(sc.id, sc.suite)
     started = time.perf_counter()

@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from agent.principals import Principal
     from agent.triage import History, Incoming
+    from tools.foundation.principals import Principal
 
 LABELS: tuple[str, ...] = (
     "urgent",
@@ -188,7 +188,7 @@ class TriageItem:
 
 def principal_of_set() -> Principal:
     """The principal the set is written for."""
-    from agent.principals import Principal
+    from tools.foundation.principals import Principal
 
     return Principal(
         id="ada",

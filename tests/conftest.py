@@ -68,7 +68,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def ada() -> object:
-    from agent.principals import Principal
+    from tools.foundation.principals import Principal
 
     return Principal(
         id="ada", name="Ada Lovelace", email="ada@example.com", timezone="Europe/Berlin"
@@ -77,8 +77,8 @@ def ada() -> object:
 
 @pytest.fixture
 def settings(isolated_home: Path, ada: object) -> object:
-    from agent.principals import Principal
-    from agent.settings import Settings
+    from tools.foundation.principals import Principal
+    from tools.foundation.settings import Settings
 
     bob = Principal(
         id="bob", name="Bob Byron", email="bob@example.org", timezone="America/New_York"

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from agent.scripted import ScriptedChatModel
-from agent.settings import Settings
 from agent.triage import Incoming, rules
 from evals import bench_triage
 from evals.bench_triage import PREDICTED, evaluate, predicted, score
 from evals.triage_set import LABELS, TriageItem, generate, principal_of_set
+from tools.foundation.settings import Settings
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ from conftest import NOW
 from mailfactory import eml
 from toolkit import run
 
-from agent.principals import Principal
 from tools.briefing import Briefing, build_briefing
 from tools.context import ToolContext
+from tools.foundation.principals import Principal
 from tools.providers.base import Contact, NewEvent, ProviderError
 from tools.providers.local.contacts import LocalContacts
 from tools.providers.local.desk import LocalDesk, PhoneMessage, Task, Visit
@@ -27,7 +27,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> Iterator[ToolContext]:
-    from agent.settings import Settings
+    from tools.foundation.settings import Settings
     from tools.workspace import open_workspace  # the real wiring, every store included
 
     p = Principal(id="ada", name="Ada Lovelace", email="ada@example.com", timezone="Europe/Berlin")

@@ -17,7 +17,7 @@ import icalendar
 import pytest
 from radicale_server import Radicale
 
-from agent.principals import Principal
+from tools.foundation.principals import Principal
 from tools.providers.base import CalendarProvider, NewEvent, NotFound, ProviderError
 from tools.providers.caldav_calendar import (
     CalDAVCalendar,

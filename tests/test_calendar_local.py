@@ -13,9 +13,9 @@ import pytest
 from toolkit import preview, run
 
 import tools.calendar as cal_tools
-from agent.principals import Principal
 from tools.base import ToolError, registry
 from tools.context import ToolContext, Workspace
+from tools.foundation.principals import Principal
 from tools.providers.base import CalendarProvider, NewEvent, NotFound, ProviderError
 from tools.providers.local.calendar import LocalCalendar
 from tools.providers.local.contacts import LocalContacts
@@ -561,7 +561,7 @@ def test_a_calendar_file_from_before_recurrence_still_opens(
 ) -> None:
     import sqlite3
 
-    from agent.db import Storage
+    from tools.foundation.db import Storage
 
     db = sqlite3.connect(tmp_path / "calendar.sqlite")
     db.executescript(

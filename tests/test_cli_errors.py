@@ -39,7 +39,7 @@ def one_sentence(r: Result, status: int) -> str:
 @pytest.fixture
 def principals(settings: Any) -> None:
     """The principals of the `settings` fixture written where the CLI reads them."""
-    from agent.settings import save_principal
+    from tools.foundation.settings import save_principal
 
     for p in settings.principals:
         save_principal(p)

@@ -25,8 +25,8 @@ from mailfactory import eml
 from servers import Dovecot, SmtpServer, free_port
 
 from agent.cli import cli
-from agent.principals import Principal
-from agent.settings import save_principal
+from tools.foundation.principals import Principal
+from tools.foundation.settings import save_principal
 
 KEPT = "Not connected; the previous settings are kept."
 

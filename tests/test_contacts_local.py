@@ -9,9 +9,9 @@ import pytest
 from toolkit import preview, run
 
 import tools.contacts as contact_tools
-from agent.principals import Principal
 from tools.base import ToolError, registry
 from tools.context import ToolContext, Workspace
+from tools.foundation.principals import Principal
 from tools.providers.base import Contact, ContactsProvider, NotFound, ProviderError
 from tools.providers.local.calendar import LocalCalendar
 from tools.providers.local.contacts import LocalContacts

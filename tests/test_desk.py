@@ -15,10 +15,10 @@ from conftest import NOW
 from toolkit import preview, run
 
 from agent.approval import Decision
-from agent.principals import Identity, Principal
 from agent.scripted import ScriptedChatModel
 from tools.base import ToolError
 from tools.context import ToolContext, Workspace
+from tools.foundation.principals import Identity, Principal
 from tools.providers.local.calendar import LocalCalendar
 from tools.providers.local.contacts import LocalContacts
 from tools.providers.local.desk import LocalDesk, PhoneMessage, Task, Visit

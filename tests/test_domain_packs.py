@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from agent.principals import Principal, domain_packs
 from agent.scripted import ScriptedChatModel
+from tools.foundation.principals import Principal, domain_packs
 
 
 def test_medical_and_legal_packs_ship() -> None:

@@ -19,11 +19,11 @@ from toolkit import preview, run
 
 from agent.approval import Decision
 from agent.memory import open_memory
-from agent.principals import Principal
 from agent.scripted import ScriptedChatModel
 from tools.base import ToolError
 from tools.context import ToolContext, Workspace
 from tools.filing import pack_categories, safe_name, slug
+from tools.foundation.principals import Principal
 from tools.providers.local.calendar import LocalCalendar
 from tools.providers.local.contacts import LocalContacts
 from tools.providers.local.filing import LocalFiling

@@ -22,7 +22,7 @@ from google.oauth2.credentials import Credentials
 from google_standin import GoogleStandIn
 from googleapiclient.http import HttpMockSequence
 
-from agent.principals import Principal
+from tools.foundation.principals import Principal
 from tools.mail_compose import compose_reply, message_id_for_key
 from tools.providers.base import MailProvider, MailSync, NotFound, OutgoingMessage, ProviderError
 from tools.providers.google import gmail as gmail_module

@@ -16,7 +16,7 @@ from gcal_standin import CalendarStandIn
 from google.oauth2.credentials import Credentials
 from googleapiclient.http import HttpMockSequence
 
-from agent.principals import Principal
+from tools.foundation.principals import Principal
 from tools.providers.base import CalendarProvider, NewEvent, NotFound, ProviderError
 from tools.providers.google.calendar import (
     SCOPES,

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from servers import DRAFTS, SENT, Dovecot, SmtpServer, free_port
 
-from agent.principals import Principal
+from tools.foundation.principals import Principal
 from tools.mail_compose import compose_reply
 from tools.providers.base import MailProvider, MailSync, NotFound, OutgoingMessage, ProviderError
 from tools.providers.imap_smtp import ImapSmtpMail, open_mail

@@ -19,10 +19,10 @@ from conftest import NOW
 from toolkit import preview, run
 
 from agent.approval import Decision
-from agent.principals import Principal
 from agent.scripted import ScriptedChatModel
 from tools.base import ToolError
 from tools.context import ToolContext, Workspace
+from tools.foundation.principals import Principal
 from tools.invoice_parse import (
     complete,
     extract_with_model,

@@ -16,9 +16,9 @@ import pytest
 from imip import imip_calendar
 from toolkit import preview, run
 
-from agent.principals import Principal
 from tools import itip
 from tools.context import ToolContext, Workspace
+from tools.foundation.principals import Principal
 from tools.mail_compose import build_mime
 from tools.providers.base import Contact, NewEvent
 from tools.providers.local.calendar import LocalCalendar

@@ -24,9 +24,9 @@ from graph_standin import GraphStandIn
 from imip import imip_calendar
 from servers import SENT, Dovecot, SmtpServer
 
-from agent.principals import Principal
 from agent.triage import History, Incoming, rules
 from tools import itip
+from tools.foundation.principals import Principal
 from tools.mail_compose import build_mime
 from tools.providers.base import CalendarPart, Event, NewEvent, OutgoingMessage
 from tools.providers.imap_smtp import open_mail as open_imap

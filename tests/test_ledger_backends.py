@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from agent.db import Database, applied_versions, migrate, open_database, translate
 from agent.ledger import Ledger, LedgerError
+from tools.foundation.db import Database, applied_versions, migrate, open_database, translate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -216,7 +216,7 @@ def test_old_sqlite_ledger_is_adopted_with_its_rows(tmp_path: Path) -> None:
 
 
 def test_unreachable_postgres_is_one_clear_sentence() -> None:
-    from agent.db import DatabaseError
+    from tools.foundation.db import DatabaseError
 
     db = open_database("postgresql://nobody:secret@127.0.0.1:1/nothing")
     with pytest.raises(DatabaseError) as err:
@@ -229,7 +229,7 @@ def test_unreachable_postgres_is_one_clear_sentence() -> None:
 _HOLDER = textwrap.dedent(
     """
     import sys, time
-    from agent.db import open_database
+    from tools.foundation.db import open_database
     from agent.ledger import Ledger
     ledger = Ledger(open_database(sys.argv[1]))
     proposal = ledger.get(sys.argv[2])

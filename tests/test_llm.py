@@ -25,7 +25,7 @@ from agent.llm import (
     make_chat_model,
 )
 from agent.scripted import ScriptedChatModel, ScriptedOpenAIServer, main
-from agent.settings import Settings
+from tools.foundation.settings import Settings
 
 SECRET = "sk-test-1234567890-very-secret"
 

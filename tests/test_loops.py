@@ -19,9 +19,9 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 
 from agent.autoreply import automatic
 from agent.channels.email import MailDesk
-from agent.principals import Principal
 from agent.scripted import ScriptedChatModel
 from agent.triage import Incoming
+from tools.foundation.principals import Principal
 from tools.mail_compose import parse_rfc822
 from tools.providers.base import Contact
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from graph_calendar_standin import GraphCalendarStandIn
 
-from agent.principals import Principal
+from tools.foundation.principals import Principal
 from tools.providers.base import CalendarProvider, NewEvent, NotFound, ProviderError
 from tools.providers.microsoft.auth import MicrosoftAuth
 from tools.providers.microsoft.calendar import (

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from graph_standin import GraphStandIn
 
-from agent.principals import Principal
+from tools.foundation.principals import Principal
 from tools.mail_compose import message_id_for_key
 from tools.providers.base import (
     MailProvider,

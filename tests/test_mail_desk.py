@@ -10,8 +10,8 @@ import pytest
 from mailfactory import eml
 
 from agent.channels.email import MailDesk
-from agent.principals import Principal
 from agent.scripted import ScriptedChatModel
+from tools.foundation.principals import Principal
 from tools.mail_compose import parse_rfc822
 from tools.providers.base import Contact
 

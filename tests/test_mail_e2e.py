@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from mailfactory import eml
 
-from agent.principals import Principal
 from agent.scripted import ScriptedOpenAIServer
-from agent.settings import save_principal
+from tools.foundation.principals import Principal
+from tools.foundation.settings import save_principal
 from tools.mail_compose import parse_rfc822
 
 ORIGINAL = "<q-e2e@example.test>"
@@ -89,7 +89,7 @@ class Desk:
         return done
 
     def _add_contact(self) -> None:
-        from agent.settings import load_settings
+        from tools.foundation.settings import load_settings
         from tools.providers.base import Contact
         from tools.providers.local.contacts import LocalContacts
 

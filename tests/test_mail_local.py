@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent.principals import Principal
 from tools import mail as mail_tools
 from tools.base import _REGISTRY, ToolError
 from tools.context import ToolContext, Workspace
+from tools.foundation.principals import Principal
 from tools.mail_compose import (
     compose_reply,
     normalize_subject,

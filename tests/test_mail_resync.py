@@ -24,9 +24,9 @@ from mailfactory import eml
 from servers import Dovecot
 
 from agent.channels.email import MailDesk
-from agent.principals import Principal
 from agent.runtime import Secretary
-from agent.settings import Settings
+from tools.foundation.principals import Principal
+from tools.foundation.settings import Settings
 from tools.providers.base import MailResync, SyncReset
 from tools.providers.google.gmail import SCOPES
 

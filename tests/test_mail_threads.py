@@ -22,7 +22,7 @@ from graph_standin import GraphStandIn
 from mailfactory import eml
 from servers import Dovecot
 
-from agent.principals import Principal
+from tools.foundation.principals import Principal
 from tools.providers.google.gmail import SCOPES, GmailMail
 from tools.providers.imap_smtp import ImapSmtpMail, open_mail
 from tools.providers.microsoft import mail as graph_mail

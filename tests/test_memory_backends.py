@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from chroma_server import ChromaServer, _free_port, unique_principal
 
-from agent.db import Storage
 from agent.memory import (
     EmbeddingModelChanged,
     Memory,
@@ -25,6 +24,7 @@ from agent.memory import (
     open_memory,
 )
 from agent.memory import chroma_server as server_client
+from tools.foundation.db import Storage
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

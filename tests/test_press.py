@@ -16,10 +16,10 @@ from toolkit import preview, run
 
 from agent.approval import Decision
 from agent.memory import Memory
-from agent.principals import Embargo, PressPolicy, Principal
 from agent.scripted import ScriptedChatModel
 from tools.base import ToolError, registry
 from tools.context import ToolContext, Workspace
+from tools.foundation.principals import Embargo, PressPolicy, Principal
 from tools.press import PRESS_TOOLS, is_press_enquiry, press_enquiries
 from tools.providers.base import Contact
 from tools.providers.local.calendar import LocalCalendar
@@ -469,7 +469,7 @@ def test_press_enquiries_and_the_sender_check(ctx: ToolContext) -> None:
 
 def test_press_replies_are_write_tools_named_for_the_gate() -> None:
     tools = registry()
-    from agent import principals
+    from tools.foundation import principals
 
     assert PRESS_TOOLS == ("reply_to_press",)
     assert set(PRESS_TOOLS) == set(principals.PRESS_TOOLS)  # the gate's rule covers them
@@ -538,7 +538,7 @@ def cli(*args: str) -> Any:
 def test_cli_lists_journalists_policy_and_enquiries(isolated_home: Path) -> None:
     r = cli("init", "--name", "Ada", "--email", "ada@example.com", "--timezone", "Europe/Berlin")
     assert r.exit_code == 0, r.output
-    from agent.settings import load_settings, save_principal
+    from tools.foundation.settings import load_settings, save_principal
 
     me = load_settings().principal()
     far = datetime.now(BERLIN) + timedelta(days=30)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from agent.principals import PRESS_TOOLS, Identity, Policy, PressPolicy, Principal
+from tools.foundation.principals import PRESS_TOOLS, Identity, Policy, PressPolicy, Principal
 
 
 def test_press_tools_cannot_be_auto_approved() -> None:

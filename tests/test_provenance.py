@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agent.evidence import Attribution, read_result
-from agent.principals import Principal
 from agent.provenance import Evidence, canon, risky_tokens, trace_args, untrusted_warnings
+from tools.foundation.principals import Principal
 
 MALLORY = Evidence(
     "untrusted",

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.logs import MASK, RedactingFilter, protect, redact, remember_secret
-from agent.principals import Principal
 from agent.scripted import ScriptedOpenAIServer
-from agent.settings import Settings, save_principal
+from tools.foundation.logs import MASK, RedactingFilter, protect, redact, remember_secret
+from tools.foundation.principals import Principal
+from tools.foundation.settings import Settings, save_principal
 from tools.providers.accounts import account_secret
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.principals import WEEKDAYS, Principal, WorkingHours
+from tools.foundation.principals import WEEKDAYS, Principal, WorkingHours
 from tools.providers.base import Busy
 from tools.scheduling import Attendee, Slot, find_slots, is_date_only, parse_when, rank_slots
 

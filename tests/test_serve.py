@@ -21,10 +21,10 @@ from click.testing import CliRunner
 
 import agent.cli_serve  # noqa: F401 - registers `secretary serve` on the command group
 from agent.cli import cli
-from agent.principals import Principal
 from agent.scripted import ScriptedChatModel
 from agent.serve import create_app, issue_token, token_digest
-from agent.settings import save_principal
+from tools.foundation.principals import Principal
+from tools.foundation.settings import save_principal
 
 SAM = "sam@example.com"  # ada's assistant: may approve drafts, not sends
 
@@ -521,8 +521,8 @@ def test_an_expired_token_is_refused_with_a_sentence_and_a_live_one_works(
 def test_tokens_made_before_expiries_existed_keep_working(
     make_secretary: Callable[..., Any], serve: Callable[..., Served]
 ) -> None:
-    from agent.db import migrate
     from agent.serve import MIGRATIONS, TokenStore
+    from tools.foundation.db import migrate
 
     sec = make_secretary(None)
     database = sec.settings.storage(None).database("serve.sqlite")

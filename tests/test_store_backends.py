@@ -20,8 +20,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from agent.channels.slack import SlackState
-from agent.db import Storage
-from agent.principals import Principal
+from tools.foundation.db import Storage
+from tools.foundation.principals import Principal
 from tools.providers.base import Contact
 from tools.providers.local.calendar import LocalCalendar
 from tools.providers.local.contacts import LocalContacts
@@ -178,9 +178,9 @@ def test_each_slack_event_is_claimed_by_exactly_one_process(tmp_path: Path, pg_u
 
 def test_the_briefing_reads_the_mail_desk_through_its_store(tmp_path: Path) -> None:
     from agent.channels.email import DeskState
-    from agent.settings import Settings
     from tools.briefing import _verdicts
     from tools.context import ToolContext
+    from tools.foundation.settings import Settings
     from tools.workspace import open_workspace
 
     ada = Principal(id="ada", name="Ada", email="ada@example.com", timezone="Europe/Berlin")

@@ -29,10 +29,10 @@ from conftest import NOW
 from toolkit import preview, run
 
 from agent.approval import Decision
-from agent.principals import Principal, TravelPreferences
 from agent.scripted import ScriptedChatModel
 from tools.base import ToolError
 from tools.context import ToolContext, Workspace
+from tools.foundation.principals import Principal, TravelPreferences
 from tools.providers.local.calendar import LocalCalendar
 from tools.providers.local.contacts import LocalContacts
 from tools.providers.local.mail import LocalMail
@@ -515,7 +515,7 @@ def test_book_flight_through_the_secretary_waits_for_approval_then_orders_once(
     isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from agent.runtime import Secretary
-    from agent.settings import Settings
+    from tools.foundation.settings import Settings
 
     if not RECORD:
         monkeypatch.setenv("DUFFEL_TOKEN", "duffel_test_replayed")

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from mailfactory import eml
 
-from agent.principals import Principal
 from agent.scripted import ScriptedChatModel
-from agent.settings import Settings
 from agent.triage import History, Incoming, rules, triage
+from tools.foundation.principals import Principal
+from tools.foundation.settings import Settings
 from tools.providers.base import Contact
 
 

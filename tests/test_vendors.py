@@ -16,10 +16,10 @@ from conftest import NOW
 from toolkit import preview, run
 
 from agent.approval import Decision
-from agent.principals import Principal
 from agent.scripted import ScriptedChatModel
 from tools.base import ToolError
 from tools.context import ToolContext, Workspace
+from tools.foundation.principals import Principal
 from tools.providers.base import Contact
 from tools.providers.local.calendar import LocalCalendar
 from tools.providers.local.contacts import LocalContacts

@@ -24,10 +24,10 @@ import pytest
 from mailfactory import eml
 
 from agent.approval import Decision
-from agent.principals import Principal
 from agent.runtime import Actor, Secretary
 from agent.scripted import ScriptedOpenAIServer
-from agent.settings import Settings, save_principal
+from tools.foundation.principals import Principal
+from tools.foundation.settings import Settings, save_principal
 from tools.mail_compose import parse_rfc822
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,7 +137,7 @@ class Cluster:
         )
 
     def rows(self) -> list[dict[str, Any]]:
-        from agent.db import Database, schema_name
+        from tools.foundation.db import Database, schema_name
 
         db = Database(self.database, schema_name("ada"))
         try:

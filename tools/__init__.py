@@ -1,17 +1,12 @@
-"""The hands: typed tool functions grouped by duty.
+"""The hands: typed tool functions grouped by duty, the providers behind them, the foundation.
 
-Importing the package registers every duty's tools (see :func:`tools.base.registry`).
+Importing the package loads nothing; :func:`tools.base.registry` imports every duty
+module (``DUTY_MODULES``) the first time tools are asked for, so code that needs only the
+foundation (settings, principals, storage) stays quick to import.
 """
 
-import tools.briefing
-import tools.calendar
-import tools.contacts
-import tools.desk
-import tools.duties
-import tools.filing
-import tools.invoices
-import tools.mail
-import tools.memory
-import tools.press
-import tools.travel
-import tools.vendors  # noqa: F401
+DUTY_MODULES = (
+    "tools.briefing", "tools.calendar", "tools.contacts", "tools.desk", "tools.duties",
+    "tools.filing", "tools.invoices", "tools.mail", "tools.memory", "tools.press",
+    "tools.travel", "tools.vendors",
+)  # fmt: skip

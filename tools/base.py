@@ -206,6 +206,10 @@ def tool(
 
 def registry() -> dict[str, ToolSpec]:
     """All registered tools, importing every duty module first."""
-    import tools  # noqa: F401  (the package imports each duty module)
+    import importlib
 
+    from tools import DUTY_MODULES
+
+    for name in DUTY_MODULES:
+        importlib.import_module(name)
     return dict(_REGISTRY)

@@ -22,10 +22,10 @@ from datetime import date, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 
-from agent.errors import SecretaryError
 from tools.base import ToolError, tool
 from tools.context import ToolContext
 from tools.dates import read_when, zone_label
+from tools.foundation.errors import SecretaryError
 from tools.providers.base import Event, ProviderError
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ def _verdicts(ctx: ToolContext) -> dict[str, tuple[str, str]]:
     tables live; a principal without a desk gets ``{}`` and nothing is created.
     """
     from agent.channels.email import DeskState
-    from agent.db import Storage, applied_versions
+    from tools.foundation.db import Storage, applied_versions
 
     storage = ctx.workspace.storage
     own = storage is None

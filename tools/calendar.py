@@ -21,11 +21,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from agent.principals import Weekday
 from tools import itip
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import Reading, read_when, zone_label
+from tools.foundation.principals import Weekday
 from tools.mail_compose import bare_address, format_address, parse_addresses
 from tools.providers.base import Event, NewEvent, NotFound, OutgoingMessage, ProviderError
 from tools.scheduling import (

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from agent.db import Storage
-    from agent.principals import Principal
+    from tools.foundation.db import Storage
+    from tools.foundation.principals import Principal
     from tools.paths import Confinement
     from tools.providers.base import CalendarProvider, ContactsProvider, MailProvider
 

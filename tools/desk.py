@@ -14,10 +14,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from agent.principals import WEEKDAYS
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import Reading, read_when, zone_label
+from tools.foundation.principals import WEEKDAYS
 from tools.mail_compose import bare_address, parse_addresses
 from tools.providers.base import NewEvent, NotFound, OutgoingMessage, ProviderError
 from tools.providers.local.desk import LocalDesk, PhoneMessage, Task, Visit

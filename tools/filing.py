@@ -43,7 +43,7 @@ from tools.providers.local.filing import (
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from agent.principals import Principal
+    from tools.foundation.principals import Principal
 
 log = logging.getLogger(__name__)
 

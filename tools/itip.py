@@ -52,7 +52,7 @@ from tools.providers.base import (
 )
 
 if TYPE_CHECKING:
-    from agent.principals import Principal
+    from tools.foundation.principals import Principal
     from tools.providers.base import MailProvider
 
 log = logging.getLogger(__name__)

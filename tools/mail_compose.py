@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING
 from tools.providers.base import Attachment, CalendarPart, Message, OutgoingMessage
 
 if TYPE_CHECKING:
-    from agent.principals import Principal
+    from tools.foundation.principals import Principal
 
 # Reply prefixes in the languages mail clients commonly write, with counters like "Re[2]:".
 _REPLY_RE = re.compile(r"^\s*(?:re|aw|sv|antw|odp|rif|ref|réf)\s*(?:\[\d+\]|\(\d+\))?\s*:\s*", re.I)

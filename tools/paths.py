@@ -41,9 +41,9 @@ from typing import TYPE_CHECKING, Any
 from tools.base import ToolError
 
 if TYPE_CHECKING:
-    from agent.principals import Principal
-    from agent.settings import Settings
     from tools.context import ToolContext
+    from tools.foundation.principals import Principal
+    from tools.foundation.settings import Settings
 
 SYSTEM = (Path("/proc"), Path("/sys"), Path("/dev"))
 """System trees that are never a document (process environments, devices)."""
@@ -79,7 +79,7 @@ class Confinement:
     @classmethod
     def of(cls, settings: Settings, principal: Principal) -> Confinement:
         """The confinement of ``principal``'s tools among all principals of ``settings``."""
-        from agent.settings import config_path
+        from tools.foundation.settings import config_path
 
         private = [Path(settings.home), config_path()]
         others: list[tuple[str, Path]] = []
@@ -129,8 +129,8 @@ def shown(text: str) -> str:
 
 def _private(ctx: ToolContext) -> list[Path]:
     """Resolved places no path may reach (the environment's data directory at least)."""
-    from agent.paths import default_home
-    from agent.settings import config_path
+    from tools.foundation.paths import default_home
+    from tools.foundation.settings import config_path
 
     conf: Confinement | None = getattr(ctx.workspace, "confinement", None)
     places = [default_home(), config_path(), ctx.workspace.root, *SYSTEM]

@@ -38,7 +38,7 @@ from tools.providers.local.press import LocalPress, PressContact, PressDetails
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from agent.principals import Embargo
+    from tools.foundation.principals import Embargo
 
 log = logging.getLogger(__name__)
 

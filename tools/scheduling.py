@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from agent.principals import WEEKDAYS, WorkingHours
+from tools.foundation.principals import WEEKDAYS, WorkingHours
 
 if TYPE_CHECKING:
-    from agent.principals import Principal
+    from tools.foundation.principals import Principal
     from tools.providers.base import Busy
 
 

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 from tools.context import Workspace
 
 if TYPE_CHECKING:
-    from agent.db import Storage
-    from agent.principals import Principal
-    from agent.settings import Settings
+    from tools.foundation.db import Storage
+    from tools.foundation.principals import Principal
+    from tools.foundation.settings import Settings
     from tools.providers.base import CalendarProvider, MailProvider
 
 

@@ -27,7 +27,7 @@ from tools.providers.base import OutgoingMessage
 
 if TYPE_CHECKING:
     from agent.ledger import Proposal
-    from agent.principals import Principal
+    from tools.foundation.principals import Principal
 
 Verdict = Literal["pass", "fail", "none"]
 

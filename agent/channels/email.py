@@ -50,17 +50,17 @@ from typing import TYPE_CHECKING, Any
 from agent.channels import approval_mail
 from agent.channels.approval_mail import OWN_HEADERS, TOKEN_RE
 from agent.channels.decisions import Reading, read_reply
-from agent.errors import SecretaryError
+from tools.foundation.errors import SecretaryError
 from tools.mail_compose import normalize_subject, reply_subject
 from tools.providers.base import OutgoingMessage, ProviderError
 from tools.providers.local.store import LocalStore
 
 if TYPE_CHECKING:
-    from agent.db import Storage
     from agent.ledger import Proposal
-    from agent.principals import Principal
     from agent.runtime import Secretary
     from agent.triage import Incoming, Verdict
+    from tools.foundation.db import Storage
+    from tools.foundation.principals import Principal
 
 log = logging.getLogger(__name__)
 

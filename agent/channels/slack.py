@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from agent.approval import Decision, apply_edit, card_lines, coerce_edit, origin
-from agent.db import Storage
-from agent.errors import SecretaryError
+from tools.foundation.db import Storage
+from tools.foundation.errors import SecretaryError
 from tools.providers.base import ProviderError
 from tools.providers.local.store import LocalStore
 
@@ -49,8 +49,8 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from agent.ledger import Proposal
-    from agent.principals import Principal, Role
     from agent.runtime import Reply, Secretary
+    from tools.foundation.principals import Principal, Role
 
 log = logging.getLogger(__name__)
 

@@ -25,13 +25,13 @@ from rich.markup import escape
 
 from agent.approval import Decision, coerce_edit, parse_assignments
 from agent.channels.render import agenda_table, card, proposals_table, show_reply
-from agent.errors import clip_words
 from agent.runtime import Reply, SecretaryError, new_thread_id
+from tools.foundation.errors import clip_words
 
 if TYPE_CHECKING:
     from agent.ledger import Proposal
-    from agent.principals import Principal
     from agent.runtime import Secretary
+    from tools.foundation.principals import Principal
 
 HELP = """\
 Talk in plain words; the secretary proposes actions and waits for your approval.

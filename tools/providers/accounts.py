@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from agent.logs import remember_secret
+from tools.foundation.logs import remember_secret
 from tools.providers.base import ProviderError
 
 

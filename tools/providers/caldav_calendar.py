@@ -101,7 +101,7 @@ from tools.providers.base import Busy, Event, NewEvent, NotFound, PartStat, Prov
 from tools.providers.local.calendar import all_day_dates
 
 if TYPE_CHECKING:
-    from agent.principals import Principal
+    from tools.foundation.principals import Principal
 
 log = logging.getLogger(__name__)
 

@@ -90,7 +90,7 @@ from tools.providers.base import (
 from tools.providers.local.mail import normalize_message_id
 
 if TYPE_CHECKING:
-    from agent.principals import Principal
+    from tools.foundation.principals import Principal
 
 log = logging.getLogger(__name__)
 

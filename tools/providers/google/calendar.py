@@ -60,7 +60,7 @@ from tools.providers.local.calendar import all_day_dates, normalize_recurrence
 if TYPE_CHECKING:
     from google.oauth2.credentials import Credentials
 
-    from agent.principals import Principal
+    from tools.foundation.principals import Principal
 
 log = logging.getLogger(__name__)
 

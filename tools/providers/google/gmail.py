@@ -79,7 +79,7 @@ from tools.providers.local.mail import normalize_message_id
 if TYPE_CHECKING:
     from google.oauth2.credentials import Credentials
 
-    from agent.principals import Principal
+    from tools.foundation.principals import Principal
 
 log = logging.getLogger(__name__)
 

@@ -29,15 +29,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from agent.db import Database, Row
+from tools.foundation.db import Database, Row
 from tools.providers.base import Busy, Event, NewEvent, NotFound, PartStat, ProviderError
 from tools.providers.local.store import LocalStore
 
 if TYPE_CHECKING:
     import icalendar
 
-    from agent.db import Storage
-    from agent.principals import Principal
+    from tools.foundation.db import Storage
+    from tools.foundation.principals import Principal
 
 PRODID = "-//Secretary//Local calendar//EN"
 _UTC_FMT = "%Y-%m-%dT%H:%M:%S.%fZ"

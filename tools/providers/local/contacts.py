@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
-from agent.db import Row
+from tools.foundation.db import Row
 from tools.providers.base import Contact, ContactRole, NotFound, ProviderError
 from tools.providers.local.store import LocalStore
 
 if TYPE_CHECKING:
-    from agent.db import Storage
+    from tools.foundation.db import Storage
 
 ROLES: tuple[str, ...] = get_args(ContactRole)
 _FIELDS = ("name", "email", "phone", "organisation", "role", "timezone", "notes")

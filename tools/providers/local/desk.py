@@ -20,7 +20,7 @@ from tools.providers.base import NotFound
 from tools.providers.local.store import LocalStore
 
 if TYPE_CHECKING:
-    from agent.db import Storage
+    from tools.foundation.db import Storage
 
 MessageStatus = Literal["new", "done"]
 TaskStatus = Literal["open", "done"]

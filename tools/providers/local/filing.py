@@ -29,7 +29,7 @@ from tools.providers.base import NotFound, ProviderError
 from tools.providers.local.store import LocalStore
 
 if TYPE_CHECKING:
-    from agent.db import Storage
+    from tools.foundation.db import Storage
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (

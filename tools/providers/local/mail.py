@@ -54,7 +54,7 @@ from tools.providers.base import (
 )
 
 if TYPE_CHECKING:
-    from agent.principals import Principal
+    from tools.foundation.principals import Principal
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from tools.providers.base import NotFound
 from tools.providers.local.store import LocalStore
 
 if TYPE_CHECKING:
-    from agent.db import Storage
+    from tools.foundation.db import Storage
 
 Direction = Literal["in", "out"]
 

@@ -2,7 +2,7 @@
 
 A :class:`LocalStore` is given a file name in the principal's folder and the
 schema it needs. Where its tables live is the principal's
-:class:`~agent.db.Storage`: by default a SQLite file of that name, and with
+:class:`~tools.foundation.db.Storage`: by default a SQLite file of that name, and with
 ``SECRETARY_DATABASE_URL`` set, the principal's own schema in PostgreSQL
 (every store of a principal shares one connection per thread there).
 
@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from agent.db import Database, Step, Storage, migrate
+from tools.foundation.db import Database, Step, Storage, migrate
 
 
 class LocalStore:

@@ -22,7 +22,7 @@ from tools.providers.local.store import LocalStore
 from tools.providers.travel.base import Booking, FlightOffer, HotelOffer, Money
 
 if TYPE_CHECKING:
-    from agent.db import Storage
+    from tools.foundation.db import Storage
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS offers (

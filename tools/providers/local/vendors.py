@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from agent.db import Row
+from tools.foundation.db import Row
 from tools.providers.base import NotFound
 from tools.providers.local.store import LocalStore
 
 if TYPE_CHECKING:
-    from agent.db import Storage
+    from tools.foundation.db import Storage
 
 Channel = Literal["email", "phone"]
 RequestKind = Literal["quote", "order", "chase"]

@@ -56,7 +56,7 @@ from tools.providers.microsoft.auth import MicrosoftAuth
 from tools.providers.microsoft.graph import GRAPH_URL, GraphClient, GraphNotFound, odata_quote
 
 if TYPE_CHECKING:
-    from agent.principals import Principal
+    from tools.foundation.principals import Principal
 
 log = logging.getLogger(__name__)
 

@@ -79,7 +79,7 @@ from tools.providers.microsoft.graph import (
 )
 
 if TYPE_CHECKING:
-    from agent.principals import Principal
+    from tools.foundation.principals import Principal
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agent.principals import Principal
+    from tools.foundation.principals import Principal
     from tools.providers.travel.base import TravelProvider
 
 TRAVEL_PROVIDERS = ("local", "duffel")

@@ -31,7 +31,7 @@ from tools.providers.travel.base import (
 )
 
 if TYPE_CHECKING:
-    from agent.principals import Principal
+    from tools.foundation.principals import Principal
 
 _PREFIX = "local-"
 

@@ -7,7 +7,7 @@ every handler the secretary sets up, instead of at each call site. It masks,
 in the message, its arguments, the traceback and the stack:
 
 * every secret the process has read: the configured model API key
-  (:mod:`agent.settings`) and each account secret (passwords, client
+  (:mod:`tools.foundation.settings`) and each account secret (passwords, client
   secrets, API keys read by :func:`tools.providers.accounts.account_secret`),
   registered with :func:`remember_secret`;
 * what looks like a secret by its form: ``Bearer``/``Basic`` credentials,

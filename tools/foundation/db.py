@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from agent.errors import SecretaryError
+from tools.foundation.errors import SecretaryError
 
 Row = dict[str, Any]
 Dialect = Literal["sqlite", "postgres"]

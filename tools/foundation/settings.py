@@ -23,11 +23,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from agent.paths import default_home, secure_home
-from agent.principals import Principal
+from tools.foundation.paths import default_home, secure_home
+from tools.foundation.principals import Principal
 
 if TYPE_CHECKING:
-    from agent.db import Storage
+    from tools.foundation.db import Storage
 
 
 def config_path() -> Path:
@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     @classmethod
     def _mask_in_log(cls, v: SecretStr | None) -> SecretStr | None:
         # A server that echoes the key back in an error must not put it in the log.
-        from agent.logs import remember_secret
+        from tools.foundation.logs import remember_secret
 
         remember_secret(v.get_secret_value() if v else None)
         return v
@@ -147,13 +147,13 @@ class Settings(BaseSettings):
 
         Raises:
             NotPrivateError: when the folder cannot be made private (see
-                :func:`agent.paths.secure_home`).
+                :func:`tools.foundation.paths.secure_home`).
         """
         return secure_home(self.home)
 
     def storage(self, principal: str | None = None) -> Storage:
         """Where a principal's tables live (``None``: the tables shared by all)."""
-        from agent.db import Storage
+        from tools.foundation.db import Storage
 
         if principal is None:
             return Storage(self.ensure_home(), self.database_url)

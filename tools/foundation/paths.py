@@ -27,7 +27,7 @@ import stat
 import threading
 from pathlib import Path
 
-from agent.errors import SecretaryError
+from tools.foundation.errors import SecretaryError
 
 PRIVATE_UMASK = 0o077
 """New files 0600 and folders 0700: nothing for group or others."""
