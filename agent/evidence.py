@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 
 from agent.provenance import ID_ARGS, TRUSTED, Evidence, canon
-from tools.mail_compose import bare_address
+from tools.providers.mime import bare_address
 
 if TYPE_CHECKING:
     from tools.foundation.principals import Principal

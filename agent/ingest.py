@@ -224,7 +224,7 @@ def _iter_mbox(path: Path, max_bytes: int = MAX_BYTES) -> Iterator[Raw]:
 
 
 def _unknown_charsets(data: bytes) -> list[str]:
-    from tools.mail_compose import clean_charset
+    from tools.providers.mime import clean_charset
 
     names: list[str] = []
     for m in _CHARSET.finditer(data[:200_000]):
@@ -258,7 +258,7 @@ def attachment_text(data: bytes, limit: int = ATTACHMENT_TEXT_CHARS) -> tuple[st
     Returns:
         The text (each attachment under its name) and a note per attachment cut short.
     """
-    from tools.mail_compose import decode_text
+    from tools.providers.mime import decode_text
 
     out: list[str] = []
     notes: list[str] = []
@@ -290,7 +290,7 @@ def attachment_text(data: bytes, limit: int = ATTACHMENT_TEXT_CHARS) -> tuple[st
 
 def _read_one(ref: str, data: bytes, memory: Any, report: IngestReport) -> None:
     """Parse, check and store one message; every problem lands in ``report``."""
-    from tools.mail_compose import parse_rfc822
+    from tools.providers.mime import parse_rfc822
 
     decoded: list[str] = []  # what the decoder could read only by a fallback
     try:
@@ -338,7 +338,7 @@ def run_ingest(
     message findable by words and is finished (embedded) by the next run.
 
     Args:
-        memory: The principal's :class:`agent.memory.Memory`.
+        memory: The principal's :class:`tools.providers.memory.store.Memory`.
         paths: mbox files, Maildir folders, .eml files or folders of them.
         embed: Embed after reading (else only the word index is built now).
         reembed: Drop every vector first and embed everything again with the

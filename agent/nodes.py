@@ -173,7 +173,7 @@ def plan(state: State, runtime: Runtime[AgentContext]) -> dict[str, Any]:
             ]
         }
     if ctx.model is None:
-        from agent.llm import NO_MODEL_HINT, ModelNotConfigured
+        from tools.providers.llm import NO_MODEL_HINT, ModelNotConfigured
 
         raise ModelNotConfigured(NO_MODEL_HINT)
     offered = offered_tools(state["messages"], ctx.tools)
@@ -205,7 +205,7 @@ PERSON_ARGS = frozenset({"to", "cc", "bcc", "attendees", "email"})
 
 
 def _addresses(args: dict[str, Any]) -> list[str]:
-    from tools.mail_compose import bare_address
+    from tools.providers.mime import bare_address
 
     found: list[str] = []
     for name in PERSON_ARGS & set(args):

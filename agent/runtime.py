@@ -160,7 +160,7 @@ class Secretary:
         return self._model
 
     def _build_model(self) -> None:
-        from agent.llm import ModelNotConfigured, make_chat_model
+        from tools.providers.llm import ModelNotConfigured, make_chat_model
 
         try:
             self._model = make_chat_model(self.settings)
@@ -288,7 +288,7 @@ class Secretary:
         before_override: dict[str, Any] | None = None,
     ) -> Reply:
         """Drive the graph once and describe what happened."""
-        from agent.llm import ModelNotConfigured, describe_model_error, is_model_error
+        from tools.providers.llm import ModelNotConfigured, describe_model_error, is_model_error
 
         before: dict[str, Any] = {
             p.id: p.status for p in self.ledger.query(principal.id, thread=thread)
@@ -362,7 +362,7 @@ class Secretary:
         if not text.strip():
             raise SecretaryError("Say what you need (the message was empty).")
         if not self.model_configured:
-            from agent.llm import NO_MODEL_HINT
+            from tools.providers.llm import NO_MODEL_HINT
 
             reply = Reply(principal=p.id, thread=thread, error=NO_MODEL_HINT)
             reply.pending = self.ledger.query(p.id, "proposed", thread)

@@ -34,8 +34,8 @@ def run_all(
     """Run each scenario in its own temporary directory."""
     make = None
     if model == "configured":
-        from agent.llm import make_chat_model
         from tools.foundation.settings import load_settings
+        from tools.providers.llm import make_chat_model
 
         settings = load_settings()
         if not settings.model_configured:

@@ -14,7 +14,7 @@ mail provider, memory):
    events) and the local mail provider writes the message to ``sent``, then
    *plan* again and the model's closing text.
 
-The model is :class:`agent.scripted.ScriptedChatModel`, so model time is ~0
+The model is :class:`tools.providers.scripted.ScriptedChatModel`, so model time is ~0
 and every millisecond is the agent's. Per-node times come from timing wrappers
 around the graph's ``plan``/``gate``/``act`` nodes; the rest of each call
 (checkpoint writes and reads, graph scheduling, the facade's ledger queries
@@ -110,9 +110,9 @@ def bench_secretary(home: Path, tasks: int, warmup: int) -> dict[str, Any]:
     import agent.graph as graph_module
     from agent.approval import Decision
     from agent.runtime import Secretary
-    from agent.scripted import ScriptedChatModel
     from tools.foundation.principals import Principal
     from tools.foundation.settings import Settings
+    from tools.providers.scripted import ScriptedChatModel
 
     clock = NodeClock()
     originals = {n: getattr(graph_module, n) for n in ("plan", "gate", "act")}
@@ -199,9 +199,9 @@ def bench_prebuilt(home: Path, tasks: int, warmup: int) -> dict[str, Any]:
     from langchain_core.messages import AIMessage, HumanMessage
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    from agent.scripted import ScriptedChatModel
     from tools.context import ToolContext
     from tools.foundation.principals import Principal
+    from tools.providers.scripted import ScriptedChatModel
     from tools.workspace import open_workspace
 
     with warnings.catch_warnings():

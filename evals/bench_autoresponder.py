@@ -12,7 +12,7 @@ attached that holds no reply, and the run checks it was never called. Reported:
 - end to end, messages per minute: fetch from the Maildir, store in the desk's
   SQLite file, triage (rules, contact and thread lookups), keep in memory
   (SQLite FTS; vectors are computed later in batches, not here), record;
-- triage only, messages per second: ``agent.triage.triage`` on the parsed
+- triage only, messages per second: ``tools.triage.triage`` on the parsed
   messages with the same history lookups, and with parsing included.
 
 Part 2, mixed mail: rule-decided messages, questions from known contacts (the
@@ -173,8 +173,8 @@ def statuses(desk: Any) -> Counter[str]:
 def bench_rules(home: Path, n: int, seed: int) -> dict[str, Any]:
     """Rule-decided mail through the desk, then triage alone."""
     from agent.channels.email import MailDesk
-    from agent.scripted import ScriptedChatModel
-    from agent.triage import History, Incoming, triage
+    from tools.providers.scripted import ScriptedChatModel
+    from tools.triage import History, Incoming, triage
 
     rng = random.Random(seed)
     mails = [rule_decided(i, rng) for i in range(n)]
@@ -250,7 +250,7 @@ class Responder:
     """A scripted model whose every reply comes from one function (never runs dry)."""
 
     def __init__(self, fn: Callable[[list[Any]], Any]) -> None:
-        from agent.scripted import ScriptedChatModel
+        from tools.providers.scripted import ScriptedChatModel
 
         self.fn = fn
         self.model = ScriptedChatModel()

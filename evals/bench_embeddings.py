@@ -122,7 +122,7 @@ def main() -> None:
     if args.threads:
         os.environ["SECRETARY_EMBEDDING_THREADS"] = str(args.threads)
 
-    from agent.embeddings import OnnxMiniLM, resolve_model_files
+    from tools.providers.memory.embeddings import OnnxMiniLM, resolve_model_files
 
     files = resolve_model_files()
     print(f"model: {OnnxMiniLM().model_id}")
@@ -231,7 +231,7 @@ def main() -> None:
         except ImportError:
             print("\nchromadb is not installed; skipping the collection round trip")
             return
-        from agent.embeddings import for_chroma
+        from tools.providers.memory.embeddings import for_chroma
 
         with tempfile.TemporaryDirectory() as tmp:
             client = chromadb.PersistentClient(

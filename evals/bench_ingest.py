@@ -248,7 +248,7 @@ def run_ingest(mbox: Path, home: Path, *, embed: bool = True, tick: float = 0.25
 
 def _chunks(home: Path) -> int:
     """Chunks in the principal's vector collection (opened after the ingest ended)."""
-    from agent.memory import open_memory
+    from tools.providers.memory.store import open_memory
 
     roots = sorted(home.glob("principals/*/memory.sqlite"))
     if not roots:

@@ -163,7 +163,7 @@ def fill_vectors_from_sample(memory: Any, seed: int, noise: float = 0.02) -> int
     """
     import numpy as np
 
-    from agent.memory import _ts, chunk
+    from tools.providers.memory.store import _ts, chunk
 
     coll = memory.collection
     sample = coll.get(include=["embeddings"])
@@ -225,7 +225,7 @@ def run(
 ) -> dict[str, Any]:
     """Run the benchmark; returns every number (also logged as it is measured)."""
     from agent.ingest import ATTACHMENT_TEXT_CHARS, run_ingest
-    from agent.memory import open_memory
+    from tools.providers.memory.store import open_memory
 
     work = workdir or Path(tempfile.mkdtemp(prefix="bench-memory-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
     python -m evals.bench_triage [--model] [--json FILE] [--seed N] [--limit N]
 
-Runs the model-free rules layer (``agent.triage.rules``) on every message and
+Runs the model-free rules layer (``tools.triage.rules``) on every message and
 prints the coverage (share decided without a model), per label the precision
 and recall of the decided messages, a confusion table, and how many messages
 per second the rules layer handles. A message counts as predicted
@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 from evals.triage_set import DEFAULT_SEED, LABELS, TriageItem, generate, principal_of_set
 
 if TYPE_CHECKING:
-    from agent.triage import Incoming, Verdict
     from tools.foundation.principals import Principal
     from tools.foundation.settings import Settings
+    from tools.triage import Incoming, Verdict
 
 PREDICTED: tuple[str, ...] = (*LABELS, "undecided")
 NO_MODEL = (
@@ -148,7 +148,7 @@ def run_rules(
     incoming: Sequence[Incoming], items: Sequence[TriageItem], principal: Principal, repeat: int = 3
 ) -> tuple[list[Verdict], float]:
     """The rules verdict of every message and the best rate (messages/second) of ``repeat`` runs."""
-    from agent.triage import rules
+    from tools.triage import rules
 
     histories = [i.history() for i in items]
     best = float("inf")
@@ -177,7 +177,7 @@ def evaluate(
     Returns:
         ``{"rules": scores, "speed": {...}}`` plus ``"combined"`` and ``"model"`` with a model.
     """
-    from agent.triage import Incoming, triage
+    from tools.triage import Incoming, triage
 
     principal = principal_of_set()
     start = time.perf_counter()
@@ -295,7 +295,7 @@ def report(result: dict[str, Any], seed: int) -> str:
 
 
 def _model(settings: Settings) -> Any | None:
-    from agent.llm import ModelNotConfigured, make_chat_model
+    from tools.providers.llm import ModelNotConfigured, make_chat_model
 
     if not settings.model_configured:
         print(NO_MODEL)

@@ -245,9 +245,9 @@ def bench_workers(
 ) -> dict[str, Any]:
     """``count`` worker processes drain ``n`` rule-decided messages; numbers and checks."""
     from agent.channels.email import DONE_STATES, MailDesk
-    from agent.scripted import ScriptedChatModel
     from tools.foundation.db import Database, schema_name
     from tools.foundation.settings import save_principal
+    from tools.providers.scripted import ScriptedChatModel
 
     from .bench_autoresponder import rule_decided
 
@@ -395,7 +395,7 @@ def _send(i: int) -> dict[str, Any]:
 def bench_approvals(home: Path, url: str | None, k: int, warmup: int) -> dict[str, Any]:
     """``k`` proposals approved one by one; milliseconds from decide to executed."""
     from agent.approval import Decision
-    from agent.scripted import ScriptedChatModel
+    from tools.providers.scripted import ScriptedChatModel
 
     total = k + warmup
     model = ScriptedChatModel([_send(i) for i in range(total)])

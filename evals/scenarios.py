@@ -26,7 +26,7 @@ Format (all keys optional unless noted)::
     now = "2026-11-23T09:00:00+01:00" # the clock every tool sees
     request = "Find 45 minutes with Dana next week"   # or: incoming = true
     approve = "careful"               # careful | all | none (see Approver)
-    script = [ ... ]                  # the scripted model's replies (agent.scripted format)
+    script = [ ... ]                  # scripted model replies (tools/providers/scripted.py)
 
     [principal_profile]               # fields merged into ada's profile
     [[contacts]] / [[events]] / [[inbox]] / [[memory]]   # seed data for `principal`
@@ -462,7 +462,7 @@ class Approver:
 def _model(sc: Scenario, make_model: Callable[[Scenario], Any] | None) -> Any:
     if make_model is not None:
         return make_model(sc)
-    from agent.scripted import ScriptedChatModel
+    from tools.providers.scripted import ScriptedChatModel
 
     return ScriptedChatModel(list(sc.script))
 

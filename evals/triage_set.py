@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from agent.triage import History, Incoming
     from tools.foundation.principals import Principal
+    from tools.triage import History, Incoming
 
 LABELS: tuple[str, ...] = (
     "urgent",
@@ -156,8 +156,8 @@ class TriageItem:
 
     def history(self) -> History:
         """The triage history of this item: contact lookups and the principal's own messages."""
-        from agent.triage import History
         from tools.providers.base import Contact
+        from tools.triage import History
 
         book = {
             c["email"].lower(): Contact(name=c["name"], email=c["email"], role=c["role"])
@@ -168,7 +168,7 @@ class TriageItem:
 
     def incoming(self, principal: Principal | None = None) -> Incoming:
         """The parsed message."""
-        from agent.triage import Incoming
+        from tools.triage import Incoming
 
         return Incoming.from_raw(self.raw, principal or principal_of_set(), source=self.id)
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from agent.scripted import ScriptedChatModel
-from agent.triage import Incoming, rules
 from evals import bench_triage
 from evals.bench_triage import PREDICTED, evaluate, predicted, score
 from evals.triage_set import LABELS, TriageItem, generate, principal_of_set
 from tools.foundation.settings import Settings
+from tools.providers.scripted import ScriptedChatModel
+from tools.triage import Incoming, rules
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from agent import embeddings as emb
-from agent import memory as memory_module
-from agent.embeddings import TOKENS_PER_BATCH, WINDOW, OnnxMiniLM
 from agent.ingest import count_messages, iter_source, run_ingest
-from agent.memory import chunk
+from tools.providers.memory import embeddings as emb
+from tools.providers.memory import store as memory_module
+from tools.providers.memory.embeddings import TOKENS_PER_BATCH, WINDOW, OnnxMiniLM
+from tools.providers.memory.store import chunk
 
 HEAD = (
     b"From: Dana <dana@acme.com>\nTo: ada@example.com\nSubject: s%d\nMessage-ID: <b%d@acme.com>\n"

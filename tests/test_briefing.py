@@ -161,7 +161,7 @@ def test_mail_needing_an_answer_leaves_out_bulk_and_answered_mail(ctx: ToolConte
 
 
 def test_pending_approvals_come_from_the_ledger(make_secretary: Any) -> None:
-    from agent.scripted import ScriptedChatModel
+    from tools.providers.scripted import ScriptedChatModel
 
     send = {"to": ["dana@acme.com"], "subject": "Budget", "body": "Hi"}
     sec = make_secretary(

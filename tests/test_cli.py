@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from agent.cli import cli
-from agent.scripted import ScriptedOpenAIServer
+from tools.providers.scripted import ScriptedOpenAIServer
 
 CONTRACT = {"id", "principal", "thread", "tool", "args", "status"}
 

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from agent.cli import cli
-from agent.scripted import ScriptedChatModel, ScriptedOpenAIServer
+from tools.providers.scripted import ScriptedChatModel, ScriptedOpenAIServer
 
 NOT_UTF8 = "caf\udce9 \udcff"
 """What Python makes of the bytes b'caf\\xe9 \\xff' in argv (surrogate escapes)."""

@@ -328,7 +328,7 @@ def test_mail_agent_keeps_running_and_reports_every_failed_round(isolated_home: 
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
             text = log.read_text() if log.exists() else ""
-            if text.count("ERROR agent.cli_mail: mail-agent ada: fetching mail failed") >= 2:
+            if text.count("ERROR agent.cli.mail_desk: mail-agent ada: fetching mail failed") >= 2:
                 break
             time.sleep(0.1)
         assert proc.poll() is None, "the desk stopped after a failed round"

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from agent.ingest import attachment_text, run_ingest
-from agent.memory import new_text
-from tools.mail_compose import parse_rfc822
+from tools.providers.memory.store import new_text
+from tools.providers.mime import parse_rfc822
 
 # evals/ is not an installed package; it is imported from the checkout.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

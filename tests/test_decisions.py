@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from agent.channels.approval_mail import authentication_verdict, parse_authentication_results
 from agent.channels.decisions import new_lines, read_line, read_reply, vocabulary
 from agent.channels.email import MailDesk
-from agent.scripted import ScriptedChatModel
 from tools.foundation.principals import Principal
-from tools.mail_compose import parse_rfc822
+from tools.providers.mime import parse_rfc822
+from tools.providers.scripted import ScriptedChatModel
 
 DRAFT = "Dear Dana,\n\nThe Q3 report follows on Friday.\n\nBest regards,\nAda"
 CORPORA = {

@@ -15,7 +15,6 @@ from conftest import NOW
 from toolkit import preview, run
 
 from agent.approval import Decision
-from agent.scripted import ScriptedChatModel
 from tools.base import ToolError
 from tools.context import ToolContext, Workspace
 from tools.foundation.principals import Identity, Principal
@@ -23,6 +22,7 @@ from tools.providers.local.calendar import LocalCalendar
 from tools.providers.local.contacts import LocalContacts
 from tools.providers.local.desk import LocalDesk, PhoneMessage, Task, Visit
 from tools.providers.local.mail import LocalMail
+from tools.providers.scripted import ScriptedChatModel
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from agent.scripted import ScriptedChatModel
 from tools.foundation.principals import Principal, domain_packs
+from tools.providers.scripted import ScriptedChatModel
 
 
 def test_medical_and_legal_packs_ship() -> None:

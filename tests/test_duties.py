@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.scripted import ScriptedChatModel
 from tools.base import registry
 from tools.duties import OPTIONAL_DUTIES, tools_for, wanted_duties
+from tools.providers.scripted import ScriptedChatModel
 
 
 def names(model: ScriptedChatModel) -> set[str]:

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent import embeddings as emb
-from agent.embeddings import (
+from tools.providers.memory import embeddings as emb
+from tools.providers.memory.embeddings import (
     ENV_MODEL_DIR,
     EmbeddingError,
     EmbeddingModelMissing,
@@ -47,7 +47,7 @@ def ef() -> OnnxMiniLM:
 
 def test_import_is_cheap() -> None:
     code = (
-        "import sys, agent.embeddings\n"
+        "import sys, tools.providers.memory.embeddings\n"
         "heavy = {'numpy', 'onnxruntime', 'tokenizers', 'chromadb', 'openai', 'safetensors'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )

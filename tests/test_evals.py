@@ -120,7 +120,7 @@ def test_a_configured_openai_compatible_model_is_measured(
 ) -> None:
     """`--model configured` goes through the real OpenAI client to an OpenAI-compatible server
     (here the loopback scripted one): calls and token usage are reported per scenario."""
-    from agent.scripted import ScriptedOpenAIServer
+    from tools.providers.scripted import ScriptedOpenAIServer
 
     sc = BY_ID["scheduling-book-01"]
     with ScriptedOpenAIServer(list(sc.script)) as server:

@@ -18,8 +18,6 @@ from conftest import NOW
 from toolkit import preview, run
 
 from agent.approval import Decision
-from agent.memory import open_memory
-from agent.scripted import ScriptedChatModel
 from tools.base import ToolError
 from tools.context import ToolContext, Workspace
 from tools.filing import pack_categories, safe_name, slug
@@ -28,6 +26,8 @@ from tools.providers.local.calendar import LocalCalendar
 from tools.providers.local.contacts import LocalContacts
 from tools.providers.local.filing import LocalFiling
 from tools.providers.local.mail import LocalMail
+from tools.providers.memory.store import open_memory
+from tools.providers.scripted import ScriptedChatModel
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CONTRACT_TEXT = (

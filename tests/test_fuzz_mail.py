@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from agent.cli import cli
-from tools.mail_compose import parse_rfc822
+from tools.providers.mime import parse_rfc822
 
 SEED = 2026
 TEXT = "Die Lieferung kommt am Freitag. Please confirm the invoice number 4711 by Monday."

@@ -23,11 +23,11 @@ from google_standin import GoogleStandIn
 from googleapiclient.http import HttpMockSequence
 
 from tools.foundation.principals import Principal
-from tools.mail_compose import compose_reply, message_id_for_key
 from tools.providers.base import MailProvider, MailSync, NotFound, OutgoingMessage, ProviderError
 from tools.providers.google import gmail as gmail_module
 from tools.providers.google.auth import authorize, load_credentials
 from tools.providers.google.gmail import SCOPES, GmailMail, open_mail
+from tools.providers.mime import compose_reply, message_id_for_key
 
 TZ = ZoneInfo("Europe/Berlin")
 NOW = datetime(2024, 6, 3, 9, 30, tzinfo=TZ)

@@ -17,9 +17,9 @@ import pytest
 from servers import DRAFTS, SENT, Dovecot, SmtpServer, free_port
 
 from tools.foundation.principals import Principal
-from tools.mail_compose import compose_reply
 from tools.providers.base import MailProvider, MailSync, NotFound, OutgoingMessage, ProviderError
 from tools.providers.imap_smtp import ImapSmtpMail, open_mail
+from tools.providers.mime import compose_reply
 
 TZ = ZoneInfo("Europe/Berlin")
 

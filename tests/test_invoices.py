@@ -19,7 +19,6 @@ from conftest import NOW
 from toolkit import preview, run
 
 from agent.approval import Decision
-from agent.scripted import ScriptedChatModel
 from tools.base import ToolError
 from tools.context import ToolContext, Workspace
 from tools.foundation.principals import Principal
@@ -38,6 +37,7 @@ from tools.providers.local.calendar import LocalCalendar
 from tools.providers.local.contacts import LocalContacts
 from tools.providers.local.invoices import Invoice, LocalInvoices
 from tools.providers.local.mail import LocalMail
+from tools.providers.scripted import ScriptedChatModel
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -8,7 +8,7 @@ import pytest
 
 from agent.approval import Decision
 from agent.runtime import SecretaryError
-from agent.scripted import ScriptedChatModel
+from tools.providers.scripted import ScriptedChatModel
 
 SECRET = (
     b"From: Lawyer <counsel@firm.example>\r\nTo: ada@example.com\r\nSubject: Merger terms\r\n"

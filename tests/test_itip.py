@@ -19,11 +19,11 @@ from toolkit import preview, run
 from tools import itip
 from tools.context import ToolContext, Workspace
 from tools.foundation.principals import Principal
-from tools.mail_compose import build_mime
 from tools.providers.base import Contact, NewEvent
 from tools.providers.local.calendar import LocalCalendar
 from tools.providers.local.contacts import LocalContacts
 from tools.providers.local.mail import LocalMail
+from tools.providers.mime import build_mime
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=BERLIN)
@@ -367,7 +367,7 @@ def test_an_updated_invitation_replaces_the_stored_one_and_an_older_is_ignored(
 
 def test_find_time_then_invite_through_the_gate_lands_once(make_secretary: Any) -> None:
     from agent.approval import Decision
-    from agent.scripted import ScriptedChatModel
+    from tools.providers.scripted import ScriptedChatModel
 
     def book_first_slot(messages: list[Any]) -> dict[str, Any]:
         found = json.loads(messages[-1].content)

@@ -24,15 +24,15 @@ from graph_standin import GraphStandIn
 from imip import imip_calendar
 from servers import SENT, Dovecot, SmtpServer
 
-from agent.triage import History, Incoming, rules
 from tools import itip
 from tools.foundation.principals import Principal
-from tools.mail_compose import build_mime
 from tools.providers.base import CalendarPart, Event, NewEvent, OutgoingMessage
 from tools.providers.imap_smtp import open_mail as open_imap
 from tools.providers.local.calendar import LocalCalendar
 from tools.providers.local.mail import LocalMail
 from tools.providers.microsoft.mail import open_mail as open_graph
+from tools.providers.mime import build_mime
+from tools.triage import History, Incoming, rules
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=BERLIN)

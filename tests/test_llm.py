@@ -17,15 +17,15 @@ import httpx
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
-from agent.llm import (
+from tools.foundation.settings import Settings
+from tools.providers.llm import (
     NO_MODEL_HINT,
     ModelNotConfigured,
     describe_model_error,
     is_model_error,
     make_chat_model,
 )
-from agent.scripted import ScriptedChatModel, ScriptedOpenAIServer, main
-from tools.foundation.settings import Settings
+from tools.providers.scripted import ScriptedChatModel, ScriptedOpenAIServer, main
 
 SECRET = "sk-test-1234567890-very-secret"
 
@@ -115,7 +115,8 @@ def test_scripted_model_name_gives_scripted_chat_model(tmp_path: Path) -> None:
 
 def test_importing_llm_does_not_import_the_sdk() -> None:
     code = (
-        "import sys, agent.llm; print('langchain_openai' in sys.modules, 'openai' in sys.modules)"
+        "import sys, tools.providers.llm; "
+        "print('langchain_openai' in sys.modules, 'openai' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

@@ -2,7 +2,7 @@
 
 The messages are data (``tests/data/loops``): must-not-answer mail (bounces,
 automatic replies in many languages, lists, bulk, no-reply senders) and
-controls written by people. Each goes through :func:`agent.autoreply.automatic`
+controls written by people. Each goes through :func:`tools.autoreply.automatic`
 and through the real mail desk with a model that always wants to answer.
 """
 
@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from agent.autoreply import automatic
 from agent.channels.email import MailDesk
-from agent.scripted import ScriptedChatModel
-from agent.triage import Incoming
+from tools.autoreply import automatic
 from tools.foundation.principals import Principal
-from tools.mail_compose import parse_rfc822
 from tools.providers.base import Contact
+from tools.providers.mime import parse_rfc822
+from tools.providers.scripted import ScriptedChatModel
+from tools.triage import Incoming
 
 LOOPS = Path(__file__).parent / "data" / "loops"
 MUST_NOT_ANSWER = sorted((LOOPS / "must-not-answer").glob("*.eml"))

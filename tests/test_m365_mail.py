@@ -16,7 +16,6 @@ import pytest
 from graph_standin import GraphStandIn
 
 from tools.foundation.principals import Principal
-from tools.mail_compose import message_id_for_key
 from tools.providers.base import (
     MailProvider,
     MailSync,
@@ -27,6 +26,7 @@ from tools.providers.base import (
 from tools.providers.microsoft.auth import MicrosoftAuth
 from tools.providers.microsoft.graph import MAX_RETRIES, GraphClient, retry_after
 from tools.providers.microsoft.mail import GraphMail, open_mail
+from tools.providers.mime import message_id_for_key
 
 TZ = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=TZ)

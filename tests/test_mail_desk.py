@@ -10,10 +10,10 @@ import pytest
 from mailfactory import eml
 
 from agent.channels.email import MailDesk
-from agent.scripted import ScriptedChatModel
 from tools.foundation.principals import Principal
-from tools.mail_compose import parse_rfc822
 from tools.providers.base import Contact
+from tools.providers.mime import parse_rfc822
+from tools.providers.scripted import ScriptedChatModel
 
 ORIGINAL = "<q1@acme.test>"
 
@@ -316,7 +316,7 @@ def test_approval_request_shows_the_whole_action(desk: Callable[..., MailDesk]) 
     assert request.headers["X-Auto-Response-Suppress"] == "All"
     assert "approve" in request.body and "reject: reason" in request.body
     # The Message-ID cannot be derived from the principal and the proposal id alone.
-    from tools.mail_compose import message_id_for_key
+    from tools.providers.mime import message_id_for_key
 
     guessable = message_id_for_key(f"approval-request:ada:{p.id}", "ada@example.com")
     assert request.message_id != guessable

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 from mailfactory import eml
 
-from agent.scripted import ScriptedOpenAIServer
 from tools.foundation.principals import Principal
 from tools.foundation.settings import save_principal
-from tools.mail_compose import parse_rfc822
+from tools.providers.mime import parse_rfc822
+from tools.providers.scripted import ScriptedOpenAIServer
 
 ORIGINAL = "<q-e2e@example.test>"
 
@@ -251,8 +251,8 @@ def test_killed_loop_loses_nothing_and_sends_once(
 
 def test_ingest_reads_an_imap_folder_incrementally(tmp_path: Path, dovecot: Any) -> None:
     from agent.ingest import iter_mailbox, run_ingest
-    from agent.memory import Memory
     from tools.providers.imap_smtp import open_mail
+    from tools.providers.memory.store import Memory
 
     user = dovecot.new_user("arch")
     for i in range(5):

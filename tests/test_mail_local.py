@@ -16,14 +16,14 @@ from tools import mail as mail_tools
 from tools.base import _REGISTRY, ToolError
 from tools.context import ToolContext, Workspace
 from tools.foundation.principals import Principal
-from tools.mail_compose import (
+from tools.providers.base import Contact, MailProvider, NotFound, OutgoingMessage
+from tools.providers.local.mail import LocalMail
+from tools.providers.mime import (
     compose_reply,
     normalize_subject,
     parse_addresses,
     reply_subject,
 )
-from tools.providers.base import Contact, MailProvider, NotFound, OutgoingMessage
-from tools.providers.local.mail import LocalMail
 
 TZ = ZoneInfo("Europe/Berlin")
 NOW = datetime(2024, 6, 3, 9, 30, tzinfo=TZ)
@@ -469,8 +469,8 @@ def test_forward_keeps_attachments_and_quotes_the_original(tmp_path: Path) -> No
 
     from toolkit import preview, run
 
-    from tools.mail_compose import parse_rfc822
     from tools.providers.local.mail import LocalMail
+    from tools.providers.mime import parse_rfc822
 
     ada = Principal(id="ada", name="Ada", email="ada@example.com", timezone="Europe/Berlin")
     mail = LocalMail(tmp_path, ada)

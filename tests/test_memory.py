@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agent.ingest import run_ingest
-from agent.memory import chunk, new_text
-from agent.scripted import ScriptedChatModel
+from tools.providers.memory.store import chunk, new_text
+from tools.providers.scripted import ScriptedChatModel
 
 TOPICS = [
     ("Budget review", "Can we move the budget review to Thursday at 10? The Q3 numbers are ready."),
@@ -320,8 +320,8 @@ def test_ingest_announces_its_total_so_progress_has_an_eta(
 def test_a_changed_embedding_model_is_refused_until_memory_is_reembedded(
     make_secretary: Any, archive: Path, isolated_home: Path, request: pytest.FixtureRequest
 ) -> None:
-    from agent.embeddings import OnnxMiniLM, for_chroma
-    from agent.memory import EmbeddingModelChanged, Memory, chroma_client
+    from tools.providers.memory.embeddings import OnnxMiniLM, for_chroma
+    from tools.providers.memory.store import EmbeddingModelChanged, Memory, chroma_client
 
     _, memory = memory_of(make_secretary)
     run_ingest(memory, [archive])

@@ -17,14 +17,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from chroma_server import ChromaServer, _free_port, unique_principal
 
-from agent.memory import (
+from tools.foundation.db import Storage
+from tools.providers.memory.store import (
     EmbeddingModelChanged,
     Memory,
     VectorStoreUnreachable,
     open_memory,
 )
-from agent.memory import chroma_server as server_client
-from tools.foundation.db import Storage
+from tools.providers.memory.store import chroma_server as server_client
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -206,7 +206,7 @@ def test_an_unreachable_chroma_server_is_a_clear_sentence_and_words_still_work(
 def test_reopening_with_another_embedding_model_is_refused(
     tmp_path: Path, pg_url: str, chroma_url: str
 ) -> None:
-    from agent.embeddings import OnnxMiniLM, for_chroma
+    from tools.providers.memory.embeddings import OnnxMiniLM, for_chroma
 
     pid = unique_principal("ada")
     memory = machine(tmp_path / "machine-a", pid, pg_url, chroma_url)

@@ -22,11 +22,11 @@ import pytest
 from conftest import NOW
 
 from agent.approval import Decision
-from agent.scripted import ScriptedChatModel
 from tools.base import ToolError, registry
 from tools.context import ToolContext
 from tools.foundation.principals import Principal
 from tools.foundation.settings import Settings
+from tools.providers.scripted import ScriptedChatModel
 
 SECRET = "QX7ZEBRA"
 """In every record and file of bob's: wherever it shows up for ada, something crossed over."""

@@ -15,8 +15,6 @@ from conftest import NOW
 from toolkit import preview, run
 
 from agent.approval import Decision
-from agent.memory import Memory
-from agent.scripted import ScriptedChatModel
 from tools.base import ToolError, registry
 from tools.context import ToolContext, Workspace
 from tools.foundation.principals import Embargo, PressPolicy, Principal
@@ -26,6 +24,8 @@ from tools.providers.local.calendar import LocalCalendar
 from tools.providers.local.contacts import LocalContacts
 from tools.providers.local.mail import LocalMail
 from tools.providers.local.press import LocalPress, PressContact, PressDetails
+from tools.providers.memory.store import Memory
+from tools.providers.scripted import ScriptedChatModel
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LIFT = datetime(2026, 11, 26, 9, 0, tzinfo=BERLIN)

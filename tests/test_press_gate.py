@@ -54,7 +54,7 @@ def test_a_press_reply_waits_and_only_the_principal_or_a_press_approver_decides(
 ) -> None:
     from agent.approval import Decision
     from agent.runtime import Actor, SecretaryError
-    from agent.scripted import ScriptedChatModel
+    from tools.providers.scripted import ScriptedChatModel
 
     ada.policy.staff_may_approve = ["reply_to_press"]  # does not open press replies to staff
     ada.identities = [

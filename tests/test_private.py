@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from agent.cli import cli
-from agent.scripted import ScriptedOpenAIServer
 from tools.foundation.paths import NotPrivateError, make_private, secure_home
+from tools.providers.scripted import ScriptedOpenAIServer
 
 EMAIL = {"to": ["dana@acme.com"], "subject": "Running late", "body": "Ten minutes late."}
 

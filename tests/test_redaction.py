@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.scripted import ScriptedOpenAIServer
 from tools.foundation.logs import MASK, RedactingFilter, protect, redact, remember_secret
 from tools.foundation.principals import Principal
 from tools.foundation.settings import Settings, save_principal
 from tools.providers.accounts import account_secret
+from tools.providers.scripted import ScriptedOpenAIServer
 
 
 def secretary(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

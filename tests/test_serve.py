@@ -19,12 +19,12 @@ import pytest
 import uvicorn
 from click.testing import CliRunner
 
-import agent.cli_serve  # noqa: F401 - registers `secretary serve` on the command group
+import agent.cli.serve  # noqa: F401 - registers `secretary serve` on the command group
+from agent.channels.api import create_app, issue_token, token_digest
 from agent.cli import cli
-from agent.scripted import ScriptedChatModel
-from agent.serve import create_app, issue_token, token_digest
 from tools.foundation.principals import Principal
 from tools.foundation.settings import save_principal
+from tools.providers.scripted import ScriptedChatModel
 
 SAM = "sam@example.com"  # ada's assistant: may approve drafts, not sends
 
@@ -521,7 +521,7 @@ def test_an_expired_token_is_refused_with_a_sentence_and_a_live_one_works(
 def test_tokens_made_before_expiries_existed_keep_working(
     make_secretary: Callable[..., Any], serve: Callable[..., Served]
 ) -> None:
-    from agent.serve import MIGRATIONS, TokenStore
+    from agent.channels.api import MIGRATIONS, TokenStore
     from tools.foundation.db import migrate
 
     sec = make_secretary(None)

@@ -26,8 +26,8 @@ from slack_standin import TOKEN, SlackStandIn, running
 
 from agent.approval import Decision
 from agent.channels.slack import SlackDesk, SlackSettings, build_app, serve_http
-from agent.scripted import ScriptedChatModel
 from tools.foundation.principals import Principal
+from tools.providers.scripted import ScriptedChatModel
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 ADA, SAM, EVE = "UADA", "USAM", "UEVE"  # ada's own account, her staff, a stranger

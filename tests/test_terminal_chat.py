@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agent.channels.terminal import Chat
-from agent.scripted import ScriptedChatModel
+from tools.providers.scripted import ScriptedChatModel
 
 
 def reader(lines: list[str]) -> Callable[[str], str | None]:

@@ -29,7 +29,6 @@ from conftest import NOW
 from toolkit import preview, run
 
 from agent.approval import Decision
-from agent.scripted import ScriptedChatModel
 from tools.base import ToolError
 from tools.context import ToolContext, Workspace
 from tools.foundation.principals import Principal, TravelPreferences
@@ -37,6 +36,7 @@ from tools.providers.local.calendar import LocalCalendar
 from tools.providers.local.contacts import LocalContacts
 from tools.providers.local.mail import LocalMail
 from tools.providers.local.trips import LocalTrips, Trip
+from tools.providers.scripted import ScriptedChatModel
 from tools.providers.travel import open_travel
 from tools.providers.travel.base import Booking, Money, Segment, Traveller
 from tools.providers.travel.duffel import DuffelTravel

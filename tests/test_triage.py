@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from mailfactory import eml
 
-from agent.scripted import ScriptedChatModel
-from agent.triage import History, Incoming, rules, triage
 from tools.foundation.principals import Principal
 from tools.foundation.settings import Settings
 from tools.providers.base import Contact
+from tools.providers.scripted import ScriptedChatModel
+from tools.triage import History, Incoming, rules, triage
 
 
 @pytest.fixture

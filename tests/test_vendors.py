@@ -16,7 +16,6 @@ from conftest import NOW
 from toolkit import preview, run
 
 from agent.approval import Decision
-from agent.scripted import ScriptedChatModel
 from tools.base import ToolError
 from tools.context import ToolContext, Workspace
 from tools.foundation.principals import Principal
@@ -25,6 +24,7 @@ from tools.providers.local.calendar import LocalCalendar
 from tools.providers.local.contacts import LocalContacts
 from tools.providers.local.mail import LocalMail
 from tools.providers.local.vendors import LocalVendors, VendorDetails, VendorRequest
+from tools.providers.scripted import ScriptedChatModel
 from tools.vendors import vendor_followups
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -25,10 +25,10 @@ from mailfactory import eml
 
 from agent.approval import Decision
 from agent.runtime import Actor, Secretary
-from agent.scripted import ScriptedOpenAIServer
 from tools.foundation.principals import Principal
 from tools.foundation.settings import Settings, save_principal
-from tools.mail_compose import parse_rfc822
+from tools.providers.mime import parse_rfc822
+from tools.providers.scripted import ScriptedOpenAIServer
 
 ROOT = Path(__file__).resolve().parents[1]
 REPLY = "Dear Dana,\n\nThank you; I will come back to you on this.\n\nBest, Ada"

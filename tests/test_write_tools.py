@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from agent.scripted import ScriptedChatModel
 from tools.base import ToolSpec, registry
+from tools.providers.scripted import ScriptedChatModel
 
 # Valid arguments for each write tool. A new write tool without an entry here
 # fails test_every_write_tool_has_sample_arguments, so none escapes the check.

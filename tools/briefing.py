@@ -206,7 +206,7 @@ def _answered(ctx: ToolContext, message: Any, me: set[str]) -> bool:
 
 
 def _mail(ctx: ToolContext, now: datetime) -> list[str]:
-    from agent.triage import History, Incoming, rules
+    from tools.triage import History, Incoming, rules
 
     me = {ctx.principal.email.lower()}
     history = History.of(ctx.workspace)

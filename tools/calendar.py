@@ -26,8 +26,8 @@ from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import Reading, read_when, zone_label
 from tools.foundation.principals import Weekday
-from tools.mail_compose import bare_address, format_address, parse_addresses
 from tools.providers.base import Event, NewEvent, NotFound, OutgoingMessage, ProviderError
+from tools.providers.mime import bare_address, format_address, parse_addresses
 from tools.scheduling import (
     ATTENDEE_HOURS,
     Attendee,

@@ -28,7 +28,7 @@ class Workspace:
     mail: MailProvider
     contacts: ContactsProvider
     memory: Any = None
-    """The principal's correspondence memory (agent.memory.Memory), when open."""
+    """The principal's correspondence memory (tools.providers.memory.store.Memory), when open."""
     extra: dict[str, Any] = field(default_factory=dict)
     storage: Storage | None = None
     """Where the principal's tables live (SQLite files in ``root``, or a PostgreSQL schema)."""

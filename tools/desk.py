@@ -18,9 +18,9 @@ from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import Reading, read_when, zone_label
 from tools.foundation.principals import WEEKDAYS
-from tools.mail_compose import bare_address, parse_addresses
 from tools.providers.base import NewEvent, NotFound, OutgoingMessage, ProviderError
 from tools.providers.local.desk import LocalDesk, PhoneMessage, Task, Visit
+from tools.providers.mime import bare_address, parse_addresses
 
 if TYPE_CHECKING:
     from pydantic import BaseModel

@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import read_when
-from tools.mail_compose import attachments_of, bare_address, parse_rfc822
 from tools.paths import read_allowed
 from tools.providers.base import NotFound, ProviderError
 from tools.providers.local.filing import (
@@ -39,6 +38,7 @@ from tools.providers.local.filing import (
     LocalFiling,
     document_id_for,
 )
+from tools.providers.mime import attachments_of, bare_address, parse_rfc822
 
 if TYPE_CHECKING:
     from pydantic import BaseModel

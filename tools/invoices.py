@@ -40,10 +40,10 @@ from tools.invoice_parse import (
     text_hash,
     validate_fields,
 )
-from tools.mail_compose import attachments_of, bare_address, parse_rfc822
 from tools.paths import read_allowed
 from tools.providers.base import NotFound, OutgoingMessage, ProviderError
 from tools.providers.local.invoices import Invoice, LocalInvoices, invoice_id_for
+from tools.providers.mime import attachments_of, bare_address, parse_rfc822
 
 if TYPE_CHECKING:
     from pydantic import BaseModel

@@ -5,7 +5,7 @@ server that does not schedule by itself) learn about a meeting the way every
 mail client understands (iMIP, RFC 6047): a message whose text has an inline
 ``text/calendar; method=REQUEST`` (or ``CANCEL``, ``REPLY``) alternative, the
 part Outlook and Gmail show Accept/Decline for, plus the same object as an
-``.ics`` attachment (the MIME is written by :func:`tools.mail_compose.build_mime`
+``.ics`` attachment (the MIME is written by :func:`tools.providers.mime.build_mime`
 from :class:`~tools.providers.base.CalendarPart`). The event carries its UID,
 SEQUENCE, ORGANIZER, ATTENDEEs and DTSTART/DTEND in the event's zone, with a
 VTIMEZONE holding that zone's transitions from the year before the event until

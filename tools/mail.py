@@ -16,7 +16,8 @@ from pydantic import BaseModel
 
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
-from tools.mail_compose import (
+from tools.providers.base import Attachment, Message, OutgoingMessage, ProviderError
+from tools.providers.mime import (
     attachments_of,
     bare_address,
     compose_reply,
@@ -25,7 +26,6 @@ from tools.mail_compose import (
     normalize_subject,
     parse_addresses,
 )
-from tools.providers.base import Attachment, Message, OutgoingMessage, ProviderError
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ def recall(ctx: ToolContext, query: str, sender: str = "", since: str = "", limi
             when = parse_when(since, ctx.principal.tz)
         except ValueError as exc:
             raise ToolError(str(exc)) from None
-    from agent.memory import EmbeddingModelChanged, VectorStoreUnreachable
+    from tools.providers.memory.store import EmbeddingModelChanged, VectorStoreUnreachable
 
     k = max(1, min(limit, 20))
     try:

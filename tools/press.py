@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import zone_label
-from tools.mail_compose import bare_address, compose_reply, format_address, parse_addresses
 from tools.providers.base import Contact, Message, OutgoingMessage, ProviderError
 from tools.providers.local.press import LocalPress, PressContact, PressDetails
+from tools.providers.mime import bare_address, compose_reply, format_address, parse_addresses
 
 if TYPE_CHECKING:
     from pydantic import BaseModel

@@ -24,9 +24,9 @@ from pydantic import BaseModel, Field
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import read_when
-from tools.mail_compose import bare_address, format_address, parse_addresses, reply_subject
 from tools.providers.base import Contact, Message, NotFound, OutgoingMessage, ProviderError
 from tools.providers.local.vendors import LocalVendors, VendorDetails, VendorRequest
+from tools.providers.mime import bare_address, format_address, parse_addresses, reply_subject
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

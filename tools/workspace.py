@@ -98,7 +98,7 @@ def open_workspace(settings: Settings, principal: Principal) -> Workspace:
     root = principal.workdir(settings.home)
     storage = settings.storage(principal.id)
     _kind(principal, "contacts", ("local",))
-    from agent.memory import open_memory
+    from tools.providers.memory.store import open_memory
 
     return Workspace(
         principal=principal,

@@ -7,7 +7,7 @@ For one principal, each round:
    provider cursor, in one transaction, so a message is never lost and never
    handled twice, even when the process is killed;
 2. **handle** each stored message once: an approval reply from the principal
-   is checked and applied; anything else is triaged (``agent.triage``), kept
+   is checked and applied; anything else is triaged (``tools.triage``), kept
    in memory, and for "respond" handed to the planner, which proposes a reply
    through the gate like any other action;
 3. **ask for approvals** by e-mail when the principal chose that channel
@@ -24,7 +24,7 @@ the request's signed token or is vouched for by the principal's own receiving
 server, and names a proposal still waiting. Everything else is refused and logged.
 
 Loop prevention (RFC 3834): automatic replies, bounces, bulk, list, no-reply and
-own messages are never answered and never decide (``agent.autoreply`` is asked
+own messages are never answered and never decide (``tools.autoreply`` is asked
 before anything else), and what the desk sends on its own carries
 ``Auto-Submitted: auto-generated`` and ``X-Auto-Response-Suppress: All``. The
 desk's own traffic (requests, notices, the principal's answers) is filed out of
@@ -51,16 +51,16 @@ from agent.channels import approval_mail
 from agent.channels.approval_mail import OWN_HEADERS, TOKEN_RE
 from agent.channels.decisions import Reading, read_reply
 from tools.foundation.errors import SecretaryError
-from tools.mail_compose import normalize_subject, reply_subject
 from tools.providers.base import OutgoingMessage, ProviderError
 from tools.providers.local.store import LocalStore
+from tools.providers.mime import normalize_subject, reply_subject
 
 if TYPE_CHECKING:
     from agent.ledger import Proposal
     from agent.runtime import Secretary
-    from agent.triage import Incoming, Verdict
     from tools.foundation.db import Storage
     from tools.foundation.principals import Principal
+    from tools.triage import Incoming, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -519,7 +519,7 @@ class MailDesk:
     # ------------------------------------------------------------ handling
 
     def _handle_row(self, row: dict[str, Any]) -> str:
-        from agent.triage import Incoming
+        from tools.triage import Incoming
 
         mid = row["message_id"]
         raw = row["raw"] or b""
@@ -539,8 +539,8 @@ class MailDesk:
             return f"{mid}: handling failed ({exc}); {again}"
 
     def _handle(self, mid: str, mail: Incoming) -> str:
-        from agent.autoreply import automatic
-        from agent.triage import History, triage
+        from tools.autoreply import automatic
+        from tools.triage import History, triage
 
         if self._is_own(mail):
             # A request or notice of ours that came back into the inbox we read.

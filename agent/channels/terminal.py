@@ -117,7 +117,7 @@ class Chat:
                 "--timezone ...`.[/]"
             )
         if not self.sec.model_configured:
-            from agent.llm import NO_MODEL_HINT
+            from tools.providers.llm import NO_MODEL_HINT
 
             self.err.print(f"[yellow]{NO_MODEL_HINT}[/]")
         waiting = self.sec.pending(self.p.id)

@@ -66,13 +66,6 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from imapclient import IMAPClient
 from imapclient.exceptions import CapabilityError, IMAPClientAbortError, IMAPClientError, LoginError
 
-from tools.mail_compose import (
-    bare_address,
-    build_mime,
-    message_id_for_key,
-    parse_addresses,
-    parse_rfc822,
-)
 from tools.providers.accounts import account_secret
 from tools.providers.base import (
     MailRef,
@@ -88,6 +81,13 @@ from tools.providers.base import (
     message_id_of,
 )
 from tools.providers.local.mail import normalize_message_id
+from tools.providers.mime import (
+    bare_address,
+    build_mime,
+    message_id_for_key,
+    parse_addresses,
+    parse_rfc822,
+)
 
 if TYPE_CHECKING:
     from tools.foundation.principals import Principal

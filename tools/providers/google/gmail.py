@@ -51,13 +51,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from tools.mail_compose import (
-    bare_address,
-    build_mime,
-    message_id_for_key,
-    parse_addresses,
-    parse_rfc822,
-)
 from tools.providers.accounts import token_path
 from tools.providers.base import (
     MailRef,
@@ -75,6 +68,13 @@ from tools.providers.base import (
 from tools.providers.google.auth import connect_command, load_credentials, save_credentials
 from tools.providers.google.calls import GoogleCalls, ThreadHttp, reasons
 from tools.providers.local.mail import normalize_message_id
+from tools.providers.mime import (
+    bare_address,
+    build_mime,
+    message_id_for_key,
+    parse_addresses,
+    parse_rfc822,
+)
 
 if TYPE_CHECKING:
     from google.oauth2.credentials import Credentials

@@ -30,15 +30,6 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tools.mail_compose import (
-    bare_address,
-    build_mime,
-    header_value,
-    message_id_for_key,
-    normalize_subject,
-    parse_addresses,
-    parse_rfc822,
-)
 from tools.providers.base import (
     MailRef,
     Message,
@@ -51,6 +42,15 @@ from tools.providers.base import (
     SentReceipt,
     SyncReset,
     message_id_of,
+)
+from tools.providers.mime import (
+    bare_address,
+    build_mime,
+    header_value,
+    message_id_for_key,
+    normalize_subject,
+    parse_addresses,
+    parse_rfc822,
 )
 
 if TYPE_CHECKING:

@@ -1,10 +1,10 @@
 """Microsoft 365 mail through Microsoft Graph: a MailProvider and MailSync on a real mailbox.
 
 Messages go out as MIME (``POST /sendMail`` with the base64 message as
-``text/plain``), built by the same :func:`~tools.mail_compose.build_mime` as
+``text/plain``), built by the same :func:`~tools.providers.mime.build_mime` as
 every provider, so Message-ID, In-Reply-To and References are exactly ours;
 messages are read back as MIME (``/messages/{id}/$value``) and parsed by
-:func:`~tools.mail_compose.parse_rfc822`.
+:func:`~tools.providers.mime.parse_rfc822`.
 
 Decisions worth knowing:
 
@@ -45,16 +45,6 @@ from urllib.parse import quote
 
 import httpx
 
-from tools.mail_compose import (
-    bare_address,
-    build_mime,
-    format_address,
-    is_valid_address,
-    message_id_for_key,
-    parse_addresses,
-    parse_rfc822,
-    snippet,
-)
 from tools.providers.base import (
     MailRef,
     Message,
@@ -76,6 +66,16 @@ from tools.providers.microsoft.graph import (
     GraphError,
     GraphNotFound,
     odata_quote,
+)
+from tools.providers.mime import (
+    bare_address,
+    build_mime,
+    format_address,
+    is_valid_address,
+    message_id_for_key,
+    parse_addresses,
+    parse_rfc822,
+    snippet,
 )
 
 if TYPE_CHECKING:

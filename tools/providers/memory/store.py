@@ -767,7 +767,7 @@ def open_memory(
         return chroma_server(chroma_url) if chroma_url else chroma_client(home / "chroma")
 
     def collection(name: str) -> Any:
-        from agent.embeddings import for_chroma, make_embedding_function
+        from tools.providers.memory.embeddings import for_chroma, make_embedding_function
 
         ef = for_chroma(make_embedding_function(embedding_model))
         if not chroma_url:
@@ -781,7 +781,7 @@ def open_memory(
         return _ServerCollection(found, chroma_url)
 
     def model_id() -> str:
-        from agent.embeddings import make_embedding_function
+        from tools.providers.memory.embeddings import make_embedding_function
 
         return make_embedding_function(embedding_model).model_id
 

@@ -306,7 +306,7 @@ def init(
     }
     data.update({k: v for k, v in updates.items() if v is not None})
     if email is not None:
-        from tools.mail_compose import is_valid_address
+        from tools.providers.mime import is_valid_address
 
         if not is_valid_address(email):
             raise click.ClickException(f"'{email}' is not an e-mail address (name@example.com).")
@@ -927,22 +927,15 @@ def eval_(args: tuple[str, ...]) -> None:
 
 
 # The mail commands live in their own module; importing it registers them on `cli`.
-from agent import cli_connect as _cli_connect  # noqa: E402, F401
-from agent import cli_db as _cli_db  # noqa: E402, F401
-from agent import cli_desk as _cli_desk  # noqa: E402, F401
-from agent import cli_filing as _cli_filing  # noqa: E402, F401
-from agent import cli_invoices as _cli_invoices  # noqa: E402, F401
-from agent import cli_mail as _cli_mail  # noqa: E402
-from agent import cli_press as _cli_press  # noqa: E402, F401
-from agent import cli_serve as _cli_serve  # noqa: E402, F401
-from agent import cli_slack as _cli_slack  # noqa: E402, F401
-from agent import cli_travel as _cli_travel  # noqa: E402, F401
-from agent import cli_vendors as _cli_vendors  # noqa: E402, F401
+from agent.cli import connect as _cli_connect  # noqa: E402, F401
+from agent.cli import db as _cli_db  # noqa: E402, F401
+from agent.cli import desk as _cli_desk  # noqa: E402, F401
+from agent.cli import filing as _cli_filing  # noqa: E402, F401
+from agent.cli import invoices as _cli_invoices  # noqa: E402, F401
+from agent.cli import mail_desk as _cli_mail_desk  # noqa: E402, F401
+from agent.cli import press as _cli_press  # noqa: E402, F401
+from agent.cli import serve as _cli_serve  # noqa: E402, F401
+from agent.cli import slack as _cli_slack  # noqa: E402, F401
+from agent.cli import travel as _cli_travel  # noqa: E402, F401
+from agent.cli import vendors as _cli_vendors  # noqa: E402, F401
 
-del _cli_mail
-
-if __name__ == "__main__":
-    # Run as `python -m agent.cli`: use the imported module, where every command registered.
-    from agent.cli import main as _main
-
-    _main()

@@ -195,7 +195,7 @@ def _summary(sec: Any, text: str) -> str:
         )
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    from agent.llm import describe_model_error, is_model_error
+    from tools.providers.llm import describe_model_error, is_model_error
 
     prompt = (
         "Summarise this briefing for the principal in at most four short sentences: what "

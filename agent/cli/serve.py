@@ -89,7 +89,7 @@ def serve(ctx: click.Context, host: str, port: int, allow_remote: bool) -> None:
 
     import uvicorn
 
-    from agent.serve import create_app
+    from agent.channels.api import create_app
 
     _, err = _consoles()
     family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
@@ -151,7 +151,7 @@ def token_create(
       secretary serve token create --principal ada --label phone
       secretary serve token create --as sam@example.com --expires 30d
     """
-    from agent.serve import api_role, issue_token
+    from agent.channels.api import api_role, issue_token
 
     expires_at = None
     if lifetime is not None:
@@ -182,7 +182,7 @@ def token_create(
 @_guard
 def token_list(principal: str | None, as_json: bool) -> None:
     """List the tokens (never the tokens themselves): id, principal, address, use."""
-    from agent.serve import open_token_store
+    from agent.channels.api import open_token_store
 
     with _secretary() as sec:
         pid = principal and sec.principal(principal).id
@@ -226,7 +226,7 @@ def token_list(principal: str | None, as_json: bool) -> None:
 @_guard
 def token_revoke(token_id: str) -> None:
     """Revoke a token at once (requests with it answer 401 from now on)."""
-    from agent.serve import open_token_store
+    from agent.channels.api import open_token_store
 
     with _secretary() as sec:
         store = open_token_store(sec)

@@ -1,7 +1,7 @@
 """``secretary triage`` and ``secretary mail-agent``: the e-mail commands.
 
 Registered on the main command group by :mod:`agent.cli`; kept apart so that
-module stays readable (``secretary connect`` is in :mod:`agent.cli_connect`).
+module stays readable (``secretary connect`` is in :mod:`agent.cli.connect`).
 Imports stay lazy for a fast ``--help``.
 """
 
@@ -46,9 +46,9 @@ def triage(
       secretary triage --json message.eml | jq .action
     """
     from agent.ingest import iter_source
-    from agent.triage import History, Incoming, Verdict, not_triaged, unreadable
-    from agent.triage import triage as run_triage
     from tools.providers.base import ProviderError
+    from tools.triage import History, Incoming, Verdict, not_triaged, unreadable
+    from tools.triage import triage as run_triage
 
     out, err = _consoles()
     with _secretary() as sec:

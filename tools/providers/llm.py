@@ -4,7 +4,7 @@
 It speaks the Chat Completions API, which every OpenAI-compatible server
 implements (Ollama, vLLM, llama.cpp server, LM Studio), rather than the newer
 Responses API, which most of them do not. The model name ``scripted`` gives
-the built-in :class:`agent.scripted.ScriptedChatModel` instead, for tests and
+the built-in :class:`tools.providers.scripted.ScriptedChatModel` instead, for tests and
 walkthroughs.
 
 ``describe_model_error(exc, settings)`` turns whatever the model call raised
@@ -78,7 +78,7 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
     if not settings.model:
         raise ModelNotConfigured(NO_MODEL_HINT)
     if settings.model == SCRIPTED_MODEL:
-        from agent.scripted import ScriptedChatModel
+        from tools.providers.scripted import ScriptedChatModel
 
         return ScriptedChatModel()
 

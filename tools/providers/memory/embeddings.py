@@ -710,7 +710,7 @@ class OpenAIEmbeddings(_ChromaProtocol):
     def _make_client(self) -> Any:
         from openai import OpenAI
 
-        from agent.llm import DEFAULT_BASE_URL, LOCAL_KEY_PLACEHOLDER
+        from tools.providers.llm import DEFAULT_BASE_URL, LOCAL_KEY_PLACEHOLDER
 
         base_url = self.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
         key = os.environ.get(self.api_key_env, "").strip()

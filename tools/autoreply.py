@@ -25,7 +25,7 @@ What counts, strongest signs first:
 * no-reply and machine sender addresses (``noreply.billing@``,
   ``billing-noreply@``, ``info@noreply.example.com``, ``alerts@``).
 
-The words responders use are data (``agent/autoreply.toml``), read once on
+The words responders use are data (``tools/autoreply.toml``), read once on
 first use. Subjects and lines count only in the forms responders write them,
 so that a person's "Re: out of office plans" or "I'll be out of the office
 tomorrow, can we meet Monday?" is still answered.
@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from email.message import Message as PyMessage
 
-    from agent.triage import Incoming
+    from tools.triage import Incoming
 
 Kind = Literal["bounce", "auto-reply", "machine", "bulk", "list", "no-reply"]
 
@@ -303,7 +303,7 @@ def _subject_pattern(phrases: list[str]) -> re.Pattern[str]:
 @cache
 def _vocabulary() -> _Vocabulary:
     """The phrases of ``autoreply.toml``, compiled (once, on first use)."""
-    data = tomllib.loads(resources.files("agent").joinpath("autoreply.toml").read_text("utf-8"))
+    data = tomllib.loads(resources.files("tools").joinpath("autoreply.toml").read_text("utf-8"))
     languages = data["languages"].values()
     senders = data["senders"]
     return _Vocabulary(

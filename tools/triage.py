@@ -6,7 +6,7 @@ personal), spam and phishing flags, the action the secretary would take
 what headers and history tell with high precision:
 
 * the secretary's or the principal's own messages (loop prevention);
-* machine-made mail, as :func:`agent.autoreply.automatic` decides it: delivery
+* machine-made mail, as :func:`tools.autoreply.automatic` decides it: delivery
   reports (reported), automatic and out-of-office replies (ignored), other
   auto-submitted mail and no-reply senders (filed), mailing lists and bulk
   mail (filed, or promotional);
@@ -32,8 +32,8 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
-from agent.autoreply import Finding, detect
-from tools.mail_compose import (
+from tools.autoreply import Finding, detect
+from tools.providers.mime import (
     bare_address,
     decode_text,
     decode_words,
@@ -125,7 +125,7 @@ class Incoming:
     source: str = ""
     raw: bytes = b""
     notes: list[str] = field(default_factory=list)
-    """How the text was read where it needed a fallback (see :mod:`tools.mail_compose`)."""
+    """How the text was read where it needed a fallback (see :mod:`tools.providers.mime`)."""
 
     @classmethod
     def from_raw(cls, raw: bytes, principal: Principal, source: str = "") -> Incoming:
@@ -429,7 +429,7 @@ def _automatic_verdict(mail: Incoming, found: Finding, verdict: Callable[..., Ve
 
 
 def _new_text(body: str) -> str:
-    from agent.memory import new_text
+    from tools.providers.memory.store import new_text
 
     return new_text(body)
 
@@ -472,8 +472,8 @@ def model_verdict(
     """
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    from agent.llm import describe_model_error
     from prompts import render
+    from tools.providers.llm import describe_model_error
 
     m = mail.message
     system = render(

@@ -32,7 +32,7 @@ call fails loudly.
 
 For a walkthrough, run the server in the foreground::
 
-    python -m agent.scripted serve --port 8765 --script replies.json
+    python -m tools.providers.scripted serve --port 8765 --script replies.json
 
 where ``replies.json`` is a JSON list of the items above, for example::
 
@@ -592,9 +592,10 @@ def load_script(path: Path) -> list[Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m agent.scripted serve --port 8765 --script replies.json``."""
+    """Command line: ``python -m tools.providers.scripted serve --port 8766 --script FILE``."""
     parser = argparse.ArgumentParser(
-        prog="python -m agent.scripted", description="Scripted OpenAI-compatible model server."
+        prog="python -m tools.providers.scripted",
+        description="Scripted OpenAI-compatible model server.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="Serve scripted replies on 127.0.0.1.")
