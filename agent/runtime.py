@@ -140,9 +140,9 @@ class Secretary:
         except (UnknownProvider, ProviderError) as exc:
             raise SecretaryError(f"Cannot open the accounts of {principal.id}: {exc}") from None
         # The briefing lists what waits for approval; tools see it through this view only.
-        ws.extra["approvals"] = lambda pid=principal.id: self.pending(pid)
+        ws.approvals = lambda pid=principal.id: self.pending(pid)
         # Invoice capture asks the model only for fields the parser left empty (built on use).
-        ws.extra["extract_model"] = self.model
+        ws.extract_model = self.model
         self._workspaces[principal.id] = ws
         return ws
 

@@ -104,7 +104,7 @@ def test_a_flight_shows_its_arrival_in_the_arrival_zone(ctx: ToolContext) -> Non
 
 
 def test_desk_sections_visitors_tasks_and_phone_messages(ctx: ToolContext) -> None:
-    desk: LocalDesk = ctx.workspace.extra["desk"]
+    desk: LocalDesk = ctx.workspace.desk
     desk.add_visit(Visit(name="Fox Mulder", company="FBI", host="Ada", start=at(23, 15),
                          end=at(23, 16)))  # fmt: skip
     desk.add_visit(Visit(name="Tomorrow Visitor", start=at(24, 15), end=at(24, 16)))
@@ -179,7 +179,7 @@ def test_a_failing_source_is_noted_and_the_rest_still_comes(ctx: ToolContext) ->
         raise ProviderError("The mail server did not answer; try again later.")
 
     ctx.workspace.mail.search = broken  # type: ignore[method-assign]
-    ctx.workspace.extra["desk"].add_message(PhoneMessage(caller="Sam", taken_at=NOW))
+    ctx.workspace.desk.add_message(PhoneMessage(caller="Sam", taken_at=NOW))
     b = build_briefing(ctx)
     [mail] = [s for s in b.sections if s.key == "mail"]
     assert mail.note == "could not be read: The mail server did not answer; try again later."

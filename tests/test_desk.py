@@ -43,7 +43,7 @@ def ctx(tmp_path: Path) -> Iterator[ToolContext]:
         calendar=LocalCalendar(tmp_path, p),
         mail=LocalMail(tmp_path, p),
         contacts=LocalContacts(tmp_path),
-        extra={"desk": LocalDesk(tmp_path)},
+        desk=LocalDesk(tmp_path),
     )
     yield ToolContext(principal=p, workspace=ws, clock=lambda: NOW)
     ws.close()
@@ -196,7 +196,7 @@ def test_a_task_is_delegated_by_slack_dm_once_per_key(ctx: ToolContext) -> None:
 
     ctx.principal.identities.append(Identity(channel="slack", address="U0LIN", name="Lin"))
     with running() as slack:
-        ctx.workspace.extra["slack"] = SlackMessenger(TOKEN, slack.api_url)
+        ctx.workspace.slack = SlackMessenger(TOKEN, slack.api_url)
         card = preview(ctx, "delegate_task", to="Lin", title="Book the boardroom",
                        due="Friday", via="slack")  # fmt: skip
         assert card.summary == "Delegate 'Book the boardroom' to Lin on Slack"
@@ -212,7 +212,7 @@ def test_a_task_is_delegated_by_slack_dm_once_per_key(ctx: ToolContext) -> None:
         assert first["delegated_via"].startswith("slack U0LIN ")
         with pytest.raises(ToolError, match="not a Slack identity"):
             preview(ctx, "delegate_task", to="Sam", title="x", via="slack")
-    ctx.workspace.extra["slack"] = None
+    ctx.workspace.slack = None
     with pytest.raises(ToolError, match="Slack is not connected"):
         run(ctx, "delegate_task", "s2", to="Lin", title="Water plants", via="slack")
 
@@ -270,7 +270,7 @@ def test_add_delegate_complete_and_list_tasks(ctx: ToolContext) -> None:
 
 
 def test_overdue_tasks_are_marked_and_listed(ctx: ToolContext) -> None:
-    desk: LocalDesk = ctx.workspace.extra["desk"]
+    desk: LocalDesk = ctx.workspace.desk
     desk.add_task(Task(title="Late", due=date(2026, 11, 20), created_at=NOW))
     desk.add_task(Task(title="Soon", due=date(2026, 11, 25), created_at=NOW))
     desk.add_task(Task(title="Whenever", created_at=NOW))
@@ -335,7 +335,7 @@ def test_schedule_visit_waits_for_approval_and_lands_once_when_approved_twice(
     assert "already executed" in (again.notice or "")
     assert len(ws.calendar.list_events(day, day + timedelta(days=1))) == 1
     assert len(ws.mail.search(folder="sent")) == 1
-    assert len(ws.extra["desk"].visits(day, day + timedelta(days=1))) == 1
+    assert len(ws.desk.visits(day, day + timedelta(days=1))) == 1
 
 
 # ----------------------------------------------------------------------- CLI

@@ -68,7 +68,7 @@ def build_ctx(root: Path, principal: Principal, memory: Any = None) -> ToolConte
         mail=LocalMail(root, principal),
         contacts=LocalContacts(root),
         memory=memory,
-        extra={"filing": LocalFiling(root)},
+        filing=LocalFiling(root),
     )
     return ToolContext(principal=principal, workspace=ws, clock=lambda: NOW)
 

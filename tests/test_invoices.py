@@ -51,14 +51,14 @@ def ctx(tmp_path: Path) -> Iterator[ToolContext]:
         calendar=LocalCalendar(tmp_path, p),
         mail=LocalMail(tmp_path, p),
         contacts=LocalContacts(tmp_path),
-        extra={"invoices": LocalInvoices(tmp_path)},
+        invoices=LocalInvoices(tmp_path),
     )
     yield ToolContext(principal=p, workspace=ws, clock=lambda: NOW)
     ws.close()
 
 
 def ledger(ctx: ToolContext) -> LocalInvoices:
-    store: LocalInvoices = ctx.workspace.extra["invoices"]
+    store: LocalInvoices = ctx.workspace.invoices
     return store
 
 
@@ -477,7 +477,7 @@ def test_the_model_fills_only_empty_fields_and_the_card_matches_the_action(
     mid = deliver(ctx, docs.invoice_mail(sender="Scan Corp <a@scan.example>", body=body))
     reply = json.dumps({"number": "WRONG", "issued": "2026-11-19", "total": "999.00"})
     model = ScriptedChatModel([reply])  # one reply: the action reuses the card's reading
-    ctx.workspace.extra["extract_model"] = model
+    ctx.workspace.extract_model = model
     card = preview(ctx, "capture_invoice", message_id=mid)
     assert card.details["Invoice number"] == "55 (body, 90%)"
     assert card.details["Issue date"] == "2026-11-19 (model, 50%)"
@@ -491,7 +491,7 @@ def test_the_model_fills_only_empty_fields_and_the_card_matches_the_action(
 
 def test_garbage_from_the_model_leaves_fields_unread(ctx: ToolContext) -> None:
     mid = deliver(ctx, docs.invoice_mail(body="Invoice number: 56\nTotal: 10.00 EUR\n"))
-    ctx.workspace.extra["extract_model"] = ScriptedChatModel(["{not json at all"])
+    ctx.workspace.extract_model = ScriptedChatModel(["{not json at all"])
     saved = run(ctx, "capture_invoice", "g", message_id=mid)
     assert saved["issued"] is None and "issue date not found" in saved["unreadable"]
     assert all(p["source"] != "model" for p in saved["provenance"].values())
@@ -536,21 +536,21 @@ def test_capture_through_the_secretary_then_approve_then_mark_paid(make_secretar
     assert card["details"]["Invoice number"].startswith("INV-2026-0117")
     assert card["details"]["Vendor"].startswith("Acme Widgets Ltd (pdf:INV-2026-0117.pdf")
     assert "Not read" not in card["details"]
-    assert ws.extra["invoices"].invoices() == []
+    assert ws.invoices.invoices() == []
 
     done = sec.decide(proposal.id, Decision(kind="approve"))
     assert [p.status for p in done.executed] == ["executed"]
     again = make_secretary(model).decide(proposal.id, Decision(kind="approve"))
     assert "already executed" in (again.notice or "")
-    [inv] = ws.extra["invoices"].invoices()
-    _LEDGER_ROOT[:] = [ws.extra["invoices"]]
+    [inv] = ws.invoices.invoices()
+    _LEDGER_ROOT[:] = [ws.invoices]
     assert inv.total == Decimal("1234.56") and inv.status == "received"
 
     reply = sec.ask("I paid the Acme invoice today", principal="ada", thread="t2")
     [pay] = reply.pending
-    assert ws.extra["invoices"].get(inv.id).status == "received"
+    assert ws.invoices.get(inv.id).status == "received"
     sec.decide(pay.id, Decision(kind="approve"))
-    paid = ws.extra["invoices"].get(inv.id)
+    paid = ws.invoices.get(inv.id)
     assert paid.status == "paid" and paid.paid_on == NOW.date() and paid.paid_reference == "TX-9"
 
 

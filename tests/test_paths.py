@@ -207,7 +207,7 @@ def seed_bob(sec: Any) -> dict[str, str]:
     hotel = agent.search_hotels(
         "London", datetime(2026, 12, 1).date(), datetime(2026, 12, 3).date(), 1
     )[0]
-    trips = ws.extra["trips"]
+    trips = ws.trips
     trips.remember_offers([offer], NOW)
     trips.remember_offers([hotel], NOW)
     trip = trips.add_trip(Trip(id="trip-bob", title=f"London {SECRET}", created_at=NOW))

@@ -85,7 +85,7 @@ def seed(ws: Workspace) -> None:
     contact = ws.contacts.upsert(
         Contact(name="Dana Smith", email=DANA, organisation="The Daily Ledger", role="press")
     )
-    ws.extra["press"].save_details(
+    ws.press.save_details(
         PressDetails(email=DANA, contact_id=contact.id, outlet="The Daily Ledger", beat="energy")
     )
     deliver(ws, ENQUIRY)
@@ -100,7 +100,7 @@ def ctx(tmp_path: Path) -> Iterator[ToolContext]:
         calendar=LocalCalendar(tmp_path, p),
         mail=LocalMail(tmp_path, p, clock=lambda: NOW),
         contacts=LocalContacts(tmp_path),
-        extra={"press": LocalPress(tmp_path)},
+        press=LocalPress(tmp_path),
     )
     seed(ws)
     yield ToolContext(principal=p, workspace=ws, clock=lambda: NOW)
@@ -199,7 +199,7 @@ def test_press_policy_marks_embargoes_active_then_lifted(ctx: ToolContext) -> No
 
 
 def test_reply_card_lists_the_policy_lines_that_applied(ctx: ToolContext) -> None:
-    ctx.workspace.extra["press"].record(
+    ctx.workspace.press.record(
         PressContact(
             email=DANA,
             date=datetime(2026, 10, 2, 11, 0, tzinfo=BERLIN),
@@ -271,7 +271,7 @@ def test_execution_checks_the_embargo_again(ctx: ToolContext) -> None:
     with pytest.raises(ToolError, match="'Lisbon plant'"):
         run(ctx, "reply_to_press", "k", message_id=ENQUIRY_ID, body=body)
     assert sent(ctx) == []
-    assert ctx.workspace.extra["press"].history(DANA) == []
+    assert ctx.workspace.press.history(DANA) == []
 
 
 def test_an_approval_before_the_lift_runs_after_it(ctx: ToolContext) -> None:
@@ -340,7 +340,7 @@ def test_reply_is_sent_and_logged_once_per_key(ctx: ToolContext) -> None:
     [mail] = sent(ctx)
     full = ctx.mail.get_message(mail.message_id)
     assert full.in_reply_to == ENQUIRY_ID and DANA in str(full.to)
-    log = ctx.workspace.extra["press"].history(DANA)
+    log = ctx.workspace.press.history(DANA)
     assert [(e.direction, e.subject) for e in log] == [
         ("out", "Re: Layoffs at Analytical Engines?"),
         ("in", "Layoffs at Analytical Engines?"),
@@ -352,7 +352,7 @@ def test_reply_is_sent_and_logged_once_per_key(ctx: ToolContext) -> None:
     assert [e["direction"] for e in history["exchanges"]] == ["out", "in"]
     # A second reply to the same enquiry logs the enquiry once, the new reply once.
     run(ctx, "reply_to_press", "key-2", message_id=ENQUIRY_ID, body="One more thing.")
-    assert len(ctx.workspace.extra["press"].history(DANA)) == 3
+    assert len(ctx.workspace.press.history(DANA)) == 3
 
 
 def test_press_history_cites_past_correspondence_from_memory(
@@ -523,7 +523,7 @@ def test_journalist_mail_to_an_approved_reply_through_the_secretary(make_secreta
     assert "already executed" in (again.notice or "")
     [mail] = ws.mail.search(folder="sent")
     assert mail.subject == "Re: Layoffs at Analytical Engines?"
-    assert [e.direction for e in ws.extra["press"].history(DANA)] == ["out", "in"]
+    assert [e.direction for e in ws.press.history(DANA)] == ["out", "in"]
 
 
 # ----------------------------------------------------------------------- CLI

@@ -113,7 +113,7 @@ def make_ctx(root: Path, provider: str) -> ToolContext:
         calendar=LocalCalendar(root, p),
         mail=LocalMail(root, p),
         contacts=LocalContacts(root),
-        extra={"trips": LocalTrips(root), "travel": travel},
+        trips=LocalTrips(root), travel=travel,
     )
     return ToolContext(principal=p, workspace=ws, clock=lambda: NOW)
 
@@ -160,7 +160,7 @@ def test_local_search_uses_preferences_and_says_it_cannot_search_live(ctx: ToolC
 
 
 def test_duffel_search_ranks_preferred_airline_first_and_marks_budget(dctx: ToolContext) -> None:
-    sent_ = watch(dctx.workspace.extra["travel"])
+    sent_ = watch(dctx.workspace.travel)
     with CASSETTES.use_cassette("search.yaml") as cass:
         found = run(dctx, "search_flights", destination="JFK", departure_date="2026-12-01")
         body = json.loads(sent_[-1].content)
@@ -186,7 +186,7 @@ def test_duffel_search_ranks_preferred_airline_first_and_marks_budget(dctx: Tool
 
 def test_duffel_429_is_retried_after_the_time_it_asks(dctx: ToolContext) -> None:
     waits: list[float] = []
-    travel: DuffelTravel = dctx.workspace.extra["travel"]
+    travel: DuffelTravel = dctx.workspace.travel
     travel.sleep = waits.append
     with CASSETTES.use_cassette("retry_429.yaml"):
         offers = travel.search_flights("BER", "JFK", date(2026, 12, 1), None, "economy", 1)
@@ -198,7 +198,7 @@ def test_duffel_429_is_retried_after_the_time_it_asks(dctx: ToolContext) -> None
 
 
 def _book_lh(dctx: ToolContext, key: str) -> tuple[Any, dict[str, Any], Any]:
-    sent_ = watch(dctx.workspace.extra["travel"])
+    sent_ = watch(dctx.workspace.travel)
     with CASSETTES.use_cassette("book.yaml") as cass:
         run(dctx, "search_flights", destination="JFK", departure_date="2026-12-01")
         card = preview(dctx, "book_flight", offer_id=LH_OFFER)
@@ -246,7 +246,7 @@ def test_duffel_booking_card_shows_the_repriced_offer_and_lands_in_the_right_zon
 
 
 def test_duffel_order_with_the_same_key_is_found_not_booked_twice(dctx: ToolContext) -> None:
-    travel: DuffelTravel = dctx.workspace.extra["travel"]
+    travel: DuffelTravel = dctx.workspace.travel
     with CASSETTES.use_cassette("book.yaml"):
         offer = travel.search_flights("BER", "JFK", date(2026, 12, 1), None, "economy", 1)[1]
     offer = offer.model_copy(update={"price": Money(amount=Decimal("431.20"), currency="EUR")})
@@ -283,7 +283,7 @@ def test_duffel_422_becomes_a_sentence_and_nothing_is_stored(dctx: ToolContext) 
     with CASSETTES.use_cassette("order_422.yaml"):
         with pytest.raises(ToolError, match=r"HTTP 422\): The phone number must be in E.164"):
             run(dctx, "book_flight", "key-x", offer_id=LH_OFFER)
-    assert dctx.workspace.extra["trips"].bookings() == []
+    assert dctx.workspace.trips.bookings() == []
     assert events(dctx) == []
 
 
@@ -539,7 +539,7 @@ def test_book_flight_through_the_secretary_waits_for_approval_then_orders_once(
     with CASSETTES.use_cassette("book.yaml"):
         sec = Secretary(settings, model=model, clock=lambda: NOW)
         try:
-            sent_ = watch(sec.workspace(sec.principal("ada")).extra["travel"])
+            sent_ = watch(sec.workspace(sec.principal("ada")).travel)
             reply = sec.ask(
                 "Book me the Lufthansa flight to New York on 1 December",
                 principal="ada",
@@ -550,14 +550,14 @@ def test_book_flight_through_the_secretary_waits_for_approval_then_orders_once(
             assert proposal.preview["details"]["Price"] == "431.20 EUR"
             assert proposal.preview["details"]["Refundable"] == "yes"
             ws = sec.workspace(sec.principal("ada"))
-            assert ws.extra["trips"].bookings() == []
+            assert ws.trips.bookings() == []
             done = sec.decide(proposal.id, Decision(kind="approve"))
             assert [p.status for p in done.executed] == ["executed"]
             again = sec.decide(proposal.id, Decision(kind="approve"))
             assert "already executed" in (again.notice or "")
             orders = [r for r in sent_ if (r.method, r.url.path) == ("POST", "/air/orders")]
             assert len(orders) == 1
-            [booking] = ws.extra["trips"].bookings()
+            [booking] = ws.trips.bookings()
             assert booking.status == "booked" and booking.reference == "RZPNX8"
             day = datetime(2026, 12, 1, tzinfo=BERLIN)
             [event] = ws.calendar.list_events(day, day + timedelta(days=1))

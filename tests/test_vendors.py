@@ -53,7 +53,7 @@ def ctx(tmp_path: Path) -> Iterator[ToolContext]:
         calendar=LocalCalendar(tmp_path, p),
         mail=LocalMail(tmp_path, p, clock=lambda: NOW),
         contacts=LocalContacts(tmp_path),
-        extra={"vendors": LocalVendors(tmp_path)},
+        vendors=LocalVendors(tmp_path),
     )
     yield ToolContext(principal=p, workspace=ws, clock=lambda: NOW)
     ws.close()
@@ -262,7 +262,7 @@ def test_record_vendor_answer_marks_the_request_answered(
     assert card.details["Delivery"] == "Fri 27 Nov 2026"
     done = run(ctx, "record_vendor_answer", "a", **args)
     assert done["status"] == "answered" and done["answer_currency"] == "EUR"
-    stored = ctx.workspace.extra["vendors"].get_request(quote["id"])
+    stored = ctx.workspace.vendors.get_request(quote["id"])
     assert stored.answer_amount == Decimal("480.00")
     assert "replaces it" in preview(ctx, "record_vendor_answer", **args).warnings[0]
     closed = run(ctx, "record_vendor_answer", "b", **{**args, "close": True})
@@ -434,7 +434,7 @@ def test_order_without_any_delivery_address_asks_for_one(tmp_path: Path) -> None
         calendar=LocalCalendar(tmp_path, p),
         mail=LocalMail(tmp_path, p),
         contacts=LocalContacts(tmp_path),
-        extra={"vendors": LocalVendors(tmp_path)},
+        vendors=LocalVendors(tmp_path),
     )
     ctx = ToolContext(principal=p, workspace=ws, clock=lambda: NOW)
     run(ctx, "add_vendor", "a", name="Acme", email="orders@acme.example")
@@ -452,7 +452,7 @@ def test_quote_request_waits_for_approval_and_sends_exactly_one_mail(make_secret
     acme = ws.contacts.upsert(
         Contact(name="Acme Catering", email="orders@acme-catering.example", role="vendor")
     )
-    ws.extra["vendors"].save_details(
+    ws.vendors.save_details(
         VendorDetails(contact_id=acme.id, category="catering", accounts=["C-4711"]), NOW
     )
     model = ScriptedChatModel(
@@ -475,7 +475,7 @@ def test_quote_request_waits_for_approval_and_sends_exactly_one_mail(make_secret
     assert proposal.tool == "request_quote"
     assert "40 x lunches" in (proposal.preview["body"] or "")
     assert ws.mail.search(folder="sent") == []
-    assert ws.extra["vendors"].requests() == []
+    assert ws.vendors.requests() == []
 
     done = sec.decide(proposal.id, Decision(kind="approve"))
     assert [p.status for p in done.executed] == ["executed"]
@@ -483,7 +483,7 @@ def test_quote_request_waits_for_approval_and_sends_exactly_one_mail(make_secret
     assert "already executed" in (again.notice or "")
     [mail] = ws.mail.search(folder="sent")
     assert mail.subject == "Request for quote: 40 lunches"
-    [request] = ws.extra["vendors"].requests()
+    [request] = ws.vendors.requests()
     assert request.message_id == mail.message_id and request.status == "awaiting"
 
 

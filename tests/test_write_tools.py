@@ -98,10 +98,10 @@ def _seed(sec: Any) -> dict[str, str]:
     contact = ws.contacts.upsert(Contact(name="Fox Mulder", email="fox@fbi.example"))
     from tools.providers.local.desk import Task
 
-    task = ws.extra["desk"].add_task(Task(title="File receipts", created_at=datetime.now(tz)))
+    task = ws.desk.add_task(Task(title="File receipts", created_at=datetime.now(tz)))
     from tools.providers.local.desk import PhoneMessage
 
-    phone = ws.extra["desk"].add_message(PhoneMessage(caller="Dana", taken_at=datetime.now(tz)))
+    phone = ws.desk.add_message(PhoneMessage(caller="Dana", taken_at=datetime.now(tz)))
     ids = {"EVENT": event.id, "CONTACT": contact.id, "TASK": task.id, "PHONE": phone.id}
     # -- seed vendors --
     from tools.providers.local.vendors import VendorRequest
@@ -119,7 +119,7 @@ def _seed(sec: Any) -> dict[str, str]:
         sent_at=datetime.now(tz),
         details={"items": [{"item": "lunch box", "quantity": "40"}]},
     )
-    ids["VENDOR_ORDER"] = ws.extra["vendors"].add_request(order).id
+    ids["VENDOR_ORDER"] = ws.vendors.add_request(order).id
     # -- seed travel --
     from datetime import date
 
@@ -127,7 +127,7 @@ def _seed(sec: Any) -> dict[str, str]:
     from tools.providers.travel.base import Booking, Segment
     from tools.providers.travel.local import LocalTravel
 
-    agent, trips = LocalTravel(), ws.extra["trips"]
+    agent, trips = LocalTravel(), ws.trips
     request = agent.search_flights("BER", "JFK", date(2026, 12, 1), None, "economy", 1)[0]
     stay = agent.search_hotels("New York", date(2026, 12, 1), date(2026, 12, 3), 1)[0]
     trip = trips.add_trip(Trip(id="trip-seed", title="New York", created_at=datetime.now(tz)))
@@ -166,14 +166,14 @@ def _seed(sec: Any) -> dict[str, str]:
 
     from tools.providers.local.invoices import Invoice
 
-    invoice = ws.extra["invoices"].add(
+    invoice = ws.invoices.add(
         Invoice(vendor="Acme", number="7", total=Decimal("5.00"), created_at=datetime.now(tz))
     )
     ids["INVOICE"] = invoice.id
     # -- seed filing --
     from tools.providers.local.filing import FiledDocument
 
-    filed = ws.extra["filing"].add(
+    filed = ws.filing.add(
         FiledDocument(
             title="Seed",
             type="other",

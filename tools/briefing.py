@@ -124,7 +124,7 @@ def _agenda(ctx: ToolContext, start: datetime, end: datetime) -> list[str]:
 
 
 def _visitors(ctx: ToolContext, start: datetime, end: datetime) -> list[str]:
-    desk = ctx.workspace.extra.get("desk")
+    desk = ctx.workspace.desk
     if desk is None:
         return []
     lines = []
@@ -135,7 +135,7 @@ def _visitors(ctx: ToolContext, start: datetime, end: datetime) -> list[str]:
 
 
 def _approvals(ctx: ToolContext) -> list[str]:
-    pending: Callable[[], list[Any]] | None = ctx.workspace.extra.get("approvals")
+    pending: Callable[[], list[Any]] | None = ctx.workspace.approvals
     if pending is None:
         return []
     lines = []
@@ -264,7 +264,7 @@ def _followups(ctx: ToolContext) -> list[str]:
             f"{f['vendor']}: {f['kind']} '{f['subject']}' sent {f['sent']}, {state} "
             f"({f['suggestion']})"
         )
-    desk = ctx.workspace.extra.get("desk")
+    desk = ctx.workspace.desk
     if desk is not None:
         today = ctx.now().date()
         for t in desk.tasks("open"):
@@ -296,7 +296,7 @@ def _invoices(ctx: ToolContext) -> list[str]:
 
 
 def _tasks(ctx: ToolContext, day: date) -> list[str]:
-    desk = ctx.workspace.extra.get("desk")
+    desk = ctx.workspace.desk
     if desk is None:
         return []
     lines = []
@@ -310,7 +310,7 @@ def _tasks(ctx: ToolContext, day: date) -> list[str]:
 
 
 def _phone(ctx: ToolContext) -> list[str]:
-    desk = ctx.workspace.extra.get("desk")
+    desk = ctx.workspace.desk
     if desk is None:
         return []
     lines = []

@@ -6,7 +6,8 @@ the first argument of each tool function; the model never sees it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,14 @@ if TYPE_CHECKING:
     from tools.foundation.principals import Principal
     from tools.paths import Confinement
     from tools.providers.base import CalendarProvider, ContactsProvider, MailProvider
+    from tools.providers.local.desk import LocalDesk
+    from tools.providers.local.filing import LocalFiling
+    from tools.providers.local.invoices import LocalInvoices
+    from tools.providers.local.press import LocalPress
+    from tools.providers.local.trips import LocalTrips
+    from tools.providers.local.vendors import LocalVendors
+    from tools.providers.slack_messages import SlackMessenger
+    from tools.providers.travel.base import TravelProvider
 
 
 @dataclass
@@ -29,7 +38,27 @@ class Workspace:
     contacts: ContactsProvider
     memory: Any = None
     """The principal's correspondence memory (tools.providers.memory.store.Memory), when open."""
-    extra: dict[str, Any] = field(default_factory=dict)
+    # The duties' own stores and services, typed so that every use is checked.
+    desk: LocalDesk | None = None
+    """Phone messages, visitors and staff tasks (tools.desk)."""
+    vendors: LocalVendors | None = None
+    """Vendors, their quotes and orders (tools.vendors)."""
+    press: LocalPress | None = None
+    """Press contacts and the press log (tools.press)."""
+    invoices: LocalInvoices | None = None
+    """Invoices and their payment state (tools.invoices)."""
+    filing: LocalFiling | None = None
+    """Filed documents (tools.filing)."""
+    trips: LocalTrips | None = None
+    """Trips, proposals and bookings (tools.travel)."""
+    travel: TravelProvider | None = None
+    """Where flights are searched and booked (Duffel or the offline stand-in)."""
+    slack: SlackMessenger | None = None
+    """Direct messages to staff on Slack, when a bot token is configured."""
+    approvals: Callable[[], list[Any]] | None = None
+    """The principal's pending proposals (set by the runtime, read by the briefing)."""
+    extract_model: Any = None
+    """A chat model for reading documents (invoices), set by the runtime when one is configured."""
     storage: Storage | None = None
     """Where the principal's tables live (SQLite files in ``root``, or a PostgreSQL schema)."""
     confinement: Confinement | None = None
@@ -37,7 +66,9 @@ class Workspace:
 
     def close(self) -> None:
         """Release connections held by the providers."""
-        for p in (self.calendar, self.mail, self.contacts, self.memory, *self.extra.values()):
+        providers = (self.calendar, self.mail, self.contacts, self.memory, self.travel, self.slack)
+        stores = (self.desk, self.vendors, self.press, self.invoices, self.filing, self.trips)
+        for p in (*providers, *stores):
             close = getattr(p, "close", None)
             if callable(close):
                 close()

@@ -6,7 +6,7 @@ and delegation, the calendar and the outbox), so each goes through the gate.
 Times are ISO 8601 or phrases ("tomorrow at 3pm"), read in the principal's zone
 against the moment the action was proposed, so an approval a day later still
 lands where the card said. The records live in the desk store
-(``Workspace.extra["desk"]``, see :mod:`tools.providers.local.desk`).
+(``Workspace.desk``, see :mod:`tools.providers.local.desk`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ _PRINCIPAL_WORDS = {"", "principal", "me", "myself"}
 
 
 def _desk(ctx: ToolContext) -> LocalDesk:
-    desk: LocalDesk | None = ctx.workspace.extra.get("desk")
+    desk: LocalDesk | None = ctx.workspace.desk
     if desk is None:
         raise ToolError("The desk records are not open for this principal; ask an administrator.")
     return desk
@@ -638,7 +638,7 @@ def _preview_delegate(ctx: ToolContext, args: BaseModel) -> Preview:
     if slack_id:
         details = {"Slack DM to": f"{task.owner} ({slack_id})"}
         summary = f"Delegate '{task.title}' to {task.owner} on Slack"
-        if ctx.workspace.extra.get("slack") is None:
+        if ctx.workspace.slack is None:
             warnings.append("Slack is not connected (SLACK_BOT_TOKEN); this will fail")
     else:
         details = {"To": mail.to[0], "Subject": mail.subject}
@@ -677,7 +677,7 @@ def delegate_task(
     """
     task, mail, slack_id = _planned_delegation(ctx, to, title, task_id, due, notes, via)
     if slack_id:
-        messenger = ctx.workspace.extra.get("slack")
+        messenger = ctx.workspace.slack
         if messenger is None:
             raise ToolError(
                 "Slack is not connected: set SLACK_BOT_TOKEN (see the README section 'Slack'), "

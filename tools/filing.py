@@ -167,7 +167,7 @@ def _type(ctx: ToolContext, value: str) -> str:
 
 
 def _filing(ctx: ToolContext) -> LocalFiling:
-    store: LocalFiling | None = ctx.workspace.extra.get("filing")
+    store: LocalFiling | None = ctx.workspace.filing
     if store is None:
         raise ToolError("The filing records are not open for this principal; ask an administrator.")
     return store

@@ -5,9 +5,9 @@ body) or from a file, with the deterministic parser of :mod:`tools.invoice_parse
 each field on the card shows where it was read and how sure the reading is, and
 what could not be read is listed, never guessed. Capturing, approving, marking
 paid and disputing are ``write`` tools: each goes through the gate. The ledger
-lives in ``Workspace.extra["invoices"]`` (:mod:`tools.providers.local.invoices`).
+lives in ``Workspace.invoices`` (:mod:`tools.providers.local.invoices`).
 
-Optional model pass: when ``Workspace.extra["extract_model"]`` holds a chat model, or a
+Optional model pass: when ``Workspace.extract_model`` holds a chat model, or a
 callable returning one or None (absent by default; the runtime may put the principal's
 model there), fields the
 parser left empty are asked of it (:func:`tools.invoice_parse.extract_with_model`)
@@ -57,7 +57,7 @@ _MAX_FILE = 30 * 1024 * 1024
 
 
 def _ledger(ctx: ToolContext) -> LocalInvoices:
-    store: LocalInvoices | None = ctx.workspace.extra.get("invoices")
+    store: LocalInvoices | None = ctx.workspace.invoices
     if store is None:
         raise ToolError("The invoice ledger is not open for this principal; ask an administrator.")
     return store
@@ -214,7 +214,7 @@ def _vendor_from_sender(ctx: ToolContext, sender: str) -> tuple[Found | None, Fo
 
 def _model_fields(ctx: ToolContext, text: str, missing: list[str]) -> dict[str, Any]:
     """The model's reading of ``text`` (asked once per text), limited to ``missing`` fields."""
-    model = ctx.workspace.extra.get("extract_model")
+    model = ctx.workspace.extract_model
     if model is not None and not hasattr(model, "invoke") and callable(model):
         model = model()  # a lazy hook: the runtime's model() method, built on first use
     if model is None or not missing or not text.strip():

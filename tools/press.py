@@ -1,7 +1,7 @@
 """Press tools: journalists, the principal's press policy, and replies to the press.
 
 A journalist is a contact with role ``press``; the press store
-(``Workspace.extra["press"]``, see :mod:`tools.providers.local.press`) adds their
+(``Workspace.press``, see :mod:`tools.providers.local.press`) adds their
 outlet and beat and logs every exchange. The principal's press policy
 (``principal.press``: talking points, topics to decline, embargoes, approvers,
 spokesperson) is what every reply is checked against.
@@ -90,7 +90,7 @@ _DECLINES = re.compile(
 
 
 def _press(ctx: ToolContext) -> LocalPress:
-    press: LocalPress | None = ctx.workspace.extra.get("press")
+    press: LocalPress | None = ctx.workspace.press
     if press is None:
         raise ToolError("The press records are not open for this principal; ask an administrator.")
     return press

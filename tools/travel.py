@@ -10,7 +10,7 @@ approved action runs, once per idempotency key.
 Every flight time is shown in the local zone of its airport with the zone's
 name ("dep 10:00 CET Berlin BER -> arr 13:00 EST New York JFK"), plus the
 principal's own time when that differs. An approved booking files into a trip
-(``Workspace.extra["trips"]``) and puts each flight on the calendar from
+(``Workspace.trips``) and puts each flight on the calendar from
 departure (origin zone) to arrival, and each hotel stay as an all-day span
 from the check-in day through the check-out day.
 
@@ -62,14 +62,14 @@ _FLIGHT = re.compile(r"^([A-Z0-9]{2})\s?(\d{1,4}[A-Z]?)$")
 
 
 def _trips(ctx: ToolContext) -> LocalTrips:
-    trips: LocalTrips | None = ctx.workspace.extra.get("trips")
+    trips: LocalTrips | None = ctx.workspace.trips
     if trips is None:
         raise ToolError("The trip records are not open for this principal; ask an administrator.")
     return trips
 
 
 def _provider(ctx: ToolContext) -> TravelProvider:
-    provider: TravelProvider | None = ctx.workspace.extra.get("travel")
+    provider: TravelProvider | None = ctx.workspace.travel
     return provider if provider is not None else LocalTravel()
 
 

@@ -1,7 +1,7 @@
 """Vendor tools: the vendor directory, requests mailed to vendors, their answers and follow-ups.
 
 A vendor is a contact with role ``vendor``; the vendor store
-(``Workspace.extra["vendors"]``, see :mod:`tools.providers.local.vendors`)
+(``Workspace.vendors``, see :mod:`tools.providers.local.vendors`)
 keeps its category, the principal's account numbers with it, payment terms and
 preferred channel. Quote requests, orders and delivery chases are ``write``
 tools: each mails the vendor (the approval card shows the exact mail) and
@@ -49,7 +49,7 @@ class OrderItem(BaseModel):
 
 
 def _store(ctx: ToolContext) -> LocalVendors:
-    store: LocalVendors | None = ctx.workspace.extra.get("vendors")
+    store: LocalVendors | None = ctx.workspace.vendors
     if store is None:
         raise ToolError("The vendor records are not open for this principal; ask an administrator.")
     return store
