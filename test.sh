@@ -9,6 +9,7 @@ scripts/bootstrap.sh
 scripts/install-test-servers.sh
 .venv/bin/ruff check .
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache
 .venv/bin/pytest "$@"
 if [ "$#" -eq 0 ]; then
     echo "--- the same tests with every table in PostgreSQL ---"

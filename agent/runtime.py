@@ -132,8 +132,8 @@ class Secretary:
             return self._workspaces.get(principal.id) or self._open_workspace(principal)
 
     def _open_workspace(self, principal: Principal) -> Workspace:
-        from tools.providers.base import ProviderError
-        from tools.workspace import UnknownProvider, open_workspace
+        from tools.providers.base import ProviderError, UnknownProvider
+        from tools.workspace import open_workspace
 
         try:
             ws = open_workspace(self.settings, principal)

@@ -244,9 +244,10 @@ def bench_workers(
     make_db: DatabaseMaker, tmp: Path, n: int, count: int, seed: int, poll: float
 ) -> dict[str, Any]:
     """``count`` worker processes drain ``n`` rule-decided messages; numbers and checks."""
-    from agent.channels.email import DONE_STATES, MailDesk
+    from agent.channels.email import MailDesk
     from tools.foundation.db import Database, schema_name
     from tools.foundation.settings import save_principal
+    from tools.providers.local.mail_desk import DONE_STATES
     from tools.providers.scripted import ScriptedChatModel
 
     from .bench_autoresponder import rule_decided

@@ -177,10 +177,10 @@ def test_each_slack_event_is_claimed_by_exactly_one_process(tmp_path: Path, pg_u
 
 
 def test_the_briefing_reads_the_mail_desk_through_its_store(tmp_path: Path) -> None:
-    from agent.channels.email import DeskState
     from tools.briefing import _verdicts
     from tools.context import ToolContext
     from tools.foundation.settings import Settings
+    from tools.providers.local.mail_desk import DeskState
     from tools.workspace import open_workspace
 
     ada = Principal(id="ada", name="Ada", email="ada@example.com", timezone="Europe/Berlin")

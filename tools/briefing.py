@@ -151,8 +151,8 @@ def _verdicts(ctx: ToolContext) -> dict[str, tuple[str, str]]:
     Read through the desk's own store, so it works wherever the principal's
     tables live; a principal without a desk gets ``{}`` and nothing is created.
     """
-    from agent.channels.email import DeskState
     from tools.foundation.db import Storage, applied_versions
+    from tools.providers.local.mail_desk import DeskState
 
     storage = ctx.workspace.storage
     own = storage is None

@@ -13,16 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tools.context import Workspace
+from tools.providers.base import UnknownProvider
 
 if TYPE_CHECKING:
     from tools.foundation.db import Storage
     from tools.foundation.principals import Principal
     from tools.foundation.settings import Settings
     from tools.providers.base import CalendarProvider, MailProvider
-
-
-class UnknownProvider(Exception):
-    """A principal's settings name a provider this installation does not have."""
 
 
 MAIL_PROVIDERS = {

@@ -33,8 +33,8 @@ def _versions(db: Database) -> dict[str, list[int]]:
 def _open_everything(sec: Secretary) -> None:
     """Open every store once, so each one creates or migrates its tables."""
     from agent.channels.api import open_token_store
-    from agent.channels.email import DeskState
     from agent.channels.slack import SlackState
+    from tools.providers.local.mail_desk import DeskState
 
     sec.graph()  # the checkpointer sets up its own tables
     SlackState(sec.home, storage=sec.settings.storage()).close()

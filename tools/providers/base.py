@@ -23,6 +23,10 @@ from typing import Literal, Protocol, runtime_checkable
 from pydantic import AwareDatetime, BaseModel, Field
 
 
+class UnknownProvider(Exception):
+    """A principal's settings name a provider this installation does not have."""
+
+
 class ProviderError(Exception):
     """A backend failed in an expected way (unreachable, refused, not found).
 

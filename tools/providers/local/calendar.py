@@ -163,7 +163,7 @@ def normalize_recurrence(lines: list[str], tz: ZoneInfo, start: datetime) -> lis
     import icalendar
     from dateutil.rrule import rrulestr
 
-    from tools.itip import recurrence_properties
+    from tools.providers.ical import recurrence_properties
 
     out: list[str] = []
     example = "RRULE:FREQ=WEEKLY;COUNT=4 or EXDATE:20261201T100000"
@@ -515,7 +515,7 @@ class LocalCalendar(LocalStore):
         ``STATUS:CANCELLED`` so a subscriber removes them too; VTIMEZONE
         components cover every zone used.
         """
-        from tools.itip import calendar_of, event_component
+        from tools.providers.ical import calendar_of, event_component
 
         lo = _utc(start or datetime(1900, 1, 1, tzinfo=UTC))
         hi = _utc(end or datetime(9000, 1, 1, tzinfo=UTC))
@@ -597,7 +597,7 @@ class LocalCalendar(LocalStore):
         """The occurrences of a series that overlap [start, end), overrides applied."""
         import recurring_ical_events
 
-        from tools.itip import calendar_of, event_component, ical_time
+        from tools.providers.ical import calendar_of, event_component, ical_time
 
         base = self._event(series)
         stamp = _from_utc(series["updated_at"])
@@ -619,7 +619,7 @@ class LocalCalendar(LocalStore):
         return out
 
     def _as_occurrence(self, base: Event, item: icalendar.Event, key: str, tz: ZoneInfo) -> Event:
-        from tools.itip import ical_time
+        from tools.providers.ical import ical_time
 
         s, e = ical_time(item, "DTSTART"), ical_time(item, "DTEND")
         assert s is not None and e is not None

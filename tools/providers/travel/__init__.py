@@ -26,7 +26,7 @@ def open_travel(principal: Principal, root: Path) -> TravelProvider:
 
         return DuffelTravel(account)
     if kind != "local":
-        from tools.workspace import UnknownProvider
+        from tools.providers.base import UnknownProvider
 
         raise UnknownProvider(
             f"{principal.id}: the travel provider '{kind}' is not known; "
