@@ -38,7 +38,6 @@ from agent.provenance import (
 )
 from agent.state import AgentContext, State, open_calls
 from tools.base import ToolError, ToolSpec
-from tools.foundation.principals import PRESS_TOOLS
 from tools.providers.base import ProviderError
 
 log = logging.getLogger(__name__)
@@ -310,7 +309,8 @@ def _propose(
         preview=preview,
         provenance=provenance,
     )
-    auto = spec.name in ctx.principal.policy.auto_approve and spec.name not in PRESS_TOOLS
+    # The tool's own declaration wins over any settings that list it.
+    auto = spec.auto_approve and spec.name in ctx.principal.policy.auto_approve
     # Positive trust only: nothing outside was read in this conversation, and whatever the
     # call chooses (whom, how much, where, when, which file) is the principal's own.
     if (

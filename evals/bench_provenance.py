@@ -36,15 +36,18 @@ def _vector(sc: ev.Scenario) -> str:
 
 def _write_tools(sc: ev.Scenario) -> list[str]:
     from tools.base import registry
-    from tools.foundation.principals import PRESS_TOOLS
 
     tools = registry()
     names: list[str] = []
     for step in sc.script:
         for call in (step.get("tool_calls") or []) if isinstance(step, dict) else []:
             spec = tools.get(call.get("name", ""))
-            press = spec is not None and spec.name in PRESS_TOOLS  # never auto-approvable
-            if spec is not None and spec.effect == "write" and not press and spec.name not in names:
+            if (
+                spec is not None
+                and spec.effect == "write"
+                and spec.auto_approve  # a tool declared never auto-approvable stays out
+                and spec.name not in names
+            ):
                 names.append(spec.name)
     return names
 

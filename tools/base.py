@@ -13,7 +13,10 @@ passes through) and records the tool's declared **effect**:
 
 Write tools may also declare a ``preview`` function that renders the exact
 action for the approval card (summary, recipients, time, warnings such as a
-calendar conflict).
+calendar conflict), and their approval rule: ``auto_approve=False`` for a tool no
+standing policy may ever approve, ``approvers`` for which staff may decide it. The
+gate and the principal's approval check read these declarations; no duty is named
+in the core.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from tools.foundation.principals import ApprovalRule, StaffApprovers, use_approval_rules
 
 if TYPE_CHECKING:
     from tools.context import ToolContext
@@ -85,7 +90,16 @@ class ToolSpec:
     trust: Trust = "workspace"
     preview: PreviewFn | None = None
     title: str = ""
+    auto_approve: bool = True
+    """Whether the principal's ``policy.auto_approve`` may ever approve this tool."""
+    approvers: StaffApprovers = "staff_may_approve"
+    """Which staff, besides the principal, may decide its proposals."""
     _schema: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def approval_rule(self) -> ApprovalRule:
+        """The declared approval rule, as the principal's approval check reads it."""
+        return ApprovalRule(auto_approve=self.auto_approve, staff=self.approvers)
 
     def validate(self, args: dict[str, Any]) -> BaseModel:
         """Validate raw arguments; raise ToolError with a readable message."""
@@ -157,6 +171,8 @@ def tool(
     trust: Trust = "workspace",
     preview: PreviewFn | None = None,
     title: str = "",
+    auto_approve: bool = True,
+    approvers: StaffApprovers = "staff_may_approve",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a typed tool function.
 
@@ -166,6 +182,10 @@ def tool(
         trust: Where a read tool's output comes from (for provenance).
         preview: Renders the approval card of a write tool.
         title: Short human label ("Send e-mail").
+        auto_approve: ``False`` when no standing policy may ever approve the tool (a reply
+            to the press); settings that list it in ``policy.auto_approve`` are refused.
+        approvers: Which staff may decide it: ``staff_may_approve`` (those the principal's
+            policy opens the tool to) or ``press_approvers`` (only the press policy's).
     """
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -198,6 +218,8 @@ def tool(
             trust=trust,
             preview=preview,
             title=title or fn.__name__.replace("_", " ").capitalize(),
+            auto_approve=auto_approve,
+            approvers=approvers,
         )
         return fn
 
@@ -213,3 +235,10 @@ def registry() -> dict[str, ToolSpec]:
     for name in DUTY_MODULES:
         importlib.import_module(name)
     return dict(_REGISTRY)
+
+
+def _approval_rules() -> dict[str, ApprovalRule]:
+    return {name: spec.approval_rule for name, spec in registry().items()}
+
+
+use_approval_rules(_approval_rules)

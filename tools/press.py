@@ -682,7 +682,14 @@ def _preview_press_reply(ctx: ToolContext, args: BaseModel) -> Preview:
     )
 
 
-@tool(effect="write", duty="press", preview=_preview_press_reply, title="Reply to press")
+@tool(
+    effect="write",
+    duty="press",
+    preview=_preview_press_reply,
+    title="Reply to press",
+    auto_approve=False,
+    approvers="press_approvers",
+)
 def reply_to_press(
     ctx: ToolContext, body: str, message_id: str = "", to: str = "", subject: str = ""
 ) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,10 +23,40 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_val
 Role = Literal["principal", "staff", "outsider"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-PRESS_TOOLS: frozenset[str] = frozenset({"reply_to_press"})
-"""Tools that speak to the press: never approved by standing policy, and decided only by the
-principal or the staff named in ``press.approvers``."""
+StaffApprovers = Literal["staff_may_approve", "press_approvers"]
+"""Which staff, besides the principal, may decide a tool's proposals: those the principal's
+``policy.staff_may_approve`` opens the tool to, or only the addresses in ``press.approvers``."""
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class ApprovalRule:
+    """What a tool declares about its approval; the principal's policy works within it.
+
+    Tools declare it on ``@tool`` (see :mod:`tools.base`); the rules reach this module through
+    :func:`use_approval_rules`, so the foundation knows them without importing the duties.
+    """
+
+    auto_approve: bool = True
+    """Whether standing policy (``policy.auto_approve``) may ever approve the tool."""
+    staff: StaffApprovers = "staff_may_approve"
+    """Which staff may decide it (the principal always may)."""
+
+
+ORDINARY = ApprovalRule()
+"""The rule of a tool that declares nothing special."""
+_rules: Callable[[], Mapping[str, ApprovalRule]] = dict
+
+
+def use_approval_rules(rules: Callable[[], Mapping[str, ApprovalRule]]) -> None:
+    """Name where the tools' declared rules come from (the tool registry installs itself)."""
+    global _rules
+    _rules = rules
+
+
+def approval_rule(tool: str) -> ApprovalRule:
+    """The declared approval rule of ``tool`` (:data:`ORDINARY` for a tool nobody declared)."""
+    return _rules().get(tool, ORDINARY)
 
 
 def local_timezone() -> str:
@@ -113,12 +145,12 @@ class Policy(BaseModel):
 
     @field_validator("auto_approve")
     @classmethod
-    def _no_press(cls, v: list[str]) -> list[str]:
-        press = sorted(set(v) & PRESS_TOOLS)
-        if press:
+    def _never_auto(cls, v: list[str]) -> list[str]:
+        never = sorted(t for t in set(v) if not approval_rule(t).auto_approve)
+        if never:
             raise ValueError(
-                f"{', '.join(press)} cannot be auto-approved: a reply to the press always needs "
-                "a person's approval"
+                f"{', '.join(never)} cannot be auto-approved: "
+                f"{'it' if len(never) == 1 else 'each'} always needs a person's approval"
             )
         return v
 
@@ -305,11 +337,14 @@ class Principal(BaseModel):
     def may_approve(self, role: Role, tool: str, address: str = "") -> bool:
         """Whether someone with ``role`` (at ``address``) may decide a proposal of ``tool``.
 
-        Press replies are decided by the principal or by the staff the press policy names.
+        The principal always may. Staff may when the tool's declared rule lets them: by default
+        the tools ``policy.staff_may_approve`` lists; a press reply only the staff the press
+        policy names.
         """
         if role == "principal":
             return True
-        if tool in PRESS_TOOLS:
+        rule = approval_rule(tool)
+        if rule.staff == "press_approvers":
             named = {a.strip().lower() for a in self.press.approvers}
             return role == "staff" and address.strip().lower() in named
         if role == "staff":
