@@ -8,7 +8,7 @@ mistyped port, a wrong password or a sign-in that was not finished therefore
 leaves the set-up that worked before exactly as it was, and the error names
 what failed (IMAP or SMTP, mail or calendar) and what to change.
 
-Registered on the main command group by :mod:`agent.cli`; imports stay lazy
+Added to the main command group by :mod:`agent.cli.app`; imports stay lazy
 for a fast ``--help``.
 """
 
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from agent.cli import PRINCIPAL, _consoles, _guard, _secretary, cli
+from agent.cli.common import PRINCIPAL, _consoles, _guard, _secretary, group
 
 if TYPE_CHECKING:
     from tools.foundation.principals import Principal
@@ -155,7 +155,7 @@ def _check_and_save(principal: str | None, accounts: dict[str, dict[str, Any]]) 
     _saved(principal, accounts, _check(principal, accounts))
 
 
-@cli.group()
+@group()
 def connect() -> None:
     """Connect a principal's real accounts (stored in secretary.toml, 0600).
 

@@ -1,6 +1,6 @@
 """``secretary db``: where the secretary keeps its tables, and their schema versions.
 
-Registered on the main command group by :mod:`agent.cli`. Every store creates
+Added to the main command group by :mod:`agent.cli.app`. Every store creates
 and migrates its own tables when it is first opened, so nothing has to be run
 by hand; ``secretary db migrate`` does it all at once (before starting
 several workers on a new database or after an upgrade), and ``secretary db
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from agent.cli import JSON, _consoles, _guard, _secretary, cli
+from agent.cli.common import JSON, _consoles, _guard, _secretary, group
 
 if TYPE_CHECKING:
     from agent.runtime import Secretary
@@ -96,7 +96,7 @@ def _show(status: dict[str, Any], as_json: bool) -> None:
         out.print(f"{pid}: {line(versions)}")
 
 
-@cli.group("db")
+@group("db")
 def db() -> None:
     """Where the tables live (SQLite files or PostgreSQL) and their schema versions."""
 

@@ -1,6 +1,6 @@
 """``secretary messages``, ``visitors`` and ``tasks``: the front desk's lists, without a model.
 
-Registered on the main command group by :mod:`agent.cli`. Each command reads
+Added to the main command group by :mod:`agent.cli.app`. Each command reads
 through the same tool functions the model uses, so the lists match what the
 secretary sees; nothing here changes a record.
 """
@@ -12,19 +12,19 @@ from typing import Any
 
 import click
 
-from agent.cli import (
+from agent.cli.common import (
     JSON,
     PRINCIPAL,
     _consoles,
     _guard,
     _secretary,
-    cli,
+    command,
     print_table,
     run_read_tool,
 )
 
 
-@cli.command()
+@command()
 @click.option("-a", "--all", "show_all", is_flag=True, help="Include messages already dealt with.")
 @PRINCIPAL
 @JSON
@@ -63,7 +63,7 @@ def messages(show_all: bool, principal: str | None, as_json: bool) -> None:
     )
 
 
-@cli.command()
+@command()
 @click.option(
     "-d", "--date", "day", default="today", show_default=True, help="Day: ISO date or phrase."
 )
@@ -102,7 +102,7 @@ def visitors(day: str, principal: str | None, as_json: bool) -> None:
     )
 
 
-@cli.command()
+@command()
 @click.option("--overdue", is_flag=True, help="Only open tasks whose due day has passed.")
 @click.option("-o", "--owner", default="", help="Only this owner's tasks (name or e-mail).")
 @click.option("-a", "--all", "show_all", is_flag=True, help="Include tasks already done.")
@@ -144,7 +144,7 @@ def tasks(overdue: bool, owner: str, show_all: bool, principal: str | None, as_j
     )
 
 
-@cli.command()
+@command()
 @click.option(
     "-d", "--date", "day", default="today", show_default=True, help="Day: ISO date or phrase."
 )

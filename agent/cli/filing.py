@@ -1,6 +1,6 @@
 """``secretary files``: the principal's filed documents, without a model.
 
-Registered on the main command group by :mod:`agent.cli`. The command reads
+Added to the main command group by :mod:`agent.cli.app`. The command reads
 through the same tool functions the model uses (``find_documents`` with a
 query, ``list_filed`` without one), so the list matches what the secretary
 sees; nothing here files, moves or deletes a document.
@@ -13,10 +13,10 @@ from typing import Any
 
 import click
 
-from agent.cli import JSON, PRINCIPAL, _consoles, _guard, cells, cli, run_read_tool
+from agent.cli.common import JSON, PRINCIPAL, _consoles, _guard, cells, command, run_read_tool
 
 
-@cli.command()
+@command()
 @click.argument("query", required=False, default="")
 @click.option("-t", "--type", "doc_type", default="", help="Only this type (contract, invoice...).")
 @click.option("-c", "--counterparty", default="", help="Only this organisation or person.")

@@ -1,6 +1,6 @@
 """``secretary invoices``: the invoice ledger, listed or exported, without a model.
 
-Registered on the main command group by :mod:`agent.cli`. The listing reads
+Added to the main command group by :mod:`agent.cli.app`. The listing reads
 through the same tool the model uses (``list_invoices``), so it matches what the
 secretary sees; nothing here changes the ledger. Capturing, approving and marking
 invoices paid go through the approval gate, e.g.
@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from agent.cli import JSON, PRINCIPAL, _consoles, _guard, cells, cli, run_read_tool
+from agent.cli.common import JSON, PRINCIPAL, _consoles, _guard, cells, command, run_read_tool
 
 EXPORT_COLUMNS = (
     "id",
@@ -82,7 +82,7 @@ def _export(found: list[dict[str, Any]], target: str) -> None:
     _consoles()[1].print(f"Exported {len(found)} invoice(s) to {target}.")
 
 
-@cli.command()
+@command()
 @click.option(
     "-s",
     "--status",

@@ -1,6 +1,6 @@
 """``secretary triage`` and ``secretary mail-agent``: the e-mail commands.
 
-Registered on the main command group by :mod:`agent.cli`; kept apart so that
+Added to the main command group by :mod:`agent.cli.app`; kept apart so that
 module stays readable (``secretary connect`` is in :mod:`agent.cli.connect`).
 Imports stay lazy for a fast ``--help``.
 """
@@ -16,12 +16,12 @@ from typing import Any
 
 import click
 
-from agent.cli import JSON, PRINCIPAL, _consoles, _guard, _secretary, cells, cli
+from agent.cli.common import JSON, PRINCIPAL, _consoles, _guard, _secretary, cells, command
 
 log = logging.getLogger(__name__)
 
 
-@cli.command()
+@command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--no-model", is_flag=True, help="Use the model-free rules only.")
 @click.option("-n", "--limit", default=50, show_default=True, help="Unread messages to look at.")
@@ -140,7 +140,7 @@ def triage(
     )
 
 
-@cli.command("mail-agent")
+@command("mail-agent")
 @click.option("--once", is_flag=True, help="One round, then exit (for cron).")
 @click.option(
     "--poll",

@@ -1,6 +1,6 @@
 """``secretary press``: journalists, the press policy and open press enquiries, without a model.
 
-Registered on the main command group by :mod:`agent.cli`. The command reads
+Added to the main command group by :mod:`agent.cli.app`. The command reads
 through the same tool functions the model uses, so what it prints matches what
 the secretary sees; nothing here changes a record or sends anything.
 """
@@ -12,15 +12,7 @@ from typing import Any
 
 import click
 
-from agent.cli import (
-    JSON,
-    PRINCIPAL,
-    _consoles,
-    _guard,
-    cli,
-    print_table,
-    run_read_tool,
-)
+from agent.cli.common import JSON, PRINCIPAL, _consoles, _guard, command, print_table, run_read_tool
 
 
 def _print_policy(policy: dict[str, Any]) -> None:
@@ -46,7 +38,7 @@ def _print_policy(policy: dict[str, Any]) -> None:
     out.print(f"[bold]Spokesperson[/bold]: {policy['spokesperson'] or '(the principal)'}")
 
 
-@cli.command()
+@command()
 @click.option("--policy", "show_policy", is_flag=True, help="Show the press policy instead.")
 @click.option(
     "--enquiries", "show_enquiries", is_flag=True, help="Show unanswered press mail instead."

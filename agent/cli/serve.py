@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from agent.cli import _consoles, _guard, _secretary, cli
+from agent.cli.common import _consoles, _guard, _secretary, group
 
 LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
 
@@ -53,7 +53,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-@cli.group("serve", invoke_without_command=True)
+@group("serve", invoke_without_command=True)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (loopback unless --allow-remote).")  # fmt: skip
 @click.option("--port", default=8765, show_default=True, help="Port to listen on.")

@@ -13,10 +13,10 @@ from typing import Any
 
 import click
 
-from agent.cli import _consoles, _guard, _secretary, cli
+from agent.cli.common import _consoles, _guard, _secretary, command
 
 
-@cli.command("slack")
+@command("slack")
 @click.option("--http", "use_http", is_flag=True,
               help="Take Slack's requests over HTTP (Events API), not Socket Mode.")  # fmt: skip
 @click.option("--host", default="127.0.0.1", show_default=True,

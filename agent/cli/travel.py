@@ -1,6 +1,6 @@
 """``secretary trip list`` and ``secretary trip show ID``: the itinerary, without a model.
 
-Registered on the main command group by :mod:`agent.cli`. Both read through
+Added to the main command group by :mod:`agent.cli.app`. Both read through
 the same tool functions the model uses (list_trips, show_trip); nothing here
 books or changes anything.
 """
@@ -12,15 +12,7 @@ from typing import Any
 
 import click
 
-from agent.cli import (
-    JSON,
-    PRINCIPAL,
-    _consoles,
-    _guard,
-    cells,
-    cli,
-    run_read_tool,
-)
+from agent.cli.common import JSON, PRINCIPAL, _consoles, _guard, cells, group, run_read_tool
 
 
 def _totals(trip: dict[str, Any]) -> str:
@@ -30,7 +22,7 @@ def _totals(trip: dict[str, Any]) -> str:
     return ", ".join(parts) or "-"
 
 
-@cli.group()
+@group()
 def trip() -> None:
     """Trips: the itinerary of booked and requested flights and hotels.
 

@@ -1,6 +1,6 @@
 """``secretary vendors``: the vendor directory and the requests waiting for an answer, no model.
 
-Registered on the main command group by :mod:`agent.cli`. The command reads
+Added to the main command group by :mod:`agent.cli.app`. The command reads
 through the same tool functions the model uses (``find_vendor``,
 ``vendor_followups``), so the lists match what the secretary sees; nothing
 here changes a record.
@@ -12,18 +12,10 @@ import json
 
 import click
 
-from agent.cli import (
-    JSON,
-    PRINCIPAL,
-    _consoles,
-    _guard,
-    cli,
-    print_table,
-    run_read_tool,
-)
+from agent.cli.common import JSON, PRINCIPAL, _consoles, _guard, command, print_table, run_read_tool
 
 
-@cli.command()
+@command()
 @click.argument("query", required=False, default="")
 @click.option("--followups", is_flag=True, help="List requests waiting for a vendor's answer.")
 @click.option(
