@@ -320,8 +320,9 @@ def test_ingest_announces_its_total_so_progress_has_an_eta(
 def test_a_changed_embedding_model_is_refused_until_memory_is_reembedded(
     make_secretary: Any, archive: Path, isolated_home: Path, request: pytest.FixtureRequest
 ) -> None:
+    from tools.providers.memory.chroma import chroma_client
     from tools.providers.memory.embeddings import OnnxMiniLM, for_chroma
-    from tools.providers.memory.store import EmbeddingModelChanged, Memory, chroma_client
+    from tools.providers.memory.store import EmbeddingModelChanged, Memory
 
     _, memory = memory_of(make_secretary)
     run_ingest(memory, [archive])

@@ -18,13 +18,9 @@ import pytest
 from chroma_server import ChromaServer, _free_port, unique_principal
 
 from tools.foundation.db import Storage
-from tools.providers.memory.store import (
-    EmbeddingModelChanged,
-    Memory,
-    VectorStoreUnreachable,
-    open_memory,
-)
-from tools.providers.memory.store import chroma_server as server_client
+from tools.providers.memory.chroma import VectorStoreUnreachable
+from tools.providers.memory.chroma import chroma_server as server_client
+from tools.providers.memory.store import EmbeddingModelChanged, Memory, open_memory
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -33,7 +33,8 @@ def recall(ctx: ToolContext, query: str, sender: str = "", since: str = "", limi
             when = parse_when(since, ctx.principal.tz)
         except ValueError as exc:
             raise ToolError(str(exc)) from None
-    from tools.providers.memory.store import EmbeddingModelChanged, VectorStoreUnreachable
+    from tools.providers.memory.chroma import VectorStoreUnreachable
+    from tools.providers.memory.store import EmbeddingModelChanged
 
     k = max(1, min(limit, 20))
     try:
