@@ -7,12 +7,17 @@ credentials from the environment; nothing reaches a real model or network.
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
+
+if TYPE_CHECKING:
+    from tools.context import ToolContext
+    from tools.foundation.principals import Principal
 
 pytest_plugins = ["servers", "radicale_server", "pg_server", "chroma_server"]
 
@@ -101,3 +106,55 @@ def make_secretary(settings: object) -> Iterator[object]:
     yield make
     for sec in made:
         sec.close()
+
+
+@pytest.fixture
+def duty_context(tmp_path: Path) -> Iterator[Callable[..., ToolContext]]:
+    """Build a duty's tool context on the local stores, at ``NOW``; closed after the test.
+
+    ``duty_context(principal, vendors=LocalVendors(tmp_path))`` gives a workspace in
+    ``tmp_path`` (or ``root=``) with the local calendar, mailbox and contacts plus the
+    duty's own stores passed by name; ``wired=True`` opens the real wiring instead
+    (:func:`tools.workspace.open_workspace`, every store included). Without a principal
+    it is Ada Lovelace in Berlin. ``mail_clock=True`` gives the mailbox the same clock.
+    """
+    from tools.context import ToolContext, Workspace
+    from tools.foundation.principals import Principal
+    from tools.providers.local.calendar import LocalCalendar
+    from tools.providers.local.contacts import LocalContacts
+    from tools.providers.local.mail import LocalMail
+
+    made: list[Workspace] = []
+
+    def make(
+        principal: Principal | None = None,
+        *,
+        root: Path | None = None,
+        mail_clock: bool = False,
+        wired: bool = False,
+        **stores: Any,
+    ) -> ToolContext:
+        p = principal or Principal(
+            id="ada", name="Ada Lovelace", email="ada@example.com", timezone="Europe/Berlin"
+        )
+        where = root or tmp_path
+        if wired:
+            from tools.foundation.settings import Settings
+            from tools.workspace import open_workspace
+
+            ws = open_workspace(Settings(home=where, principals=[p]), p)
+        else:
+            ws = Workspace(
+                principal=p,
+                root=where,
+                calendar=LocalCalendar(where, p),
+                mail=LocalMail(where, p, clock=(lambda: NOW) if mail_clock else None),
+                contacts=LocalContacts(where),
+                **stores,
+            )
+        made.append(ws)
+        return ToolContext(principal=p, workspace=ws, clock=lambda: NOW)
+
+    yield make
+    for ws in made:
+        ws.close()

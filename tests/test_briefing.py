@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ from toolkit import run
 
 from tools.briefing import Briefing, build_briefing
 from tools.context import ToolContext
-from tools.foundation.principals import Principal
 from tools.providers.base import Contact, NewEvent, ProviderError
 from tools.providers.local.contacts import LocalContacts
 from tools.providers.local.desk import LocalDesk, PhoneMessage, Task, Visit
@@ -26,14 +24,9 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[ToolContext]:
-    from tools.foundation.settings import Settings
-    from tools.workspace import open_workspace  # the real wiring, every store included
-
-    p = Principal(id="ada", name="Ada Lovelace", email="ada@example.com", timezone="Europe/Berlin")
-    ws = open_workspace(Settings(home=tmp_path, principals=[p]), p)
-    yield ToolContext(principal=p, workspace=ws, clock=lambda: NOW)
-    ws.close()
+def ctx(duty_context: Any) -> ToolContext:
+    c: ToolContext = duty_context(wired=True)  # the real wiring, every store included
+    return c
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,19 +15,16 @@ from toolkit import preview, run
 
 from agent.approval import Decision
 from tools.base import ToolError
-from tools.context import ToolContext, Workspace
+from tools.context import ToolContext
 from tools.foundation.principals import Identity, Principal
-from tools.providers.local.calendar import LocalCalendar
-from tools.providers.local.contacts import LocalContacts
 from tools.providers.local.desk import LocalDesk, PhoneMessage, Task, Visit
-from tools.providers.local.mail import LocalMail
 from tools.providers.scripted import ScriptedChatModel
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[ToolContext]:
+def ctx(tmp_path: Path, duty_context: Any) -> ToolContext:
     p = Principal(
         id="ada",
         name="Ada Lovelace",
@@ -37,16 +33,8 @@ def ctx(tmp_path: Path) -> Iterator[ToolContext]:
         organisation="Analytical Engines Ltd",
         identities=[Identity(channel="email", address="sam@example.com", role="staff")],
     )
-    ws = Workspace(
-        principal=p,
-        root=tmp_path,
-        calendar=LocalCalendar(tmp_path, p),
-        mail=LocalMail(tmp_path, p),
-        contacts=LocalContacts(tmp_path),
-        desk=LocalDesk(tmp_path),
-    )
-    yield ToolContext(principal=p, workspace=ws, clock=lambda: NOW)
-    ws.close()
+    c: ToolContext = duty_context(p, desk=LocalDesk(tmp_path))
+    return c
 
 
 def sent(ctx: ToolContext) -> list[Any]:

@@ -6,7 +6,6 @@ import email.message
 import email.utils
 import hashlib
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,18 +13,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
-from conftest import NOW
 from toolkit import preview, run
 
 from agent.approval import Decision
 from tools.base import ToolError
-from tools.context import ToolContext, Workspace
+from tools.context import ToolContext
 from tools.filing import pack_categories, safe_name, slug
 from tools.foundation.principals import Principal
-from tools.providers.local.calendar import LocalCalendar
-from tools.providers.local.contacts import LocalContacts
 from tools.providers.local.filing import LocalFiling
-from tools.providers.local.mail import LocalMail
 from tools.providers.memory.store import open_memory
 from tools.providers.scripted import ScriptedChatModel
 
@@ -60,17 +55,11 @@ def mail_with(attachments: list[tuple[str, bytes, str]], msgid: str = "<c1@acme.
     return m.as_bytes()
 
 
-def build_ctx(root: Path, principal: Principal, memory: Any = None) -> ToolContext:
-    ws = Workspace(
-        principal=principal,
-        root=root,
-        calendar=LocalCalendar(root, principal),
-        mail=LocalMail(root, principal),
-        contacts=LocalContacts(root),
-        memory=memory,
-        filing=LocalFiling(root),
-    )
-    return ToolContext(principal=principal, workspace=ws, clock=lambda: NOW)
+def build_ctx(
+    duty_context: Any, root: Path, principal: Principal, memory: Any = None
+) -> ToolContext:
+    c: ToolContext = duty_context(principal, root=root, memory=memory, filing=LocalFiling(root))
+    return c
 
 
 @pytest.fixture
@@ -86,21 +75,17 @@ def ada_p(tmp_path: Path) -> Principal:
 
 
 @pytest.fixture
-def ctx(tmp_path: Path, ada_p: Principal) -> Iterator[ToolContext]:
-    c = build_ctx(tmp_path / "ada", ada_p)
-    yield c
-    c.workspace.close()
+def ctx(tmp_path: Path, ada_p: Principal, duty_context: Any) -> ToolContext:
+    return build_ctx(duty_context, tmp_path / "ada", ada_p)
 
 
 @pytest.fixture
-def mctx(tmp_path: Path, ada_p: Principal) -> Iterator[ToolContext]:
+def mctx(tmp_path: Path, ada_p: Principal, duty_context: Any) -> ToolContext:
     """A context with a real memory (SQLite words + Chroma with the local MiniLM)."""
     root = tmp_path / "ada"
     root.mkdir()
     memory = open_memory(tmp_path / "home-mem", "ada", root, None)
-    c = build_ctx(root, ada_p, memory)
-    yield c
-    c.workspace.close()
+    return build_ctx(duty_context, root, ada_p, memory)
 
 
 def files_root(ctx: ToolContext) -> Path:
@@ -374,7 +359,7 @@ def test_there_is_no_tool_to_remove_a_document() -> None:
 # ------------------------------------------------------------ domain packs
 
 
-def test_domain_pack_adds_its_filing_categories(tmp_path: Path) -> None:
+def test_domain_pack_adds_its_filing_categories(tmp_path: Path, duty_context: Any) -> None:
     assert pack_categories("medical") == [
         "patients",
         "referrals",
@@ -386,7 +371,7 @@ def test_domain_pack_adds_its_filing_categories(tmp_path: Path) -> None:
     ]
     assert "court-filings" in pack_categories("legal")
     doc = Principal(id="doc", name="Dr. House", timezone="Europe/Berlin", domain_pack="medical")
-    c = build_ctx(tmp_path / "doc", doc)
+    c = build_ctx(duty_context, tmp_path / "doc", doc)
     try:
         filed = run(
             c,
@@ -401,7 +386,7 @@ def test_domain_pack_adds_its_filing_categories(tmp_path: Path) -> None:
             preview(c, "file_document", type="court filings", note="x")
     finally:
         c.workspace.close()
-    plain = build_ctx(tmp_path / "plain", Principal(id="plain"))
+    plain = build_ctx(duty_context, tmp_path / "plain", Principal(id="plain"))
     try:
         with pytest.raises(ToolError, match="Use one of: .*other$|Use one of: .*other\\."):
             preview(plain, "file_document", type="lab results", note="x")
@@ -550,14 +535,16 @@ def cli(*args: str) -> Any:
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
-def test_cli_lists_finds_and_shows_filed_documents(isolated_home: Path, tmp_path: Path) -> None:
+def test_cli_lists_finds_and_shows_filed_documents(
+    isolated_home: Path, tmp_path: Path, duty_context: Any
+) -> None:
     r = cli("init", "--name", "Ada", "--email", "ada@example.com", "--timezone", "Europe/Berlin")
     assert r.exit_code == 0, r.output
     root = isolated_home / "principals" / "me"
     p = Principal(
         id="me", name="Ada", timezone="Europe/Berlin", policy={"import_folders": [str(tmp_path)]}
     )
-    c = build_ctx(root, p)
+    c = build_ctx(duty_context, root, p)
     src = tmp_path / "offer.txt"
     src.write_text("Offer from Initech for the new printers.")
     filed = run(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,8 +19,7 @@ from toolkit import preview, run
 
 from agent.approval import Decision
 from tools.base import ToolError
-from tools.context import ToolContext, Workspace
-from tools.foundation.principals import Principal
+from tools.context import ToolContext
 from tools.invoice_parse import (
     complete,
     extract_with_model,
@@ -33,8 +31,6 @@ from tools.invoice_parse import (
 )
 from tools.invoices import invoices_due
 from tools.providers.base import Contact
-from tools.providers.local.calendar import LocalCalendar
-from tools.providers.local.contacts import LocalContacts
 from tools.providers.local.invoices import Invoice, LocalInvoices
 from tools.providers.local.mail import LocalMail
 from tools.providers.scripted import ScriptedChatModel
@@ -43,18 +39,9 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[ToolContext]:
-    p = Principal(id="ada", name="Ada Lovelace", email="ada@example.com", timezone="Europe/Berlin")
-    ws = Workspace(
-        principal=p,
-        root=tmp_path,
-        calendar=LocalCalendar(tmp_path, p),
-        mail=LocalMail(tmp_path, p),
-        contacts=LocalContacts(tmp_path),
-        invoices=LocalInvoices(tmp_path),
-    )
-    yield ToolContext(principal=p, workspace=ws, clock=lambda: NOW)
-    ws.close()
+def ctx(tmp_path: Path, duty_context: Any) -> ToolContext:
+    c: ToolContext = duty_context(invoices=LocalInvoices(tmp_path))
+    return c
 
 
 def ledger(ctx: ToolContext) -> LocalInvoices:

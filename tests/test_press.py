@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ from tools.context import ToolContext, Workspace
 from tools.foundation.principals import Embargo, PressPolicy, Principal
 from tools.press import PRESS_TOOLS, is_press_enquiry, press_enquiries
 from tools.providers.base import Contact
-from tools.providers.local.calendar import LocalCalendar
 from tools.providers.local.contacts import LocalContacts
 from tools.providers.local.mail import LocalMail
 from tools.providers.local.press import LocalPress, PressContact, PressDetails
@@ -92,19 +90,10 @@ def seed(ws: Workspace) -> None:
 
 
 @pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[ToolContext]:
-    p = principal()
-    ws = Workspace(
-        principal=p,
-        root=tmp_path,
-        calendar=LocalCalendar(tmp_path, p),
-        mail=LocalMail(tmp_path, p, clock=lambda: NOW),
-        contacts=LocalContacts(tmp_path),
-        press=LocalPress(tmp_path),
-    )
-    seed(ws)
-    yield ToolContext(principal=p, workspace=ws, clock=lambda: NOW)
-    ws.close()
+def ctx(tmp_path: Path, duty_context: Any) -> ToolContext:
+    c: ToolContext = duty_context(principal(), mail_clock=True, press=LocalPress(tmp_path))
+    seed(c.workspace)
+    return c
 
 
 def at(ctx: ToolContext, when: datetime) -> ToolContext:

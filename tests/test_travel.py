@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -30,11 +29,8 @@ from toolkit import preview, run
 
 from agent.approval import Decision
 from tools.base import ToolError
-from tools.context import ToolContext, Workspace
+from tools.context import ToolContext
 from tools.foundation.principals import Principal, TravelPreferences
-from tools.providers.local.calendar import LocalCalendar
-from tools.providers.local.contacts import LocalContacts
-from tools.providers.local.mail import LocalMail
 from tools.providers.local.trips import LocalTrips, Trip
 from tools.providers.scripted import ScriptedChatModel
 from tools.providers.travel import open_travel
@@ -92,7 +88,7 @@ def prefs(**extra: Any) -> TravelPreferences:
     return TravelPreferences(**base)
 
 
-def make_ctx(root: Path, provider: str) -> ToolContext:
+def make_ctx(duty_context: Any, root: Path, provider: str) -> ToolContext:
     accounts = {}
     if provider == "duffel":
         accounts = {"travel": {"provider": "duffel", "token_env": "DUFFEL_TOKEN"}}
@@ -107,31 +103,20 @@ def make_ctx(root: Path, provider: str) -> ToolContext:
     travel = open_travel(p, root)
     if isinstance(travel, DuffelTravel):
         travel.sleep = lambda s: None
-    ws = Workspace(
-        principal=p,
-        root=root,
-        calendar=LocalCalendar(root, p),
-        mail=LocalMail(root, p),
-        contacts=LocalContacts(root),
-        trips=LocalTrips(root), travel=travel,
-    )
-    return ToolContext(principal=p, workspace=ws, clock=lambda: NOW)
+    c: ToolContext = duty_context(p, root=root, trips=LocalTrips(root), travel=travel)
+    return c
 
 
 @pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[ToolContext]:
-    c = make_ctx(tmp_path, "local")
-    yield c
-    c.workspace.close()
+def ctx(tmp_path: Path, duty_context: Any) -> ToolContext:
+    return make_ctx(duty_context, tmp_path, "local")
 
 
 @pytest.fixture
-def dctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ToolContext]:
+def dctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, duty_context: Any) -> ToolContext:
     if not RECORD:
         monkeypatch.setenv("DUFFEL_TOKEN", "duffel_test_replayed")
-    c = make_ctx(tmp_path, "duffel")
-    yield c
-    c.workspace.close()
+    return make_ctx(duty_context, tmp_path, "duffel")
 
 
 def events(ctx: ToolContext, days: int = 40) -> list[Any]:
@@ -287,8 +272,8 @@ def test_duffel_422_becomes_a_sentence_and_nothing_is_stored(dctx: ToolContext) 
     assert events(dctx) == []
 
 
-def test_duffel_needs_the_travellers_passport_details(tmp_path: Path) -> None:
-    c = make_ctx(tmp_path, "duffel")
+def test_duffel_needs_the_travellers_passport_details(tmp_path: Path, duty_context: Any) -> None:
+    c = make_ctx(duty_context, tmp_path, "duffel")
     c.principal.travel.born_on = ""
     with pytest.raises(ToolError, match="needs the traveller's born_on"):
         from tools.travel import _traveller

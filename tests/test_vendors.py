@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -17,12 +16,10 @@ from toolkit import preview, run
 
 from agent.approval import Decision
 from tools.base import ToolError
-from tools.context import ToolContext, Workspace
+from tools.context import ToolContext
 from tools.foundation.principals import Principal
 from tools.providers.base import Contact
-from tools.providers.local.calendar import LocalCalendar
 from tools.providers.local.contacts import LocalContacts
-from tools.providers.local.mail import LocalMail
 from tools.providers.local.vendors import LocalVendors, VendorDetails, VendorRequest
 from tools.providers.scripted import ScriptedChatModel
 from tools.vendors import vendor_followups
@@ -38,7 +35,7 @@ ACME = {
 
 
 @pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[ToolContext]:
+def ctx(tmp_path: Path, duty_context: Any) -> ToolContext:
     p = Principal(
         id="ada",
         name="Ada Lovelace",
@@ -47,16 +44,8 @@ def ctx(tmp_path: Path) -> Iterator[ToolContext]:
         organisation="Analytical Engines Ltd",
         preferences={"delivery_address": "Analytical Engines Ltd\nMain St 1\n10115 Berlin"},
     )
-    ws = Workspace(
-        principal=p,
-        root=tmp_path,
-        calendar=LocalCalendar(tmp_path, p),
-        mail=LocalMail(tmp_path, p, clock=lambda: NOW),
-        contacts=LocalContacts(tmp_path),
-        vendors=LocalVendors(tmp_path),
-    )
-    yield ToolContext(principal=p, workspace=ws, clock=lambda: NOW)
-    ws.close()
+    c: ToolContext = duty_context(p, mail_clock=True, vendors=LocalVendors(tmp_path))
+    return c
 
 
 @pytest.fixture
@@ -426,21 +415,12 @@ def test_answers_and_chases_refuse_what_does_not_fit(
         preview(ctx, "chase_delivery", order_id=order["id"])
 
 
-def test_order_without_any_delivery_address_asks_for_one(tmp_path: Path) -> None:
+def test_order_without_any_delivery_address_asks_for_one(tmp_path: Path, duty_context: Any) -> None:
     p = Principal(id="bo", name="Bo", email="bo@example.com", timezone="Europe/Berlin")
-    ws = Workspace(
-        principal=p,
-        root=tmp_path,
-        calendar=LocalCalendar(tmp_path, p),
-        mail=LocalMail(tmp_path, p),
-        contacts=LocalContacts(tmp_path),
-        vendors=LocalVendors(tmp_path),
-    )
-    ctx = ToolContext(principal=p, workspace=ws, clock=lambda: NOW)
+    ctx = duty_context(p, vendors=LocalVendors(tmp_path))
     run(ctx, "add_vendor", "a", name="Acme", email="orders@acme.example")
     with pytest.raises(ToolError, match="delivery_address is empty"):
         preview(ctx, "place_order", vendor="Acme", items=[{"item": "x"}])
-    ws.close()
 
 
 # ---------------------------------------------------------------- the gate
