@@ -20,9 +20,13 @@ from pydantic import BaseModel, Field
 
 from agent.ledger import Proposal
 
+# Importing the registry also hands the tools' declared approval rules to the principal's
+# checks (who may decide, what standing policy may approve), in every process with a gate.
+from tools.base import ToolSpec
+
 if TYPE_CHECKING:
-    from tools.base import ToolSpec
     from tools.context import ToolContext
+    from tools.foundation.principals import Policy
     from tools.providers.base import Message
 
 APPROVAL_TOKEN = re.compile(r"\[SEC ([0-9a-f]{8}) ([0-9a-f]{16})\]")
@@ -38,6 +42,16 @@ def secretary_traffic(message: Message) -> bool:
     if headers & {"x-secretary-principal", "x-secretary-tag", "x-secretary-proposal"}:
         return True
     return bool(APPROVAL_TOKEN.search(message.subject))
+
+
+def policy_approves(spec: ToolSpec, policy: Policy) -> bool:
+    """Whether the principal's standing policy approves a call of ``spec`` without asking.
+
+    The tool's declaration comes first: a tool declared ``auto_approve=False`` (a reply to
+    the press) is never approved by policy, whatever the settings list.
+    """
+    return spec.auto_approve and spec.name in policy.auto_approve
+
 
 DecisionKind = Literal["approve", "edit", "reject", "respond"]
 

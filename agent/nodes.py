@@ -23,7 +23,12 @@ from langchain_core.messages import (
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from agent.approval import apply_edit, decision_from_human_response, interrupt_payload
+from agent.approval import (
+    apply_edit,
+    decision_from_human_response,
+    interrupt_payload,
+    policy_approves,
+)
 from agent.evidence import ROLE_KEY, Attribution, evidence
 from agent.ledger import Proposal
 from agent.provenance import (
@@ -309,8 +314,7 @@ def _propose(
         preview=preview,
         provenance=provenance,
     )
-    # The tool's own declaration wins over any settings that list it.
-    auto = spec.auto_approve and spec.name in ctx.principal.policy.auto_approve
+    auto = policy_approves(spec, ctx.principal.policy)
     # Positive trust only: nothing outside was read in this conversation, and whatever the
     # call chooses (whom, how much, where, when, which file) is the principal's own.
     if (

@@ -15,6 +15,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+# As in every process with a gate or a settings check (agent.approval, agent.cli.common):
+# the tools' declared approval rules reach the principal's checks once the registry is in.
+import tools.base  # noqa: F401
+
 if TYPE_CHECKING:
     from tools.context import ToolContext
     from tools.foundation.principals import Principal

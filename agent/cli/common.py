@@ -48,6 +48,7 @@ def _settings() -> Any:
     """The settings, or one sentence when they are invalid (for commands without a Secretary)."""
     from pydantic import ValidationError
 
+    import tools.base  # noqa: F401 - the tools' declared approval rules, which settings check
     from tools.foundation.settings import load_settings
 
     try:
