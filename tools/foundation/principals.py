@@ -35,6 +35,8 @@ class ApprovalRule:
 
     Tools declare it on ``@tool`` (see :mod:`tools.base`); the rules reach this module through
     :func:`use_approval_rules`, so the foundation knows them without importing the duties.
+    Importing :mod:`tools.base` installs them; every process with a gate or a settings check
+    does so first (:mod:`agent.approval`, :mod:`agent.cli.common`).
     """
 
     auto_approve: bool = True
