@@ -69,7 +69,7 @@ def open_calendar(account: Mapping[str, Any], principal: Principal, root: Path) 
     """The CalDAV calendar provider for a principal's account settings (connects on first use).
 
     Args:
-        account: The principal's ``accounts.calendar`` table (keys in the module docstring).
+        account: The principal's ``accounts.calendar`` table (keys in :mod:`tools.providers.caldav`).
         principal: Whose calendar it is (time zone, address).
         root: The principal's data directory (nothing is kept there: the server is the record).
     """
@@ -101,6 +101,8 @@ class CalDAVCalendar(CalDAVClient):
         self.principal = principal
         self.tz = ZoneInfo(principal.timezone)
         self._can_schedule: bool | None = None
+
+    # ------------------------------------------------------------- reading
 
     def list_events(
         self, start: datetime, end: datetime, include_cancelled: bool = False
