@@ -69,7 +69,7 @@ def open_calendar(account: Mapping[str, Any], principal: Principal, root: Path) 
     """The CalDAV calendar provider for a principal's account settings (connects on first use).
 
     Args:
-        account: The principal's ``accounts.calendar`` table (keys in :mod:`tools.providers.caldav`).
+        account: The principal's ``accounts.calendar`` table (keys: :mod:`tools.providers.caldav`).
         principal: Whose calendar it is (time zone, address).
         root: The principal's data directory (nothing is kept there: the server is the record).
     """
