@@ -19,7 +19,7 @@ from radicale_server import Radicale
 
 from tools.foundation.principals import Principal
 from tools.providers.base import CalendarProvider, NewEvent, NotFound, ProviderError
-from tools.providers.caldav_calendar import (
+from tools.providers.caldav import (
     CalDAVCalendar,
     open_calendar,
     parse_schedule_response,

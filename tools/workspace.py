@@ -56,7 +56,7 @@ def open_mail(principal: Principal, root: Path) -> MailProvider:
 
 CALENDAR_PROVIDERS = {
     "local": "tools.providers.local.calendar",
-    "caldav": "tools.providers.caldav_calendar",
+    "caldav": "tools.providers.caldav",
     "google": "tools.providers.google.calendar",
     "microsoft": "tools.providers.microsoft.calendar",
 }

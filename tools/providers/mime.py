@@ -1,13 +1,11 @@
-"""Provider-independent e-mail helpers: addresses, subjects, replies, and RFC 5322 in and out.
+"""Provider-independent e-mail: RFC 5322 read into a Message, and the names to write one.
 
-Every mail provider (the local Maildir today; IMAP/SMTP, Gmail and Graph later)
-shares these, so a reply is threaded and quoted the same way whichever backend
-sends it, and a raw message is read into a :class:`Message` the same way
-wherever it came from.
-
-Addresses are handled in display form (``Dana Smith <dana@acme.com>`` or just
-``dana@acme.com``); :func:`bare_address` gives the lowercase address used for
-comparisons. Message ids always carry their angle brackets (``<abc@host>``).
+Every mail provider shares these, so a raw message is read into a
+:class:`Message` the same way wherever it came from. Subjects and addresses
+live in :mod:`tools.providers.mail_addresses` and the messages that are sent
+(replies, forwards, the RFC 5322 bytes) in :mod:`tools.providers.mime_build`;
+their names are importable from here too (see ``__all__``). Message ids always carry their angle
+brackets (``<abc@host>``).
 
 Reading what others sent never fails on the text itself, and never stores it
 unreadable without saying so. :func:`decode_text` turns a body's bytes into text
@@ -39,40 +37,35 @@ import binascii
 import codecs
 import hashlib
 import re
-from collections.abc import Iterable
 from datetime import UTC, datetime, tzinfo
 from email import policy
 from email.errors import HeaderParseError
 from email.header import decode_header
-from email.message import EmailMessage
 from email.message import Message as PyMessage
 from email.parser import BytesParser
-from email.utils import format_datetime, getaddresses, parseaddr, parsedate_to_datetime
+from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING
 
-from tools.providers.base import Attachment, CalendarPart, Message, OutgoingMessage
-
-if TYPE_CHECKING:
-    from tools.foundation.principals import Principal
-
-# Reply prefixes in the languages mail clients commonly write, with counters like "Re[2]:".
-_REPLY_RE = re.compile(r"^\s*(?:re|aw|sv|antw|odp|rif|ref|réf)\s*(?:\[\d+\]|\(\d+\))?\s*:\s*", re.I)
-_FORWARD_RE = re.compile(r"^\s*(?:fwd?|wg|tr)\s*:\s*", re.I)
-_TAG_RE = re.compile(r"^\s*\[[^\]]{1,40}\]\s*")
-_ID_RE = re.compile(r"<([^<>]+)>")
-_ADDR_RE = re.compile(
-    r"^[^@\s<>()\[\],;:\"\\]+@([A-Za-z0-9\u00a0-\uffff-]+(?:\.[A-Za-z0-9\u00a0-\uffff-]+)*)$"
+from tools.providers.base import Attachment, Message
+from tools.providers.mail_addresses import (
+    bare_address,
+    format_address,
+    is_valid_address,
+    normalize_subject,
+    parse_addresses,
+    reply_subject,
 )
+from tools.providers.mime_build import (
+    build_mime,
+    compose_reply,
+    forward_body,
+    header_value,
+    message_id_for_key,
+    quote_original,
+)
+
+_ID_RE = re.compile(r"<([^<>]+)>")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
-# METHOD of a VCALENDAR (a short property: never folded in practice).
-_METHOD_RE = re.compile(rb"^METHOD:([A-Za-z-]+)\s*$", re.M | re.I)
-_SPECIALS = set('()<>@,;:\\".[]')
-# Headers a caller may not override through extra_headers: they define the message itself.
-_PROTECTED = {
-    "from", "to", "cc", "bcc", "subject", "date", "message-id", "in-reply-to",
-    "references", "mime-version", "content-type", "content-transfer-encoding",
-}  # fmt: skip
 # Transport noise: long, useless to a reader, and costly to show a model.
 _NOISY = ("received", "dkim-signature", "arc-", "authentication-results", "x-received")
 SNIPPET_CHARS = 160
@@ -85,270 +78,6 @@ HEADER_CHARS = 20_000
 _CHARSET_NAME = re.compile(r"[a-z0-9][a-z0-9._:+-]{0,39}")
 _BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _B64_JUNK = re.compile(r"[^A-Za-z0-9+/=]")
-
-
-# ---------------------------------------------------------------- subjects
-
-
-def normalize_subject(subject: str) -> str:
-    """The subject without reply/forward prefixes or list tags, whitespace collapsed.
-
-    Case is kept; compare with ``.casefold()``. ``"RE: Aw: [team] Fwd: Budget"`` -> ``"Budget"``.
-    """
-    text = " ".join(subject.split())
-    while True:
-        stripped = _TAG_RE.sub("", _FORWARD_RE.sub("", _REPLY_RE.sub("", text)))
-        if stripped == text:
-            return text.strip()
-        text = stripped
-
-
-def reply_subject(subject: str) -> str:
-    """``"Re: "`` plus the subject, without stacking reply prefixes (forward ones stay)."""
-    text = " ".join(subject.split())
-    while (stripped := _REPLY_RE.sub("", text)) != text:
-        text = stripped
-    return f"Re: {text}".strip()
-
-
-# --------------------------------------------------------------- addresses
-
-
-def format_address(name: str, addr: str) -> str:
-    """``Name <addr>`` (quoting the name when needed), or just ``addr`` without a name."""
-    name = " ".join(name.split())
-    if not name or name.casefold() == addr.casefold():
-        return addr
-    if any(c in _SPECIALS for c in name):
-        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return f"{name} <{addr}>"
-
-
-def bare_address(value: str) -> str:
-    """The lowercase address inside a display form (``"Dana <D@x.com>"`` -> ``"d@x.com"``)."""
-    return parseaddr(value)[1].strip().lower() or value.strip().lower()
-
-
-def _split_addresses(text: str) -> list[str]:
-    """Split on commas/semicolons that are outside quotes and angle brackets."""
-    parts: list[str] = []
-    current: list[str] = []
-    quoted = angled = False
-    for ch in text:
-        if ch == '"' and not angled:
-            quoted = not quoted
-        elif ch == "<" and not quoted:
-            angled = True
-        elif ch == ">" and not quoted:
-            angled = False
-        if ch in ",;" and not quoted and not angled:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    parts.append("".join(current))
-    return [p.strip() for p in parts if p.strip()]
-
-
-def is_valid_address(addr: str) -> bool:
-    """Whether ``addr`` looks like a deliverable address (``name@example.com``)."""
-    m = _ADDR_RE.match(addr)
-    if not m:
-        return False
-    domain = m.group(1)
-    return ("." in domain or domain.lower() == "localhost") and ".." not in addr
-
-
-def parse_addresses(value: str | Iterable[str]) -> list[str]:
-    """Validate and normalise addresses given as one string or a list of strings.
-
-    Each item may hold several addresses separated by commas or semicolons, in
-    ``Name <addr>`` or bare form. Duplicates (same address) are dropped.
-
-    Raises:
-        ValueError: naming the first item that is not an e-mail address.
-    """
-    items = [value] if isinstance(value, str) else list(value)
-    out: list[str] = []
-    seen: set[str] = set()
-    for item in items:
-        for chunk in _split_addresses(str(item)):
-            name, addr = parseaddr(chunk)
-            addr = addr.strip()
-            if not is_valid_address(addr) or ("<" in chunk and ">" not in chunk):
-                raise ValueError(
-                    f"'{chunk}' is not an e-mail address; write it like name@example.com "
-                    "or Name <name@example.com>."
-                )
-            if addr.lower() not in seen:
-                seen.add(addr.lower())
-                out.append(format_address(name, addr))
-    return out
-
-
-def _lenient_addresses(values: Iterable[str]) -> list[str]:
-    """Addresses from headers we received: keep what parses, never raise."""
-    return [format_address(n, a) for n, a in getaddresses(list(values)) if "@" in a]
-
-
-# ----------------------------------------------------------------- replies
-
-
-def quote_original(original: Message, tz: tzinfo | None = None) -> str:
-    """``On <date>, <sender> wrote:`` followed by the original body as ``> `` lines."""
-    when = original.date.astimezone(tz) if original.date and tz else original.date
-    stamp = when.strftime("%a, %d %b %Y at %H:%M") if when else "an earlier date"
-    lines = original.body.rstrip().splitlines() or [""]
-    quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in lines)
-    return f"On {stamp}, {original.sender or 'someone'} wrote:\n{quoted}\n"
-
-
-def compose_reply(
-    original: Message, body: str, principal: Principal, reply_all: bool = False
-) -> OutgoingMessage:
-    """A threaded reply to ``original`` from ``principal``, quoting the original below.
-
-    Recipients are the original Reply-To (or sender); when the principal wrote the
-    original, the reply goes to its recipients again. ``reply_all`` adds the
-    original To and Cc, never the principal's own address.
-    """
-    own = principal.email.strip().lower()
-    reply_to = header_value(original, "Reply-To")
-    if reply_to:
-        to = _lenient_addresses([reply_to])
-    elif bare_address(original.sender) == own:
-        to = list(original.to)
-    else:
-        to = _lenient_addresses([original.sender])
-    cc: list[str] = []
-    if reply_all:
-        to += original.to
-        cc += original.cc
-    to = _dedupe(to, exclude={own})
-    cc = _dedupe(cc, exclude={own} | {bare_address(a) for a in to})
-    references = list(original.references)
-    if not references and original.in_reply_to:
-        references = [original.in_reply_to]
-    if original.message_id and original.message_id not in references:
-        references.append(original.message_id)
-    text = f"{body.rstrip()}\n\n{quote_original(original, principal.tz)}"
-    return OutgoingMessage(
-        to=to,
-        cc=cc,
-        subject=reply_subject(original.subject),
-        body=text,
-        in_reply_to=original.message_id,
-        references=references,
-    )
-
-
-def header_value(message: Message, name: str) -> str:
-    """A header of a parsed message by case-insensitive name ("" when absent)."""
-    wanted = name.lower()
-    return next((v for k, v in message.headers.items() if k.lower() == wanted), "")
-
-
-def _dedupe(addresses: Iterable[str], exclude: set[str]) -> list[str]:
-    out: list[str] = []
-    seen = set(exclude)
-    for a in addresses:
-        key = bare_address(a)
-        if key and key not in seen:
-            seen.add(key)
-            out.append(a)
-    return out
-
-
-# ------------------------------------------------------------ building MIME
-
-
-def message_id_for_key(idempotency_key: str, sender_email: str) -> str:
-    """The Message-ID a send with this key always gets, so a retry is recognisable."""
-    domain = sender_email.rpartition("@")[2].strip().lower() or "localhost"
-    digest = hashlib.sha256(idempotency_key.encode("utf-8")).hexdigest()[:24]
-    return f"<{digest}@{domain}>"
-
-
-def build_mime(
-    message: OutgoingMessage, principal: Principal, *, message_id: str, date: datetime
-) -> EmailMessage:
-    """A complete RFC 5322 message as recipients see it (Bcc is deliberately absent).
-
-    A message with a ``calendar`` part becomes an iMIP message (see :func:`_add_calendar`).
-
-    Raises:
-        ValueError: for a naive date, an invalid address, a protected extra header,
-            or a calendar part whose METHOD disagrees with its object.
-    """
-    if date.tzinfo is None:
-        raise ValueError("the Date of a message must be timezone-aware")
-    msg = EmailMessage(policy=policy.default)
-    msg["From"] = format_address(principal.name, principal.email)
-    if message.to:
-        msg["To"] = ", ".join(parse_addresses(message.to))
-    if message.cc:
-        msg["Cc"] = ", ".join(parse_addresses(message.cc))
-    # A stray newline from the model must not become a header injection or an error.
-    msg["Subject"] = " ".join(message.subject.split())
-    msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = message_id
-    if message.in_reply_to:
-        msg["In-Reply-To"] = message.in_reply_to
-    if message.references:
-        msg["References"] = " ".join(message.references)
-    for name, value in message.extra_headers.items():
-        if name.strip().lower() in _PROTECTED:
-            raise ValueError(f"extra header '{name}' would override the message's own {name}")
-        msg[name] = " ".join(value.split())
-    msg.set_content(message.body, charset="utf-8")
-    if message.calendar is not None:
-        _add_calendar(msg, message.calendar)
-    for att in message.attachments:
-        maintype, _, subtype = att.content_type.partition("/")
-        msg.add_attachment(
-            att.data,
-            maintype=maintype or "application",
-            subtype=subtype or "octet-stream",
-            filename=att.filename,
-            params=att.params,
-        )
-    return msg
-
-
-def _add_calendar(msg: EmailMessage, part: CalendarPart) -> None:
-    """The iMIP shape (RFC 6047) that Outlook, Gmail and Thunderbird act on.
-
-    The object goes inline as an alternative of the text, ``text/calendar`` with
-    the ``method`` parameter (clients show Accept/Decline from this part), and
-    again as an ``application/ics`` attachment, the type Google and Thunderbird
-    use for the file: a second ``text/calendar`` part would be a second
-    scheduling message to some clients. ``build_mime`` then wraps both in
-    ``multipart/mixed``.
-
-    Raises:
-        ValueError: the METHOD inside the object is not ``part.method`` (Outlook
-            rejects such a message as a mismatch).
-    """
-    found = _METHOD_RE.search(part.data)
-    inside = found.group(1).decode("ascii").upper() if found else ""
-    if inside != part.method:
-        raise ValueError(
-            f"the calendar object says METHOD:{inside or '(none)'} but is sent as {part.method}"
-        )
-    # base64: the object's CRLF line ends and any UTF-8 arrive exactly as written.
-    msg.add_alternative(
-        part.data,
-        maintype="text",
-        subtype="calendar",
-        params={"method": part.method, "charset": "UTF-8"},
-    )
-    msg.add_attachment(
-        part.data,
-        maintype="application",
-        subtype="ics",
-        filename=part.filename,
-        params={"name": part.filename},
-    )
 
 
 # ----------------------------------------------------------- reading MIME
@@ -696,21 +425,6 @@ def attachments_of(raw: bytes) -> list[Attachment]:
     return out
 
 
-def forward_body(original: Message, note: str, tz: tzinfo | None = None) -> str:
-    """The text of a forward: the note, then the original's headers and text."""
-    when = original.date.astimezone(tz) if original.date and tz else original.date
-    head = [
-        "---------- Forwarded message ----------",
-        f"From: {original.sender}",
-        f"Date: {format_datetime(when) if when else '-'}",
-        f"Subject: {original.subject}",
-        f"To: {', '.join(original.to)}",
-    ]
-    if original.cc:
-        head.append(f"Cc: {', '.join(original.cc)}")
-    return "\n".join([note.rstrip(), "", *head, "", original.body]).lstrip("\n")
-
-
 def snippet(body: str, chars: int = SNIPPET_CHARS) -> str:
     """The first ``chars`` characters of a body on one line."""
     text = " ".join(body.split())
@@ -783,3 +497,34 @@ def parse_rfc822(
         attachments=attachments,
         headers=headers,
     )
+
+
+__all__ = [
+    "ADDRESS_CHARS",
+    "attachments_of",
+    "bare_address",
+    "build_mime",
+    "clean_charset",
+    "compose_reply",
+    "decode_base64",
+    "decode_text",
+    "decode_words",
+    "format_address",
+    "forward_body",
+    "HEADER_CHARS",
+    "header_value",
+    "html_to_text",
+    "is_valid_address",
+    "MAX_MIME_DEPTH",
+    "message_id_for_key",
+    "mime_depth",
+    "normalize_subject",
+    "parse_addresses",
+    "parse_mime",
+    "parse_rfc822",
+    "part_payload",
+    "quote_original",
+    "reply_subject",
+    "snippet",
+    "SNIPPET_CHARS",
+]

@@ -53,9 +53,18 @@ from googleapiclient.errors import HttpError
 
 from tools.providers.accounts import token_path
 from tools.providers.base import Busy, Event, NewEvent, NotFound, PartStat, ProviderError
+from tools.providers.calendar_rules import (
+    all_day_dates,
+    normalize_recurrence,
+    not_invited,
+    own_event,
+    require_aware,
+    require_movable,
+    require_span,
+    require_zone,
+)
 from tools.providers.google.auth import connect_command, load_credentials, save_credentials
 from tools.providers.google.calls import GoogleCalls, ThreadHttp, reasons
-from tools.providers.local.calendar import all_day_dates, normalize_recurrence
 
 if TYPE_CHECKING:
     from google.oauth2.credentials import Credentials
@@ -92,21 +101,6 @@ def event_id_for_key(idempotency_key: str) -> str:
     """The Google event id for an action's key: base32hex ``[a-v0-9]``, stable, reveals nothing."""
     digest = hashlib.sha256(idempotency_key.encode("utf-8")).digest()
     return base64.b32hexencode(digest).decode("ascii").rstrip("=").lower()
-
-
-def _aware(*values: datetime) -> None:
-    for value in values:
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ProviderError("Calendar times must carry a time zone; got a naive datetime.")
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ProviderError(
-            f"'{name}' is not an IANA time zone name (e.g. Europe/Berlin)."
-        ) from None
 
 
 def _known_zone(name: str, fallback: ZoneInfo) -> ZoneInfo:
@@ -391,7 +385,7 @@ class GoogleCalendar(GoogleCalls):
 
     def list_events(self, start: datetime, end: datetime) -> list[Event]:
         """Events overlapping [start, end), recurring series expanded by Google, sorted by start."""
-        _aware(start, end)
+        require_aware(start, end)
         rules: dict[str, list[str]] = {}
         events: list[Event] = []
         token: str | None = None
@@ -429,7 +423,7 @@ class GoogleCalendar(GoogleCalls):
         self, start: datetime, end: datetime, attendees: list[str] | None = None
     ) -> dict[str, list[Busy]]:
         """Busy intervals from ``freebusy.query``: 'me' and each attendee Google will show."""
-        _aware(start, end)
+        require_aware(start, end)
         wanted = [a for a in (attendees or []) if a.strip()]
         ids = list(dict.fromkeys([self.calendar_id, *[_bare(a) for a in wanted]]))
         body = {
@@ -467,10 +461,8 @@ class GoogleCalendar(GoogleCalls):
 
     def create_event(self, event: NewEvent, idempotency_key: str) -> Event:
         """Create an event and invite its attendees, once per key."""
-        _aware(event.start, event.end)
-        if event.end < event.start:
-            raise ProviderError("An event must end after it starts; give a later end time.")
-        tz = _zone(event.timezone)
+        require_span(event.start, event.end, all_day=event.all_day)
+        tz = require_zone(event.timezone)
         # Without a key a retry cannot be recognised; the ledger always supplies one.
         event_id = event_id_for_key(idempotency_key or uuid.uuid4().hex)
         body: dict[str, Any] = {
@@ -483,7 +475,7 @@ class GoogleCalendar(GoogleCalls):
                 event.end,
                 event.all_day,
                 tz,
-                _zone(event.end_timezone) if event.end_timezone else None,
+                require_zone(event.end_timezone) if event.end_timezone else None,
             ),
         }
         guests = []
@@ -522,17 +514,12 @@ class GoogleCalendar(GoogleCalls):
         self, event_id: str, start: datetime, end: datetime, idempotency_key: str
     ) -> Event:
         """Give an event (a series or one occurrence) new start and end, in its own zone."""
-        _aware(start, end)
-        if end <= start:
-            raise ProviderError("An event must end after it starts; give a later end time.")
+        require_span(start, end)
         current = self.get_event(event_id)
-        if current.status == "cancelled":
-            raise ProviderError(
-                f"Event '{current.title}' is cancelled; create a new event instead of moving it."
-            )
+        require_movable(current.title, current.status)
         if current.start == start and current.end == end:
             return current  # already there: a retry sends nothing
-        body = _times(start, end, current.all_day, _zone(current.timezone))
+        body = _times(start, end, current.all_day, require_zone(current.timezone))
         moved = self._run(
             lambda: self._events.patch(
                 calendarId=self.calendar_id, eventId=event_id, body=body, sendUpdates="all"
@@ -570,18 +557,13 @@ class GoogleCalendar(GoogleCalls):
         if current.organizer == self.address and not any(
             _bare(str(p.get("email") or "")) == self.address for p in item.get("attendees") or []
         ):
-            raise ProviderError(
-                f"'{current.title}' is the principal's own event; there is no invitation to answer."
-            )
+            raise own_event(current.title)
         guests = [dict(p) for p in item.get("attendees") or [] if isinstance(p, dict)]
         mine = [
             p for p in guests if p.get("self") or _bare(str(p.get("email") or "")) == self.address
         ]
         if not mine:
-            raise ProviderError(
-                f"The principal is not a guest of '{current.title}'; only invitations can be "
-                "answered."
-            )
+            raise not_invited(current.title)
         wanted = _GOOGLE_ANSWERS[answer]
         if all(p.get("responseStatus") == wanted for p in mine):
             return current  # already answered so: a retry sends nothing

@@ -27,10 +27,19 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from tools.foundation.db import Database, Row
 from tools.providers.base import Busy, Event, NewEvent, NotFound, PartStat, ProviderError
+from tools.providers.calendar_rules import (
+    all_day_dates,
+    no_such_event,
+    normalize_recurrence,
+    require_aware,
+    require_movable,
+    require_span,
+    require_zone,
+)
 from tools.providers.local.store import LocalStore
 
 if TYPE_CHECKING:
@@ -104,8 +113,7 @@ _UNVERIFIED = "ALTER TABLE events ADD COLUMN unverified TEXT NOT NULL DEFAULT '[
 
 def _utc(dt: datetime) -> str:
     """A fixed-width UTC stamp, so string order in SQL is time order."""
-    if dt.tzinfo is None or dt.utcoffset() is None:
-        raise ProviderError("Calendar times must carry a time zone; got a naive datetime.")
+    require_aware(dt)
     return dt.astimezone(UTC).strftime(_UTC_FMT)
 
 
@@ -113,33 +121,8 @@ def _from_utc(text: str) -> datetime:
     return datetime.strptime(text, _UTC_FMT).replace(tzinfo=UTC)
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ProviderError(
-            f"'{name}' is not an IANA time zone name (e.g. Europe/Berlin)."
-        ) from None
-
-
 def _midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz)
-
-
-def all_day_dates(start: datetime, end: datetime, tz: ZoneInfo) -> tuple[date, date]:
-    """The [first day, day after last) an all-day span covers in zone ``tz``.
-
-    An end at local midnight is exclusive; any other end time still covers its
-    day, and an empty span becomes one day.
-    """
-    first = start.astimezone(tz).date()
-    local_end = end.astimezone(tz)
-    stop = local_end.date()
-    if local_end.time() != time(0) or stop <= first:
-        stop += timedelta(days=1)
-    if stop <= first:
-        stop = first + timedelta(days=1)
-    return first, stop
 
 
 def _day_of(value: date | datetime) -> date:
@@ -152,47 +135,6 @@ def _rid_key(original: date | datetime, all_day: bool) -> str:
         day = original.date() if isinstance(original, datetime) else original
         return day.strftime("%Y%m%d")
     return original.astimezone(UTC).strftime(_RID_FMT)
-
-
-def normalize_recurrence(lines: list[str], tz: ZoneInfo, start: datetime) -> list[str]:
-    """Checked RRULE/EXDATE/RDATE lines, floating times pinned to ``tz``.
-
-    Raises:
-        ProviderError: A line is not a recurrence rule or date list iCalendar accepts.
-    """
-    import icalendar
-    from dateutil.rrule import rrulestr
-
-    from tools.providers.ical import recurrence_properties
-
-    out: list[str] = []
-    example = "RRULE:FREQ=WEEKLY;COUNT=4 or EXDATE:20261201T100000"
-    for raw in lines:
-        line = raw.strip()
-        name = line.split(":", 1)[0].split(";", 1)[0].upper()
-        if name not in ("RRULE", "EXDATE", "RDATE") or ":" not in line:
-            raise ProviderError(f"'{raw}' is not a recurrence line; write e.g. {example}.")
-        if name == "RRULE":
-            rule = line.split(":", 1)[1].upper()
-            try:
-                icalendar.vRecur.from_ical(rule)
-                rrulestr(rule, dtstart=start.astimezone(UTC), forceset=True)
-            except (ValueError, TypeError) as exc:
-                raise ProviderError(f"'{raw}' is not a valid RRULE ({exc}).") from None
-            out.append(f"RRULE:{rule}")
-            continue
-        try:
-            props = recurrence_properties([line], tz)
-        except ValueError as exc:
-            raise ProviderError(f"'{raw}' is not a valid {name} line ({exc}).") from None
-        holder = icalendar.Event()
-        for prop, value, params in props:
-            holder.add(prop, value, parameters=params)
-        text = holder.to_ical().decode().replace("\r\n ", "")
-        out += [x for x in text.split("\r\n") if x.split(":", 1)[0].split(";")[0] == name]
-    if out and not any(x.startswith("RRULE:") or x.startswith("RDATE") for x in out):
-        raise ProviderError("EXDATE lines need an RRULE or RDATE to exclude dates from.")
-    return out
 
 
 class LocalCalendar(LocalStore):
@@ -266,7 +208,7 @@ class LocalCalendar(LocalStore):
             if recurrence_id is None:
                 return self._event(row)
             if recurrence_id.tzinfo is None:
-                recurrence_id = recurrence_id.replace(tzinfo=_zone(row["timezone"]))
+                recurrence_id = recurrence_id.replace(tzinfo=require_zone(row["timezone"]))
             key = _rid_key(recurrence_id, bool(row["all_day"]))
             occurrence_id = f"{row['id']}_{key}"
             found = self._find(occurrence_id)
@@ -296,7 +238,7 @@ class LocalCalendar(LocalStore):
 
     def create_event(self, event: NewEvent, idempotency_key: str) -> Event:
         """Create an event once per key; a repeated key returns the first event."""
-        tz = _zone(event.timezone)
+        tz = require_zone(event.timezone)
         event_id = self._id_for(idempotency_key)
         start_utc, end_utc, start_date, end_date = self._span(
             event.start, event.end, event.all_day, tz
@@ -350,10 +292,7 @@ class LocalCalendar(LocalStore):
             row = self._materialize(event_id)
             if self._applied(idempotency_key):
                 return self._current(event_id)
-            if row["status"] == "cancelled":
-                raise ProviderError(
-                    f"Event '{row['title']}' is cancelled; create a new event instead of moving it."
-                )
+            require_movable(row["title"], row["status"])
             if row["recurrence"] != _NO_RULES:
                 exceptions = self._db.execute(
                     "SELECT 1 FROM events WHERE recurring_id = ? LIMIT 1", (row["id"],)
@@ -363,7 +302,7 @@ class LocalCalendar(LocalStore):
                         f"'{row['title']}' repeats and some occurrences were changed on their "
                         "own; move single occurrences (their ids are in the agenda) instead."
                     )
-            tz = _zone(row["timezone"])
+            tz = require_zone(row["timezone"])
             span = self._span(start, end, bool(row["all_day"]), tz)
             with self.transaction():
                 self._db.execute(
@@ -460,7 +399,7 @@ class LocalCalendar(LocalStore):
         invitation (its mail passed no authentication) is filed marked so, and never
         changes one that was verified.
         """
-        tz = _zone(event.timezone)
+        tz = require_zone(event.timezone)
         span = self._span(event.start, event.end, event.all_day, tz)
         rules = normalize_recurrence(event.recurrence, tz, event.start)
         status = "cancelled" if cancelled else "confirmed"
@@ -551,8 +490,7 @@ class LocalCalendar(LocalStore):
                 first.isoformat(),
                 stop.isoformat(),
             )
-        if end <= start:
-            raise ProviderError("An event must end after it starts.")
+        require_span(start, end)
         return _utc(start), _utc(end), None, None
 
     def _id_for(self, idempotency_key: str) -> str:
@@ -569,10 +507,7 @@ class LocalCalendar(LocalStore):
     def _row(self, event_id: str) -> Row:
         row = self._find(event_id)
         if row is None:
-            raise NotFound(
-                f"No event with id '{event_id}' in the calendar. "
-                "List the agenda to find the event's id."
-            )
+            raise no_such_event(event_id)
         return row
 
     def _current(self, event_id: str) -> Event:
@@ -607,7 +542,7 @@ class LocalCalendar(LocalStore):
         cal = calendar_of(components, None)
         out: list[Event] = []
         all_day = bool(series["all_day"])
-        tz = _zone(series["timezone"])
+        tz = require_zone(series["timezone"])
         for item in recurring_ical_events.of(cal).between(start, end):
             original = ical_time(item, "RECURRENCE-ID") or ical_time(item, "DTSTART")
             assert original is not None
@@ -644,17 +579,14 @@ class LocalCalendar(LocalStore):
         if series is None or series["recurrence"] == _NO_RULES:
             self._row(occurrence_id)  # raises NotFound with the usual sentence
         assert series is not None
-        tz = _zone(series["timezone"])
+        tz = require_zone(series["timezone"])
         try:
             if series["all_day"]:
                 original = _midnight(datetime.strptime(key, "%Y%m%d").date(), tz)
             else:
                 original = datetime.strptime(key, _RID_FMT).replace(tzinfo=UTC)
         except ValueError:
-            raise NotFound(
-                f"No event with id '{occurrence_id}' in the calendar. "
-                "List the agenda to find the event's id."
-            ) from None
+            raise no_such_event(occurrence_id) from None
         for ev in self._expand(series, [], original, original + timedelta(seconds=1)):
             if ev.id == occurrence_id:
                 return ev
@@ -674,7 +606,7 @@ class LocalCalendar(LocalStore):
         ev = self._occurrence(event_id)
         series = self._row(ev.recurring_id)
         now = _utc(datetime.now(UTC))
-        tz = _zone(series["timezone"])
+        tz = require_zone(series["timezone"])
         span = self._span(ev.start, ev.end, ev.all_day, tz)
         self._db.execute(
             "INSERT INTO events (id, title, start_utc, end_utc, start_date, end_date, timezone,"
@@ -716,7 +648,7 @@ class LocalCalendar(LocalStore):
             )
 
     def _event(self, row: Row) -> Event:
-        tz = _zone(row["timezone"])
+        tz = require_zone(row["timezone"])
         start: datetime
         end: datetime
         if row["all_day"]:
@@ -725,7 +657,7 @@ class LocalCalendar(LocalStore):
         else:
             start = _from_utc(row["start_utc"]).astimezone(tz)
             end = _from_utc(row["end_utc"]).astimezone(
-                _zone(row["end_timezone"] or row["timezone"])
+                require_zone(row["end_timezone"] or row["timezone"])
             )
         recurrence_id: datetime | None = None
         if row["rid"]:

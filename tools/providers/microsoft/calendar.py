@@ -51,7 +51,14 @@ import icalendar
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from tools.providers.base import Busy, Event, NewEvent, NotFound, PartStat, ProviderError
-from tools.providers.local.calendar import all_day_dates
+from tools.providers.calendar_rules import (
+    all_day_dates,
+    own_event,
+    require_aware,
+    require_movable,
+    require_span,
+    require_zone,
+)
 from tools.providers.microsoft.auth import MicrosoftAuth
 from tools.providers.microsoft.graph import GRAPH_URL, GraphClient, GraphNotFound, odata_quote
 
@@ -253,7 +260,7 @@ class GraphCalendar:
 
     def list_events(self, start: datetime, end: datetime) -> list[Event]:
         """Events overlapping [start, end), recurring series expanded by Graph, sorted by start."""
-        _aware(start, end)
+        require_aware(start, end)
         params: dict[str, str | int] = {
             "startDateTime": _utc_text(start),
             "endDateTime": _utc_text(end),
@@ -281,7 +288,7 @@ class GraphCalendar:
         Attendees Exchange cannot see (outside the organisation, unknown) are left out
         of the answer rather than reported free.
         """
-        _aware(start, end)
+        require_aware(start, end)
         wanted = [a for a in (attendees or []) if a.strip()]
         schedules = [self.address, *[_bare(a) for a in wanted]]
         body = {
@@ -329,8 +336,8 @@ class GraphCalendar:
 
     def create_event(self, event: NewEvent, idempotency_key: str) -> Event:
         """Create an event (and invite its attendees) once per key."""
-        _aware(event.start, event.end)
-        tz = _zone(event.timezone)
+        require_span(event.start, event.end, all_day=event.all_day)
+        tz = require_zone(event.timezone)
         transaction = transaction_id(idempotency_key)
         existing = self._find_transaction(transaction)
         if existing is not None:
@@ -374,17 +381,12 @@ class GraphCalendar:
         self, event_id: str, start: datetime, end: datetime, idempotency_key: str
     ) -> Event:
         """Give an event (a series or one occurrence) new start and end, in its own zone."""
-        _aware(start, end)
-        if end <= start:
-            raise ProviderError("An event must end after it starts; give a later end time.")
+        require_span(start, end)
         current = self.get_event(event_id)
-        if current.status == "cancelled":
-            raise ProviderError(
-                f"Event '{current.title}' is cancelled; create a new event instead of moving it."
-            )
+        require_movable(current.title, current.status)
         if current.start == start and current.end == end:
             return current  # already there: a retry changes nothing
-        tz = _zone(current.timezone)
+        tz = require_zone(current.timezone)
         self.client.request(
             "PATCH",
             self._event_path(event_id),
@@ -428,10 +430,7 @@ class GraphCalendar:
             )
         current = self.get_event(event_id)
         if current.organizer and current.organizer == self.address:
-            raise ProviderError(
-                f"'{current.title}' is the principal's own meeting; there is no invitation to "
-                "answer."
-            )
+            raise own_event(current.title, "meeting")
         if current.attendance.get(self.address) == answer:
             return current  # already answered so: a retry sends nothing
         self.client.post_json(
@@ -520,21 +519,6 @@ def graph_time(value: Any, fallback: ZoneInfo) -> datetime:
 def _parse_instant(text: str) -> datetime:
     when = datetime.fromisoformat(_FRACTION.sub(r"\1", text.replace("Z", "+00:00")))
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-
-
-def _aware(*values: datetime) -> None:
-    for value in values:
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ProviderError("Calendar times must carry a time zone; got a naive datetime.")
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ProviderError(
-            f"'{name}' is not an IANA time zone name (e.g. Europe/Berlin)."
-        ) from None
 
 
 def _utc_text(when: datetime) -> str:
