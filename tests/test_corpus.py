@@ -17,7 +17,8 @@ from tools.providers.mime import parse_rfc822
 # evals/ is not an installed package; it is imported from the checkout.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from evals.bench_memory import percentile, recall_at, reciprocal_rank, score  # noqa: E402
-from evals.corpus import Corpus, Query, generate, load_queries, render  # noqa: E402
+from evals.corpus import generate  # noqa: E402
+from evals.corpus_archive import Corpus, Query, load_queries, render  # noqa: E402
 
 
 @pytest.fixture(scope="module")
