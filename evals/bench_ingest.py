@@ -55,7 +55,8 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from evals.bench_cli import environment, prepare, secretary_script
-from evals.corpus import Attachment, Mail, generate, render
+from evals.corpus import generate
+from evals.corpus_archive import Attachment, Mail, render
 
 Mix = Literal["realistic", "text"]
 

@@ -29,7 +29,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from evals.corpus import Corpus, Query, generate
+from evals.corpus import generate
+from evals.corpus_archive import Corpus, Query
 
 MODES = ("merged", "dense", "keyword")
 
@@ -156,58 +157,25 @@ def fill_vectors_from_sample(memory: Any, seed: int, noise: float = 0.02) -> int
     """Give every not-yet-embedded item vectors copied from real chunks, plus noise.
 
     A shortcut for the scale test only: the vectors come from the model (they
-    are real chunks of the first corpus) but do not belong to these texts.
+    are real chunks of the first corpus) but do not belong to these texts. The
+    items are chunked and stored by the memory's own embedding loop; only the
+    vectors are made here.
 
     Returns:
         The number of items filled.
     """
     import numpy as np
 
-    from tools.providers.memory.store import _ts, chunk
-
-    coll = memory.collection
-    sample = coll.get(include=["embeddings"])
+    sample = memory.collection.get(include=["embeddings"])
     base = np.asarray(sample["embeddings"], dtype=np.float32)
     rng = np.random.default_rng(seed)
-    filled = 0
-    db = memory._db  # the bench owns this memory; no other writer
-    while True:
-        rows = db.execute(
-            "SELECT rowid, id, kind, sender, date, subject, text FROM items"
-            " WHERE embedded = 0 ORDER BY rowid LIMIT 1000"
-        ).fetchall()
-        if not rows:
-            return filled
-        ids, docs, metas = [], [], []
-        for r in rows:
-            for n, piece in enumerate(chunk(f"{r['subject']}\n{r['text']}")):
-                ids.append(f"{r['id']}#{n}")
-                docs.append(piece)
-                metas.append(
-                    {
-                        "item": r["id"],
-                        "kind": r["kind"],
-                        "sender": r["sender"].lower(),
-                        "ts": _ts(r["date"]),
-                    }
-                )
-        vectors = base[rng.integers(0, len(base), len(ids))]
+
+    def sampled(docs: list[str]) -> Any:
+        vectors = base[rng.integers(0, len(base), len(docs))]
         vectors = vectors + rng.normal(0, noise, vectors.shape).astype(np.float32)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        for start in range(0, len(ids), 2000):
-            end = start + 2000
-            coll.upsert(
-                ids=ids[start:end],
-                documents=docs[start:end],
-                metadatas=metas[start:end],
-                embeddings=vectors[start:end],
-            )
-        # The database layer runs one statement at a time (no executemany): one UPDATE a batch.
-        marks = ", ".join("?" for _ in rows)
-        db.execute(
-            f"UPDATE items SET embedded = 1 WHERE rowid IN ({marks})", [r["rowid"] for r in rows]
-        )
-        filled += len(rows)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    return int(memory.embed_pending(batch=1000, vectors=sampled))
 
 
 # --------------------------------------------------------------------------- the bench

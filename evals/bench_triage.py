@@ -1,6 +1,6 @@
 """Benchmark of mail triage on the labelled set of :mod:`evals.triage_set`.
 
-    python -m evals.bench_triage [--model] [--json FILE] [--seed N] [--limit N]
+    python -m evals.bench_triage [--model] [--json FILE] [--limit N]
 
 Runs the model-free rules layer (``tools.triage.rules``) on every message and
 prints the coverage (share decided without a model), per label the precision
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evals.triage_set import DEFAULT_SEED, LABELS, TriageItem, generate, principal_of_set
+from evals.triage_set import LABELS, SEED, TriageItem, load, principal_of_set
 
 if TYPE_CHECKING:
     from tools.foundation.principals import Principal
@@ -314,7 +314,6 @@ def main(argv: list[str] | None = None) -> int:
         "--model", action="store_true", help="also run the full triage with the configured model"
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the numbers as JSON")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--limit", type=int, default=0, help="only the first N messages")
     parser.add_argument("--repeat", type=int, default=3, help="timing runs of the rules layer")
     args = parser.parse_args(argv)
@@ -326,13 +325,13 @@ def main(argv: list[str] | None = None) -> int:
         model = _model(settings)
         if model is None:
             return 2
-    items = generate(args.seed)
+    items = load()
     if args.limit:
         items = items[: args.limit]
     result = evaluate(items, model, settings, repeat=args.repeat)
-    print(report(result, args.seed))
+    print(report(result, SEED))
     if args.json:
-        payload = {"seed": args.seed, "labels": Counter(i.label for i in items), **result}
+        payload = {"seed": SEED, "labels": Counter(i.label for i in items), **result}
         args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         print(f"numbers written to {args.json}", file=sys.stderr)
     return 0

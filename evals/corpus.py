@@ -17,28 +17,28 @@ the fact; semantic queries are only asked where their description fits one
 thread of the whole archive.
 
 Run ``python -m evals.corpus --messages 10000 --out corpus.mbox --seed 7``; it
-writes the mbox and, next to it, the queries as JSON lines.
+writes the mbox and, next to it, the queries as JSON lines. The words the mail is
+made of are in ``evals/data/corpus_words.toml``.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import json
-import quopri
 import random
 import re
 import sys
 import time
+import tomllib
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.header import Header
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from evals.corpus_archive import Attachment, Corpus, Mail, Query, QueryKind
 
 PRINCIPAL = ("Ada Lovelace", "ada@lovelace-partners.com")
 TZ = ZoneInfo("Europe/Berlin")
@@ -46,232 +46,35 @@ START = datetime(2025, 1, 6, 8, 0, tzinfo=TZ)
 HUGE_BYTES = 31 * 1024 * 1024
 """Size of the one huge attachment: above the ingest's per-message limit."""
 
-QueryKind = Literal["exact", "semantic", "mixed"]
 
-FIRST = (
-    "Dana Omar Priya Lukas Sofia Mateo Hannah Jonas Amelie Noah Clara Felix Leonie Elias "
-    "Marie Paul Emma Ben Mia Luca Chloé Hugo Léa Louis Inès Jules Ava Oliver Isla George "
-    "Freya Arthur Maya Ravi Yuki Kenji Amara Tomasz Zofia Nils Astrid Pedro Lucía Marco Giulia"
-).split()
-LAST = (
-    "Fischer Weber Okafor Schneider Müller Dubois Martin Bernard Petit Rossi Bianchi Novak "
-    "Kowalski Larsen Nielsen Andersson Costa Silva Murphy Kelly Walsh Patel Shah Tanaka Sato "
-    "Haddad Nasser Becker Hoffmann Wagner Lefèvre Moreau Garcia López Jansen de Vries Brown Wilson"
-).split()
-ORGS = [
-    ("Acme Facility Services", "acme-facility.de"),
-    ("Globex Consulting", "globex.com"),
-    ("Initech IT Support", "initech.io"),
-    ("Blue Harbour Legal", "blueharbour-legal.eu"),
-    ("Nordlicht Catering", "nordlicht-catering.de"),
-    ("Feinkost Brandt", "feinkost-brandt.de"),
-    ("Le Petit Four Traiteur", "petitfour.fr"),
-    ("Sunrise Travel", "sunrise-travel.com"),
-    ("Skyway Airlines", "skyway.aero"),
-    ("Praxis am Park", "praxis-am-park.de"),
-    ("City Dental Clinic", "citydental.co.uk"),
-    ("Daily Ledger", "dailyledger.news"),
-    ("Handelsblatt Digital", "hb-digital.de"),
-    ("Tech Weekly", "techweekly.com"),
-    ("Umbrella Office Supply", "umbrella-office.com"),
-    ("Stark Printing", "stark-print.de"),
-    ("Wayne Property Management", "wayne-properties.com"),
-    ("Hooli Cloud", "hooli.cloud"),
-    ("Vandelay Imports", "vandelay.com"),
-    ("Cyberdyne Security", "cyberdyne-sec.com"),
-    ("Soylent Foods", "soylent-foods.com"),
-    ("Kastanie Steuerberatung", "kastanie-stb.de"),
-    ("Atelier Lumière", "atelier-lumiere.fr"),
-    ("Greenleaf Plant Care", "greenleaf-plants.de"),
-]
-CATERERS = ["Nordlicht Catering", "Feinkost Brandt", "Le Petit Four Traiteur", "Soylent Foods"]
-MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
-WEEKDAYS = "Monday Tuesday Wednesday Thursday Friday".split()
-SERVICES = [
-    ("office cleaning", "having the offices cleaned"),
-    ("IT support hours", "help with our computers"),
-    ("printer lease", "renting the copy machine"),
-    ("translation of the annual report", "turning the yearly report into another language"),
-    ("window cleaning", "washing the glass facade"),
-    ("website hosting", "keeping our web pages online"),
-    ("courier deliveries", "parcel messengers"),
-    ("plant care", "looking after the office greenery"),
-    ("coffee machine service", "maintenance of the espresso maker"),
-    ("security guard shifts", "people watching the building at night"),
-]
-EVENTS = [
-    ("offsite", "team retreat away from the office"),
-    ("summer party", "staff celebration in the warm season"),
-    ("board dinner", "evening meal with the directors"),
-    ("product launch", "release event for our new product"),
-    ("client workshop", "training day for customers"),
-    ("Christmas party", "end-of-year celebration"),
-    ("anniversary reception", "drinks for the company birthday"),
-]
-VENUES = ["Potsdam", "the Spreespeicher", "our office", "Villa Borsig", "the Hafenhalle"]
-CITIES = [
-    ("Lisbon", "Portugal"),
-    ("Paris", "France"),
-    ("Vienna", "Austria"),
-    ("Madrid", "Spain"),
-    ("Rome", "Italy"),
-    ("Stockholm", "Sweden"),
-    ("Copenhagen", "Denmark"),
-    ("Amsterdam", "the Netherlands"),
-    ("Dublin", "Ireland"),
-    ("Athens", "Greece"),
-    ("Warsaw", "Poland"),
-    ("Prague", "the Czech Republic"),
-    ("Oslo", "Norway"),
-    ("Helsinki", "Finland"),
-    ("Zurich", "Switzerland"),
-    ("Edinburgh", "Scotland"),
-    ("New York", "the United States"),
-    ("Tokyo", "Japan"),
-]
-TOPICS = [
-    ("budget review", "going through the spending plan"),
-    ("hiring plan", "recruiting new staff"),
-    ("quarterly report", "the three-month results"),
-    ("website relaunch", "our new internet presence"),
-    ("lease renewal", "extending the office rental"),
-    ("pricing strategy", "what we charge customers"),
-    ("security audit", "checking our IT defences"),
-    ("annual appraisal", "the yearly performance talk"),
-    ("partnership proposal", "the cooperation offer"),
-    ("tax filing", "the returns for the tax office"),
-]
-CONTRACTS = [
-    ("service agreement", "maintenance deal"),
-    ("office lease", "rental contract for the premises"),
-    ("software licence", "right to use the program"),
-    ("supply contract", "deal for regular deliveries"),
-    ("consulting framework agreement", "advisory arrangement"),
-]
-SPECIALISTS = [
-    ("dermatologist", "skin doctor"),
-    ("cardiologist", "heart specialist"),
-    ("ophthalmologist", "eye doctor"),
-    ("orthopaedist", "bone and joint doctor"),
-    ("dentist", "tooth check"),
-    ("ENT specialist", "ear, nose and throat doctor"),
-]
-STORIES = [
-    ("remote work in small firms", "staff working from home"),
-    ("women founders in tech", "female entrepreneurs in software"),
-    ("AI in accounting", "machines doing the bookkeeping"),
-    ("the four-day week", "shorter working weeks"),
-    ("energy costs for offices", "what heating and electricity cost businesses"),
-    ("data protection fines", "penalties for privacy breaches"),
-]
-STREETS = [
-    "Kastanienallee", "Torstraße", "Oranienstraße", "Friedrichstraße", "Schönhauser Allee",
-    "Bergmannstraße", "Karl-Marx-Allee", "Invalidenstraße", "Linienstraße", "Auguststraße",
-    "Wilhelmstraße", "Sonnenallee",
-]  # fmt: skip
-ROOMS = ["room B2.14", "the Orion room", "the fourth-floor kitchen", "room 3.07", "the library"]
-FILLER = [
-    "Thanks, {first}. That works for me.",
-    "Noted, I'll put it in the calendar.",
-    "Could you resend the attachment? It did not come through on my side.",
-    "Let me check with {other} and get back to you by {weekday}.",
-    "Perfect, see you then.",
-    "Sorry for the slow reply, last week was hectic.",
-    "Great, thank you for sorting this out so quickly.",
-    "I've forwarded this to {other}, who handles it from now on.",
-    "Can we keep this on hold until after the {topic}?",
-    "Agreed. Please go ahead.",
-    "Quick question: does this include VAT?",
-    "I'm travelling until {weekday}, so replies may be slow.",
-    "All good from my side. Speak soon.",
-    "That's fine. Please send the paperwork to {other} as well.",
-    "Thanks for the reminder, I had completely forgotten.",
-    "We discussed this internally and would like to proceed.",
-    "Could we talk about it on the phone tomorrow morning?",
-    "Understood. I'll let the team know.",
-]
-CHATTER = [
-    "The weather here has finally turned, so the terrace is open again.",
-    "We are still settling into the new project management tool.",
-    "The team sends its regards.",
-    "Hope the move went smoothly.",
-    "Next week is school holidays here, so the office will be quiet.",
-    "By the way, the parking garage is closed for repairs this month.",
-    "I hope you had a good weekend.",
-    "Sorry again for the confusion last time.",
-]
-GERMAN = [
-    "Vielen Dank für Ihre Nachricht. Wir melden uns bis {weekday} mit einem Vorschlag.",
-    "Gerne bestätigen wir den Termin. Bitte bringen Sie die Unterlagen mit.",
-    "Anbei erhalten Sie die gewünschten Informationen. Für Rückfragen stehe ich gern bereit.",
-]
-FRENCH = [
-    "Merci pour votre message. Nous revenons vers vous d'ici {weekday}.",
-    "Je vous confirme le rendez-vous. N'hésitez pas à me contacter pour toute question.",
-    "Veuillez trouver ci-joint les informations demandées. Bien cordialement.",
-]
+def _load_words(path: Path) -> dict[str, list[Any]]:
+    """The word lists of ``corpus_words.toml``; a pair is a tuple, as the generator unpacks it."""
+    with open(path, "rb") as fh:
+        raw = tomllib.load(fh)
+    return {k: [tuple(x) if isinstance(x, list) else x for x in v] for k, v in raw.items()}
 
 
-@dataclass
-class Attachment:
-    """A file attached to a generated message."""
-
-    filename: str
-    ctype: str
-    data: bytes
-
-
-@dataclass
-class Mail:
-    """One generated message: what its author wrote and how it is rendered."""
-
-    message_id: str
-    thread_id: str
-    sender: tuple[str, str]
-    to: list[tuple[str, str]]
-    subject: str
-    date: datetime
-    text: str
-    signature: str = ""
-    quote: str = ""
-    parents: list[str] = field(default_factory=list)
-    attachments: list[Attachment] = field(default_factory=list)
-    html_only: bool = False
-    charset: str = "utf-8"
-    lang: str = "en"
-    bad: str = ""
-    """Why the message is deliberately bad ('' when it is not)."""
-
-    @property
-    def body(self) -> str:
-        """The full text body as sent: new text, signature, quoted history."""
-        out = self.text
-        if self.signature:
-            out += "\n\n" + self.signature
-        if self.quote:
-            out += "\n\n" + self.quote
-        return out + "\n"
-
-    def own_text(self) -> str:
-        """What the author wrote, plus the text of text attachments (where facts may live)."""
-        parts = [self.text]
-        parts += [a.data.decode("utf-8") for a in self.attachments if a.ctype == "text/plain"]
-        return "\n".join(parts)
-
-
-@dataclass
-class Query:
-    """A labelled recall query: the messages whose own text answers it."""
-
-    id: str
-    kind: QueryKind
-    text: str
-    answers: list[str]
-    fact: str
-    """The planted string every answer's own text contains."""
-    topic: str
+_WORDS = _load_words(Path(__file__).resolve().parent / "data" / "corpus_words.toml")
+FIRST: list[str] = _WORDS["first"]
+LAST: list[str] = _WORDS["last"]
+ORGS: list[tuple[str, str]] = _WORDS["orgs"]
+CATERERS: list[str] = _WORDS["caterers"]
+MONTHS: list[str] = _WORDS["months"]
+WEEKDAYS: list[str] = _WORDS["weekdays"]
+SERVICES: list[tuple[str, str]] = _WORDS["services"]
+EVENTS: list[tuple[str, str]] = _WORDS["events"]
+VENUES: list[str] = _WORDS["venues"]
+CITIES: list[tuple[str, str]] = _WORDS["cities"]
+TOPICS: list[tuple[str, str]] = _WORDS["topics"]
+CONTRACTS: list[tuple[str, str]] = _WORDS["contracts"]
+SPECIALISTS: list[tuple[str, str]] = _WORDS["specialists"]
+STORIES: list[tuple[str, str]] = _WORDS["stories"]
+STREETS: list[str] = _WORDS["streets"]
+ROOMS: list[str] = _WORDS["rooms"]
+FILLER: list[str] = _WORDS["filler"]
+CHATTER: list[str] = _WORDS["chatter"]
+GERMAN: list[str] = _WORDS["german"]
+FRENCH: list[str] = _WORDS["french"]
 
 
 @dataclass
@@ -281,143 +84,6 @@ class _Fact:
     fact: str
     key: tuple[str, ...]
     queries: dict[QueryKind, str]
-
-
-@dataclass
-class Corpus:
-    """A generated archive with its labelled queries."""
-
-    seed: int
-    mails: list[Mail]
-    queries: list[Query]
-
-    def by_id(self) -> dict[str, Mail]:
-        """Messages by Message-ID."""
-        return {m.message_id: m for m in self.mails}
-
-    def write_mbox(self, path: Path) -> Path:
-        """Write every message to an mbox file."""
-        with open(path, "wb") as fh:
-            for m in self.mails:
-                stamp = m.date.astimezone(ZoneInfo("UTC")).strftime("%a %b %d %H:%M:%S %Y")
-                fh.write(f"From {m.sender[1]} {stamp}\n".encode())
-                data = render(m)
-                # mbox: a body line starting with "From " would begin a new message.
-                data = re.sub(rb"(?m)^From ", b">From ", data)
-                fh.write(data)
-                if not data.endswith(b"\n"):
-                    fh.write(b"\n")
-                fh.write(b"\n")
-        return path
-
-    def write_queries(self, path: Path) -> Path:
-        """Write the labelled queries as JSON lines."""
-        with open(path, "w", encoding="utf-8") as fh:
-            for q in self.queries:
-                fh.write(json.dumps(asdict(q), ensure_ascii=False) + "\n")
-        return path
-
-
-def load_queries(path: Path) -> list[Query]:
-    """Queries written by :meth:`Corpus.write_queries`."""
-    with open(path, encoding="utf-8") as fh:
-        return [Query(**json.loads(line)) for line in fh if line.strip()]
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-def _header(text: str) -> str:
-    """A header value, as RFC 2047 encoded words when it is not ASCII."""
-    if text.isascii():
-        return text
-    return Header(text, "utf-8").encode()
-
-
-def _addr(person: tuple[str, str]) -> str:
-    return formataddr(person, charset="utf-8")
-
-
-def _encode_text(text: str, charset: str) -> tuple[bytes, str]:
-    """Body bytes and their transfer encoding."""
-    if charset.startswith("x-"):
-        return text.encode("utf-8"), "8bit"
-    data = text.encode(charset, errors="replace")
-    if data.isascii():
-        return data, "7bit"
-    return quopri.encodestring(data), "quoted-printable"
-
-
-def _html(m: Mail) -> str:
-    def paras(text: str) -> str:
-        return "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in text.split("\n\n"))
-
-    out = f"<html><head><style>p{{margin:0}}</style></head><body>{paras(m.text)}"
-    if m.signature:
-        out += "<div>-- </div>" + "".join(f"<div>{s}</div>" for s in m.signature.split("\n")[1:])
-    if m.quote:
-        head, _, rest = m.quote.partition("\n")
-        quoted = "\n".join(line.removeprefix("> ").removeprefix(">") for line in rest.split("\n"))
-        out += f"<p>{head}</p><blockquote>{paras(quoted)}</blockquote>"
-    return out + "</body></html>"
-
-
-def render(m: Mail) -> bytes:
-    """The message as RFC 5322 bytes."""
-    head = [
-        f"From: {_addr(m.sender)}",
-        f"To: {', '.join(_addr(p) for p in m.to)}",
-        f"Subject: {_header(m.subject)}",
-        f"Date: {format_datetime(m.date)}",
-        f"Message-ID: {m.message_id}",
-    ]
-    if m.parents:
-        head.append(f"In-Reply-To: {m.parents[-1]}")
-        head.append(f"References: {' '.join(m.parents[-10:])}")
-    head.append("MIME-Version: 1.0")
-    if m.bad == "no headers":
-        return b"\n" + m.text.encode() + b"\n"
-    if m.bad == "empty body":
-        return ("\n".join([*head, 'Content-Type: text/plain; charset="utf-8"']) + "\n\n").encode()
-    if m.html_only:
-        ctype, body = "text/html", _html(m)
-    else:
-        ctype, body = "text/plain", m.body
-    data, cte = _encode_text(body, m.charset)
-    text_part = (
-        f'Content-Type: {ctype}; charset="{m.charset}"\nContent-Transfer-Encoding: {cte}\n\n'
-    ).encode() + data
-    if not m.attachments and m.bad != "broken boundary":
-        return "\n".join(head).encode() + b"\n" + text_part + b"\n"
-    boundary = f"=_part_{m.message_id.strip('<>').split('@')[0]}"
-    declared = boundary + ("-missing" if m.bad == "broken boundary" else "")
-    out = [
-        "\n".join(head).encode(),
-        f'\nContent-Type: multipart/mixed; boundary="{declared}"\n\n'.encode(),
-        b"This is a multi-part message in MIME format.\n",
-        f"--{boundary}\n".encode(),
-        text_part,
-        b"\n",
-    ]
-    for a in m.attachments:
-        out.append(f"--{boundary}\n".encode())
-        disposition = f'Content-Disposition: attachment; filename="{a.filename}"\n'
-        if a.ctype == "text/plain":
-            payload, cte = _encode_text(a.data.decode("utf-8"), "utf-8")
-            out.append(
-                f'Content-Type: text/plain; charset="utf-8"; name="{a.filename}"\n'
-                f"Content-Transfer-Encoding: {cte}\n{disposition}\n".encode()
-            )
-            out.append(payload)
-        else:
-            out.append(
-                f'Content-Type: {a.ctype}; name="{a.filename}"\n'
-                f"Content-Transfer-Encoding: base64\n{disposition}\n".encode()
-            )
-            out.append(base64.encodebytes(a.data))
-        out.append(b"\n")
-    out.append(f"--{boundary}--\n".encode())
-    return b"".join(out)
 
 
 # --------------------------------------------------------------------------- generation

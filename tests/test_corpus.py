@@ -17,7 +17,8 @@ from tools.providers.mime import parse_rfc822
 # evals/ is not an installed package; it is imported from the checkout.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from evals.bench_memory import percentile, recall_at, reciprocal_rank, score  # noqa: E402
-from evals.corpus import Corpus, Query, generate, load_queries, render  # noqa: E402
+from evals.corpus import generate  # noqa: E402
+from evals.corpus_archive import Corpus, Query, load_queries, render  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +124,24 @@ def test_metrics_on_a_toy_ranking() -> None:
     s = score({"q1": ["x", "a"], "q2": ["a", "b", "y"]}, queries)
     assert s["recall@5"] == 1.0 and s["mrr"] == pytest.approx((1 + 1 / 3) / 2)
     assert s["semantic"] == {"recall@5": 1.0, "mrr": pytest.approx(1 / 3), "n": 1.0}
+
+
+def test_the_scale_shortcut_fills_vectors_through_the_memorys_own_loop(tmp_path: Path) -> None:
+    from evals.bench_memory import fill_vectors_from_sample
+    from tools.providers.memory.store import open_memory
+
+    memory = open_memory(tmp_path / "home", "bench", tmp_path / "home" / "bench", None)
+    memory.add_note("Invoice INV-2026-0417 for the office cleaning is due on Friday.")
+    assert memory.embed_pending() == 1
+    long = " ".join(f"word{n}" for n in range(400))  # more than one chunk
+    for n in range(3):
+        memory.add_note(f"Budget review note {n}: {long}")
+    assert memory.pending_embeddings() == 3
+    assert fill_vectors_from_sample(memory, seed=1) == 3
+    assert memory.pending_embeddings() == 0
+    stored = memory.collection.get(include=["embeddings", "metadatas"])
+    assert len(stored["ids"]) > 4  # the long notes were chunked as the memory chunks them
+    assert {m["kind"] for m in stored["metadatas"]} == {"note"}
+    norms = [sum(x * x for x in v) ** 0.5 for v in stored["embeddings"]]
+    assert all(abs(n - 1) < 1e-4 for n in norms)
+    memory.close()

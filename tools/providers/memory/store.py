@@ -426,7 +426,12 @@ class Memory(LocalStore):
         row = self._db.fetchone("SELECT count(*) AS n FROM items WHERE embedded = 0")
         return int(row["n"]) if row else 0
 
-    def embed_pending(self, batch: int = 64, progress: Callable[[int], None] | None = None) -> int:
+    def embed_pending(
+        self,
+        batch: int = 64,
+        progress: Callable[[int], None] | None = None,
+        vectors: Callable[[list[str]], Any] | None = None,
+    ) -> int:
         """Embed items not yet in Chroma, in bounded batches; resumable at any point.
 
         At most ``batch`` items are read at a time, only the first
@@ -434,6 +439,8 @@ class Memory(LocalStore):
         runs the model on them) about :data:`CHUNKS_PER_UPSERT` chunks at a
         time, so the memory used does not grow with the archive or with one
         long item. An item is marked embedded once all its chunks are stored.
+        ``vectors``, when given, makes the vectors of a list of chunks instead
+        of the collection's model (a benchmark filling a large memory quickly).
         """
         coll = self.collection
         if coll is None:
@@ -466,7 +473,8 @@ class Memory(LocalStore):
                     )
                 items.append(r["id"])
                 if len(ids) >= CHUNKS_PER_UPSERT or r is rows[-1]:
-                    self._store_chunks(coll, ids, docs, metas, items)
+                    given = vectors(docs) if vectors and ids else None
+                    self._store_chunks(coll, ids, docs, metas, items, given)
                     done += len(items)
                     if progress:
                         progress(len(items))
@@ -479,10 +487,11 @@ class Memory(LocalStore):
         docs: list[str],
         metas: list[dict[str, Any]],
         items: list[str],
+        embeddings: Any = None,
     ) -> None:
-        """Upsert chunks (Chroma embeds them), then mark their items embedded."""
+        """Upsert chunks (Chroma embeds them unless given), then mark their items embedded."""
         if ids:
-            coll.upsert(ids=ids, documents=docs, metadatas=metas)
+            coll.upsert(ids=ids, documents=docs, metadatas=metas, embeddings=embeddings)
         with self._lock:
             marks = ", ".join("?" for _ in items)
             self._db.execute(f"UPDATE items SET embedded = 1 WHERE id IN ({marks})", items)
