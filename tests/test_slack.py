@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 import threading
 import time
 import urllib.error
@@ -19,13 +20,16 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+import uvicorn
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 from slack_standin import TOKEN, SlackStandIn, running
 
 from agent.approval import Decision
-from agent.channels.slack import SlackDesk, SlackSettings, build_app, serve_http
+from agent.channels.api import create_app
+from agent.channels.slack import SlackDesk
+from agent.channels.slack_app import SlackSettings, build_app
 from tools.foundation.principals import Principal
 from tools.providers.scripted import ScriptedChatModel
 
@@ -444,9 +448,19 @@ def test_slash_brief_is_the_daily_briefing(bot: Callable[..., Bot]) -> None:
 def test_forged_signature_is_refused_with_401(bot: Callable[..., Bot]) -> None:
     model = ScriptedChatModel([])
     b = bot(model)
-    server = serve_http(b.app, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    # The bolt app on the HTTP API's FastAPI app, served by uvicorn on a loopback port.
+    api = create_app(b.sec, slack=b.app)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(
+        uvicorn.Config(api, log_level="warning", access_log=False, lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
     try:
         body = json.dumps(
             {
@@ -465,16 +479,17 @@ def test_forged_signature_is_refused_with_401(bot: Callable[..., Bot]) -> None:
         )
         headers = signed(body, "application/json")
         headers["x-slack-signature"] = "v0=" + "0" * 64
-        url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/slack/events"
         request = urllib.request.Request(url, body.encode(), headers, method="POST")
         with pytest.raises(urllib.error.HTTPError) as caught:
             urllib.request.urlopen(request, timeout=5)
         assert caught.value.code == 401
         caught.value.close()
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+        api.state.tokens.close()
     b.drain()
     assert model.calls == [] and b.standin.of("chat.postMessage") == []
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import click
 
@@ -53,6 +55,48 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``, or a sentence saying why there is none."""
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        raise click.ClickException(
+            f"Cannot listen on {host}:{port} ({exc.strerror}); choose another --host or --port."
+        ) from None
+    return sock
+
+
+def run_web(app: Any, sock: socket.socket) -> None:
+    """Serve a FastAPI app with uvicorn on ``sock`` until Ctrl-C or SIGTERM."""
+    import uvicorn
+
+    from tools.foundation.logs import protect_loggers
+
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    # uvicorn writes its own lines to stderr: they are masked like secretary.log's.
+    protect_loggers("uvicorn", "uvicorn.error", "uvicorn.access")
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def warn_if_remote(host: str) -> None:
+    """Say on stderr that tokens travel in clear text when ``host`` is not loopback."""
+    if not is_loopback(host):
+        _, err = _consoles()
+        err.print(
+            "[yellow]Listening beyond this machine: without a TLS proxy in front, tokens "
+            "travel in clear text.[/]"
+        )
+
+
+def shown_host(host: str) -> str:
+    """``host`` as it appears in a URL (IPv6 addresses in brackets)."""
+    return f"[{host}]" if ":" in host else host
+
+
 @cli.group("serve", invoke_without_command=True)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (loopback unless --allow-remote).")  # fmt: skip
@@ -60,9 +104,12 @@ def is_loopback(host: str) -> bool:
 @click.option("--allow-remote", is_flag=True,
               help="Allow a non-loopback --host. Tokens then cross the network in clear "
               "text: put a TLS-terminating proxy in front.")  # fmt: skip
+@click.option("--no-slack", is_flag=True,
+              help="Do not take Slack's requests at /slack/events even when "
+              "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set.")  # fmt: skip
 @click.pass_context
 @_guard
-def serve(ctx: click.Context, host: str, port: int, allow_remote: bool) -> None:
+def serve(ctx: click.Context, host: str, port: int, allow_remote: bool, no_slack: bool) -> None:
     """Run the HTTP API: list what waits for approval, and decide it.
 
     Every /v1 request needs a token (Authorization: Bearer ...) made with
@@ -70,6 +117,8 @@ def serve(ctx: click.Context, host: str, port: int, allow_remote: bool) -> None:
     /openapi.json, interactive docs at /docs (served locally, no CDN).
     Browser pages of other origins may call the API only when listed in
     api_cors_origins (SECRETARY_API_CORS_ORIGINS, commas between).
+    When SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set, the Slack bot's
+    requests are taken at /slack/events on the same port (signed by Slack).
 
     \b
     Examples:
@@ -85,41 +134,36 @@ def serve(ctx: click.Context, host: str, port: int, allow_remote: bool) -> None:
             "clear text without TLS; listen on 127.0.0.1 behind a TLS proxy, or pass "
             "--allow-remote if that proxy is on another machine."
         )
-    import socket
-
-    import uvicorn
-
     from agent.channels.api import create_app
+    from agent.channels.slack_app import CardSync, SlackSettings, open_bot
+    from tools.providers.base import ProviderError
 
     _, err = _consoles()
-    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host.strip("[]"), port))
-    except OSError as exc:
-        sock.close()
-        raise click.ClickException(
-            f"Cannot listen on {host}:{port} ({exc.strerror}); choose another --host or --port."
-        ) from None
+    sock = bind(host, port)
     with _secretary() as sec:
-        app = create_app(sec)
-        config = uvicorn.Config(app, log_level="warning", access_log=False)
-        from tools.foundation.logs import protect_loggers
-
-        # uvicorn writes its own lines to stderr: they are masked like secretary.log's.
-        protect_loggers("uvicorn", "uvicorn.error", "uvicorn.access")
-        server = uvicorn.Server(config)
-        if not is_loopback(host):
-            err.print(
-                "[yellow]Listening beyond this machine: without a TLS proxy in front, tokens "
-                "travel in clear text.[/]"
-            )
-        shown = f"[{host}]" if ":" in host else host
-        err.print(f"Secretary API on http://{shown}:{port} (docs at /docs; Ctrl-C to stop).")
+        bolt, sync = None, None
+        if not no_slack and SlackSettings.http_configured(sec.settings):
+            try:
+                desk, bolt = open_bot(
+                    sec, SlackSettings.from_settings(sec.settings, socket_mode=False)
+                )
+            except ProviderError as exc:
+                sock.close()
+                raise click.ClickException(f"{exc} (or pass --no-slack)") from None
+            sync = CardSync(desk)
+        app = create_app(sec, slack=bolt)
+        warn_if_remote(host)
+        url = f"http://{shown_host(host)}:{port}"
+        err.print(f"Secretary API on {url} (docs at /docs; Ctrl-C to stop).")
+        if sync is not None:
+            err.print(f"Slack's Request URL is served at {url}/slack/events.")
+            sync.start()
         try:
-            server.run(sockets=[sock])
+            run_web(app, sock)
         finally:
+            if sync is not None:
+                sync.stop()
+                sync.desk.close()
             app.state.tokens.close()
             sock.close()
 
