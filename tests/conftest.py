@@ -52,6 +52,9 @@ def isolated_home(
         "SECRETARY_PRINCIPAL",
         "SECRETARY_DATABASE_URL",
         "SECRETARY_CHROMA_URL",
+        "SLACK_BOT_TOKEN",
+        "SLACK_APP_TOKEN",
+        "SLACK_SIGNING_SECRET",
     ):
         monkeypatch.delenv(var, raising=False)
     if request.config.getoption("--database") == "postgres":

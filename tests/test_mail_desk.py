@@ -569,3 +569,47 @@ def test_ingest_leaves_the_desks_own_mail_out_of_memory(desk: Callable[..., Mail
     assert "of the secretary's own approval mails left out" in report.summary()
     hits = memory.recall("Approve? Reply to dana", k=10, mode="keyword")
     assert not [h for h in hits if "[SEC " in h.subject or "Approve?" in h.subject]
+
+
+def test_a_message_failing_three_worker_attempts_is_kept_failed_and_reported(
+    desk: Callable[..., MailDesk], ada: Principal
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    import agent.cli.mail_desk  # noqa: F401 - registers `secretary mail-agent` on the command group
+    from agent.cli import cli
+    from tools.foundation.settings import save_principal
+    from tools.providers.local.mail_desk import MAX_ATTEMPTS
+
+    def broken(_messages: Any) -> str:
+        raise RuntimeError("the model server is down")
+
+    d = desk(ScriptedChatModel([broken] * 20))
+    deliver(d, eml(body="Hi Ada,\n\nCould you send me the Q3 report?\n\nDana", message_id=ORIGINAL))
+    handled = d.run_round().handled
+    assert len(handled) == MAX_ATTEMPTS == 3
+    assert all("handling failed (the model server is down)" in line for line in handled)
+    assert [line.endswith("will retry") for line in handled] == [True, True, False]
+    assert handled[-1].endswith("gave up; see secretary.log")
+
+    # Kept, marked failed, and never tried again.
+    row = d.state.database.fetchone(
+        "SELECT status, attempts, error, raw FROM messages WHERE message_id = ?", (ORIGINAL,)
+    )
+    assert row is not None and (row["status"], row["attempts"]) == ("failed", MAX_ATTEMPTS)
+    assert row["error"] == "the model server is down"
+    assert b"Could you send me the Q3 report?" in bytes(row["raw"])
+    assert d.run_round().handled == []
+    assert d.sec.pending("ada") == [] and sent(d) == []
+
+    # `secretary mail-agent --status` reports it.
+    save_principal(ada)
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["mail-agent", "--principal", "ada", "--status", "--json"])
+    assert shown.exit_code == 0, shown.output
+    [reported] = [r for r in json.loads(shown.stdout) if r["message_id"] == ORIGINAL]
+    assert reported["status"] == "failed" and reported["error"] == "the model server is down"
+    table = runner.invoke(cli, ["mail-agent", "--principal", "ada", "--status"])
+    assert table.exit_code == 0 and "failed" in table.stdout

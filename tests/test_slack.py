@@ -10,22 +10,27 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+import uvicorn
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 from slack_standin import TOKEN, SlackStandIn, running
 
 from agent.approval import Decision
-from agent.channels.slack import SlackDesk, SlackSettings, build_app, serve_http
+from agent.channels.api import create_app
+from agent.channels.slack import SlackDesk
+from agent.channels.slack_app import SlackSettings, build_app
 from tools.foundation.principals import Principal
 from tools.providers.scripted import ScriptedChatModel
 
@@ -227,6 +232,30 @@ def test_dm_is_answered_in_its_thread_for_the_users_principal(bot: Callable[...,
     assert [m.content for m in b.sec.history("ada", thread)][0] == (
         "What does my afternoon look like?"
     )
+
+
+def test_thread_command_continues_a_terminal_thread_in_slack(bot: Callable[..., Bot]) -> None:
+    model = ScriptedChatModel(["Noted: the board meets on Friday.", "On Friday."])
+    b = bot(model)
+    b.sec.ask("Remember: the board meets on Friday.", principal="ada", thread="t1")  # terminal
+
+    assert b.dm("thread t1").status == 200  # ts 1700000000.000001 starts the Slack thread
+    bound = b.standin.wait_for("chat.postMessage", lambda p: "now continues" in p["text"])
+    assert bound["thread_ts"] == "1700000000.000001"
+    assert "thread `t1` of Ada Lovelace" in bound["text"]
+
+    assert b.dm("When does the board meet?", thread_ts="1700000000.000001").status == 200
+    answer = b.standin.wait_for("chat.postMessage", lambda p: p["text"].startswith("On Fri"))
+    assert answer["thread_ts"] == "1700000000.000001"
+    b.drain()
+    assert len(model.calls) == 2  # the terminal's turn and this one: binding is not a turn
+    said = [m.content for m in b.sec.history("ada", "t1")]
+    assert said[0] == "Remember: the board meets on Friday."
+    assert "When does the board meet?" in said and "On Friday." in said
+    assert b.sec.history("ada", f"slack-{DM}-1700000000.000001") == []
+    # The model saw the terminal's earlier turn when it answered in Slack.
+    earlier = model.calls[1][:-1]
+    assert any("the board meets on Friday" in str(m.content) for m in earlier)
 
 
 def test_slow_model_is_acknowledged_before_it_answers(bot: Callable[..., Bot]) -> None:
@@ -441,13 +470,59 @@ def test_slash_brief_is_the_daily_briefing(bot: Callable[..., Bot]) -> None:
 # --------------------------------------------------------------------------- security
 
 
+@contextmanager
+def served(b: Bot) -> Iterator[str]:
+    """The bolt app on the HTTP API's FastAPI app, under uvicorn on a loopback port (its URL)."""
+    api = create_app(b.sec, slack=b.app)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(
+        uvicorn.Config(api, log_level="warning", access_log=False, lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+        api.state.tokens.close()
+
+
+def test_signed_events_and_the_api_share_one_server_and_port(bot: Callable[..., Bot]) -> None:
+    b = bot(ScriptedChatModel(["Your afternoon is free."]))
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "channel": DM,
+        "user": ADA,
+        "text": "What does my afternoon look like?",
+        "ts": "1700000002.000001",
+    }
+    body = json.dumps(
+        {"type": "event_callback", "team_id": "T1", "event_id": "EvH", "event": event}
+    )
+    with served(b) as base:
+        request = urllib.request.Request(
+            f"{base}/slack/events", body.encode(), signed(body, "application/json"), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 200
+        with urllib.request.urlopen(f"{base}/healthz", timeout=5) as health:
+            assert json.loads(health.read()) == {"status": "ok"}
+        answer = b.standin.wait_for("chat.postMessage", lambda p: "afternoon is free" in p["text"])
+    assert answer["channel"] == DM and answer["thread_ts"] == "1700000002.000001"
+
+
 def test_forged_signature_is_refused_with_401(bot: Callable[..., Bot]) -> None:
     model = ScriptedChatModel([])
     b = bot(model)
-    server = serve_http(b.app, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with served(b) as base:
         body = json.dumps(
             {
                 "type": "event_callback",
@@ -465,16 +540,12 @@ def test_forged_signature_is_refused_with_401(bot: Callable[..., Bot]) -> None:
         )
         headers = signed(body, "application/json")
         headers["x-slack-signature"] = "v0=" + "0" * 64
-        url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
+        url = f"{base}/slack/events"
         request = urllib.request.Request(url, body.encode(), headers, method="POST")
         with pytest.raises(urllib.error.HTTPError) as caught:
             urllib.request.urlopen(request, timeout=5)
         assert caught.value.code == 401
         caught.value.close()
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
     b.drain()
     assert model.calls == [] and b.standin.of("chat.postMessage") == []
 
@@ -496,3 +567,41 @@ def test_stale_timestamp_is_refused(bot: Callable[..., Bot]) -> None:
     assert response.status == 401
     b.drain()
     assert b.sec.ledger.get(p.id).status == "proposed" and sent(b.sec) == []
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def test_tokens_come_from_settings_and_missing_ones_are_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tools.foundation.errors import SecretaryError
+    from tools.foundation.settings import load_settings
+
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", " xoxb-test-token ")
+    with pytest.raises(SecretaryError, match="Set SLACK_APP_TOKEN"):
+        SlackSettings.from_settings(load_settings(), socket_mode=True)
+    with pytest.raises(SecretaryError, match="Set SLACK_SIGNING_SECRET"):
+        SlackSettings.from_settings(load_settings(), socket_mode=False)
+    assert not SlackSettings.http_configured(load_settings())
+
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
+    settings = load_settings()
+    assert SlackSettings.http_configured(settings)
+    http = SlackSettings.from_settings(settings, socket_mode=False)
+    assert (http.bot_token, http.signing_secret) == ("xoxb-test-token", SECRET)
+    assert "xoxb" not in repr(http) and SECRET not in repr(settings)
+
+
+def test_the_api_alone_serves_no_slack_route(make_secretary: Callable[..., Any]) -> None:
+    from fastapi.testclient import TestClient
+
+    api = create_app(make_secretary())
+    try:
+        with TestClient(api) as client:
+            assert client.post("/slack/events", content=b"{}").status_code == 404
+            assert client.get("/healthz").status_code == 200
+    finally:
+        api.state.tokens.close()

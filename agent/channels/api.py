@@ -19,6 +19,10 @@ and styles from the server itself (the assets ship with ``fastapi-offline``),
 so they work without internet and no third-party host sees who reads them.
 Browsers may call the API from other origins only when those origins are
 listed in ``api_cors_origins`` (off by default; see :mod:`tools.foundation.settings`).
+
+When the Slack bot runs over HTTP, its bolt app is put on this same app: Slack's
+signed requests arrive at ``/slack/events`` (see :mod:`agent.channels.slack_app`),
+so one web server on one port serves both.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ from tools.foundation.db import Database, DatabaseError, migrate
 from tools.foundation.errors import SecretaryError
 
 if TYPE_CHECKING:
+    from slack_bolt import App
+
     from agent.ledger import Proposal
     from agent.runtime import Secretary
     from tools.foundation.principals import Principal, Role
@@ -433,12 +439,15 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_app(secretary: Secretary) -> FastAPI:
+def create_app(secretary: Secretary, *, slack: App | None = None) -> FastAPI:
     """The HTTP API over one secretary (run it with uvicorn).
 
     Args:
         secretary: The secretary whose ledger and principals are served; it
             must stay open while the app runs.
+        slack: The Slack bot's bolt app (:func:`agent.channels.slack_app.build_app`);
+            when given, Slack's requests are taken at ``/slack/events`` of the
+            same app, checked by their signatures instead of a token.
 
     Returns:
         The FastAPI application (OpenAPI at ``/openapi.json``, docs at ``/docs``).
@@ -677,4 +686,8 @@ def create_app(secretary: Secretary) -> FastAPI:
         rows = secretary.audit(who.principal.id)
         return [_proposal_out(p, who) for p in reversed(rows[-limit:])]
 
+    if slack is not None:
+        from agent.channels.slack_app import add_slack_route
+
+        add_slack_route(app, slack)
     return app

@@ -13,7 +13,8 @@ For one principal, each round:
 3. **ask for approvals** by e-mail when the principal chose that channel
    (``policy.approval_channel = "email"``): one request per waiting proposal,
    showing the whole action and carrying a signed token
-   (``agent.channels.approval_mail``).
+   (``agent.channels.approval_mail``; the answers are read in
+   ``agent.channels.mail_approvals``).
 
 An answer to a request decides only in the fixed grammar of
 ``agent.channels.decisions`` (approve / reject / an explicit edit); anything else
@@ -48,8 +49,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.channels import approval_mail
-from agent.channels.approval_mail import OWN_HEADERS, TOKEN_RE
-from agent.channels.decisions import Reading, read_reply
+from agent.channels.approval_mail import OWN_HEADERS
+from agent.channels.mail_approvals import EmailApprovals
 from tools.foundation.errors import SecretaryError
 from tools.providers.base import OutgoingMessage, ProviderError
 from tools.providers.local.mail_desk import (
@@ -58,15 +59,15 @@ from tools.providers.local.mail_desk import (
     OWN_FOLDER,
     DeskState,
 )
-from tools.providers.mime import normalize_subject, reply_subject
+from tools.providers.mime import normalize_subject
 
 if TYPE_CHECKING:
-    from agent.ledger import Proposal
     from agent.runtime import Secretary
     from tools.foundation.principals import Principal
     from tools.triage import Incoming, Verdict
 
 log = logging.getLogger(__name__)
+
 
 @dataclass
 class RoundReport:
@@ -111,13 +112,15 @@ class MailDesk:
         self.folder = folder
         self.state = DeskState(self.root, storage=self.workspace.storage)
         self.use_model = use_model and secretary.model_configured
-        self._key = (
+        self.signing_key = (
             self.state.signing_key() if self.state.storage.is_postgres else _desk_key(self.root)
         )
         account = self.principal.accounts.get("mail", {})
         own = str(account.get("address", "") or "").lower()
         self.own_addresses = tuple(a for a in (own,) if a)
         self._alive_depth = 0
+        self.approvals = EmailApprovals(self)
+        """Approval requests by e-mail and the answers to them."""
 
     # ------------------------------------------------------------ the loop
 
@@ -200,7 +203,7 @@ class MailDesk:
         self._settle_proposed()
         if self.principal.policy.approval_channel == "email":
             try:
-                report.requests_sent = self.request_approvals()
+                report.requests_sent = self.approvals.request_all()
             except ProviderError as exc:
                 report.errors.append(f"sending approval requests failed: {exc}")
         return report
@@ -284,15 +287,15 @@ class MailDesk:
 
         if self._is_own(mail):
             # A request or notice of ours that came back into the inbox we read.
-            self._done(mid, mail, "own", "file", "the secretary's own message")
-            return f"{mid}: the secretary's own message{self._file_away(mail)}"
-        proposal_id = self._approval_target(mail)
+            self.mark_done(mid, mail, "own", "file", "the secretary's own message")
+            return f"{mid}: the secretary's own message{self.file_away(mail)}"
+        proposal_id = self.approvals.target(mail)
         if proposal_id is not None:
             machine = automatic(mail)
             if machine is not None:
                 # Checked before any decision: an out-of-office answering the request
                 # must neither decide it nor be answered.
-                self._done(mid, mail, "approval", "ignore", f"not a decision: {machine}")
+                self.mark_done(mid, mail, "approval", "ignore", f"not a decision: {machine}")
                 self.sec.ledger.note(
                     self.principal.id, "approval_ignored", f"email:{mail.address}",
                     {"message_id": mail.message.message_id, "why": machine}, proposal_id,
@@ -300,9 +303,9 @@ class MailDesk:
                 return (
                     f"{mid} from {mail.address}: an automatic message about proposal "
                     f"{proposal_id} ({machine}); not a decision, not answered"
-                    f"{self._file_away(mail)}"
+                    f"{self.file_away(mail)}"
                 )
-            return self._apply_approval(mid, mail, proposal_id)
+            return self.approvals.apply(mid, mail, proposal_id)
         calendar_note = self._calendar_mail(mail)
         if calendar_note is not None:
             self.state.update(
@@ -356,7 +359,7 @@ class MailDesk:
         raw = mail.raw
         # Calendar mail changes the calendar only as far as it is authenticated, by the
         # same rule as an e-mailed approval; anything else is filed marked unverified.
-        verified = self._auth(mail)[0] == "pass"
+        verified = self.approvals.auth(mail)[0] == "pass"
         outcome = itip.handle_incoming(self.workspace.calendar, raw, verified=verified)
         if outcome is not None:
             if outcome.applied:
@@ -473,9 +476,11 @@ class MailDesk:
 
     def _tag(self, subject: str) -> str:
         """A mark only this desk can put on its own mail (signed over the subject)."""
-        return approval_mail.token(self._key, self.principal.id, "own:" + " ".join(subject.split()))
+        return approval_mail.token(
+            self.signing_key, self.principal.id, "own:" + " ".join(subject.split())
+        )
 
-    def _own_message(self, subject: str, body: str, **fields: Any) -> OutgoingMessage:
+    def own_message(self, subject: str, body: str, **fields: Any) -> OutgoingMessage:
         """A message the desk writes to the principal on its own (never answered by a machine)."""
         headers = {
             **OWN_HEADERS,
@@ -492,7 +497,7 @@ class MailDesk:
         tag = mail.header("X-Secretary-Tag")
         return bool(tag) and tag == self._tag(mail.message.subject)
 
-    def _file_away(self, mail: Incoming) -> str:
+    def file_away(self, mail: Incoming) -> str:
         """Take the desk's own traffic out of the inbox where the provider can ('' if not)."""
         box = self.workspace.mail
         try:
@@ -512,7 +517,8 @@ class MailDesk:
             log.info("mail-desk %s: not filed away: %s", self.principal.id, exc)
         return ""
 
-    def _done(self, mid: str, mail: Incoming, category: str, action: str, reason: str) -> None:
+    def mark_done(self, mid: str, mail: Incoming, category: str, action: str, reason: str) -> None:
+        """Record a message as handled, with what was made of it."""
         self.state.update(
             mid,
             status="done",
@@ -523,233 +529,9 @@ class MailDesk:
             subject=mail.message.subject,
         )
 
-    # ------------------------------------------------------------ approvals
-
     def token(self, proposal_id: str) -> str:
         """The signed token of one proposal's approval request."""
-        return approval_mail.token(self._key, self.principal.id, proposal_id)
-
-    def request_approvals(self) -> int:
-        """Mail the principal one approval request per waiting proposal not yet asked.
-
-        One worker at a time sends them (the others skip this step meanwhile),
-        so no request goes out twice.
-        """
-        name = f"mail-approval-requests:{self.principal.id}"
-        with self.state.database.hold(name, timeout=0) as mine:
-            return self._request_approvals() if mine else 0
-
-    def _request_approvals(self) -> int:
-        sent = 0
-        for proposal in self.sec.pending(self.principal.id):
-            if self.state.requested(proposal.id) is not None:
-                continue
-            request = approval_mail.request_message(
-                proposal, self.principal, self.token(proposal.id)
-            )
-            message = self._own_message(
-                request.subject, request.body, extra_headers=request.extra_headers
-            )
-            key = approval_mail.request_key(self._key, self.principal.id, proposal.id)
-            receipt = self.workspace.mail.send(message, key)
-            self.state.record_request(proposal.id, receipt.message_id)
-            self.sec.ledger.note(
-                self.principal.id,
-                "approval_requested",
-                "email:mail-desk",
-                {"to": self.principal.email, "message_id": receipt.message_id},
-                proposal.id,
-            )
-            sent += 1
-        return sent
-
-    def _approval_target(self, mail: Incoming) -> str | None:
-        """The proposal an incoming message answers, if it is an approval reply."""
-        m = mail.message
-        if mail.header("X-Secretary-Principal"):
-            return None  # our own request (sent to an inbox we also read)
-        found = TOKEN_RE.search(m.subject) or TOKEN_RE.search(m.body[:4000])
-        if found:
-            return found.group(1)
-        return self.state.proposal_for_request([m.in_reply_to, *m.references])
-
-    def _refuse(self, mid: str, mail: Incoming, proposal_id: str, why: str) -> str:
-        self.state.update(
-            mid,
-            status="refused",
-            category="approval",
-            action="refused",
-            reason=why,
-            sender=mail.message.sender,
-            subject=mail.message.subject,
-        )
-        self.sec.ledger.note(
-            self.principal.id,
-            "approval_refused",
-            f"email:{mail.address}",
-            {"reason": why, "message_id": mail.message.message_id},
-            proposal_id,
-        )
-        log.warning("mail-desk %s: refused approval mail %s: %s", self.principal.id, mid, why)
-        return f"{mid} from {mail.address}: approval refused ({why})"
-
-    def _authenticated(self, mail: Incoming, proposal: Proposal) -> str | None:
-        """Why the answer cannot be trusted to come from who it says (None: it can)."""
-        found = TOKEN_RE.search(mail.message.subject) or TOKEN_RE.search(mail.message.body[:4000])
-        token_ok = False
-        if found is not None:
-            if found.group(1) != proposal.id or not hmac_equal(
-                found.group(2), self.token(proposal.id)
-            ):
-                return "the approval token does not match"
-            token_ok = True
-        verdict, why = self._auth(mail)
-        if verdict == "fail":
-            return f"the sender failed authentication ({why})"
-        if not token_ok and verdict != "pass":
-            return (
-                "neither the request's token nor authentication by your own mail server "
-                f"({why}); answer the request itself so its subject keeps the token"
-            )
-        return None
-
-    def _auth(self, mail: Incoming) -> tuple[str, str]:
-        """What the principal's own receiving server says about the sender (RFC 8601)."""
-        account = self.principal.accounts.get("mail", {})
-        return approval_mail.authentication_verdict(
-            [str(v) for v in mail.headers.get_all("Authentication-Results") or []],
-            account.get("authserv_id"),
-            mail.address.rpartition("@")[2],
-        )
-
-    def _apply_approval(self, mid: str, mail: Incoming, proposal_id: str) -> str:
-        from agent.approval import Decision
-        from agent.ledger import LedgerError
-        from agent.runtime import Actor
-
-        try:
-            proposal = self.sec.ledger.get(proposal_id, self.principal.id)
-        except LedgerError:
-            return self._refuse(mid, mail, proposal_id, "it names no proposal of this principal")
-        role = self.principal.role_of("email", mail.address)
-        if not self.principal.may_approve(role, proposal.tool, mail.address):
-            return self._refuse(mid, mail, proposal.id, f"{mail.address} may not approve this")
-        problem = self._authenticated(mail, proposal)
-        if problem is not None:
-            return self._refuse(mid, mail, proposal.id, problem)
-        if proposal.status == "approved" and self.sec.ledger.database.is_held(
-            f"thread:{proposal.principal}/{proposal.thread}"
-        ):
-            raise RuntimeError(f"proposal {proposal.id} is being carried out by another worker")
-        if proposal.status not in ("proposed", "approved"):
-            return self._refuse(
-                mid, mail, proposal.id, f"the proposal is no longer waiting ({proposal.status})"
-            )
-        draft = proposal.effective_args.get("body")
-        reading = read_reply(
-            mail.message.body,
-            draft if isinstance(draft, str) else None,
-            signer=self.principal.name,
-        )
-        if reading.kind in ("message", "empty"):
-            return self._not_a_decision(mid, mail, proposal, reading, role)
-        if reading.kind == "approve" or proposal.status == "approved":
-            if proposal.status == "approved" and reading.kind == "reject":
-                return self._refuse(mid, mail, proposal.id, "it was approved already")
-            # Approved already (by this answer, in a worker that stopped before the
-            # action ran, or elsewhere): finishing it runs the action once at most.
-            decision = Decision(kind="approve")
-        elif reading.kind == "reject":
-            decision = Decision(kind="reject", text=reading.text or "rejected by e-mail")
-        else:
-            decision = Decision(kind="edit", args={"body": reading.text})
-        try:
-            reply = self.sec.decide(
-                proposal.id,
-                decision,
-                actor=Actor("email", mail.address),
-                principal=self.principal.id,
-            )
-        except SecretaryError as exc:
-            return self._refuse(mid, mail, proposal.id, str(exc))
-        after = self.sec.ledger.get(proposal.id, self.principal.id)
-        self._done(
-            mid, mail, "approval", decision.kind, f"{decision.kind} of {proposal.id} by e-mail"
-        )
-        filed = self._file_away(mail)
-        extra = f"; {reply.error}" if reply.error else ""
-        return (
-            f"{mid} from {mail.address}: {decision.kind} of proposal {proposal.id} "
-            f"accepted ({reading.why}); it is now {after.status}{extra}{filed}"
-        )
-
-    def _not_a_decision(
-        self, mid: str, mail: Incoming, proposal: Proposal, reading: Reading, role: str
-    ) -> str:
-        """An answer that decides nothing: the planner hears it; the proposal keeps waiting."""
-        from agent.runtime import Actor
-
-        head = f"{mid} from {mail.address}: not a decision on {proposal.id} ({reading.why})"
-        answer = ""
-        if reading.kind == "message" and self.use_model:
-            reply = self.sec.ask(
-                reading.text,
-                principal=self.principal.id,
-                thread=proposal.thread,
-                actor=Actor("email", mail.address),
-                role="staff" if role == "staff" else "principal",
-                ref="your e-mail reply",
-            )
-            answer = reply.text or reply.error or ""
-            new = [p.id for p in reply.pending if p.id != proposal.id]
-            if new:
-                answer += (
-                    f"\n\nI proposed {len(new)} new action(s) ({', '.join(new)}); a separate "
-                    "request for each follows."
-                )
-        elif self._explained(proposal.id):
-            self._done(mid, mail, "approval", "ignored", reading.why)
-            self.sec.ledger.note(
-                self.principal.id, "approval_not_understood", f"email:{mail.address}",
-                {"message_id": mail.message.message_id, "why": reading.why}, proposal.id,
-            )  # fmt: skip
-            return f"{head}; explained once already, nothing sent"
-        else:
-            answer = "Your reply did not say approve, reject or edit, so I did nothing."
-        summary = proposal.preview.get("summary") or proposal.tool
-        body = "\n".join(
-            [
-                answer.strip(),
-                "",
-                f"Still waiting for your decision: {summary} (proposal {proposal.id}).",
-                "Reply to the request with one line: approve / reject: reason / "
-                "edit: new text. Nothing is sent until you do.",
-            ]
-        )
-        message = self._own_message(
-            reply_subject(mail.message.subject),
-            body,
-            in_reply_to=mail.message.message_id,
-            references=[*mail.message.references, mail.message.message_id],
-        )
-        self.workspace.mail.send(
-            message, f"approval-answer:{self.principal.id}:{mail.message.message_id}"
-        )
-        self.sec.ledger.note(
-            self.principal.id,
-            "approval_message",
-            f"email:{mail.address}",
-            {"message_id": mail.message.message_id, "why": reading.why, "answered": True},
-            proposal.id,
-        )
-        self._done(mid, mail, "approval", "message", reading.why)
-        return f"{head}; answered, the proposal keeps waiting{self._file_away(mail)}"
-
-    def _explained(self, proposal_id: str) -> bool:
-        """Whether the desk already told the principal how to answer this proposal."""
-        return any(
-            e["event"] == "approval_message" for e in self.sec.trail(self.principal.id, proposal_id)
-        )
+        return self.approvals.token(proposal_id)
 
     def _notify(self, mail: Incoming, verdict: Verdict) -> None:
         """Tell the principal by e-mail about an urgent message, once per message."""
@@ -760,7 +542,7 @@ class MailDesk:
             f"Received: {m.date.isoformat() if m.date else '-'}\n\n"
             f"Why: {verdict.reason}\n\n{m.snippet}"
         )
-        note = self._own_message(f"[{flag}] {normalize_subject(m.subject)[:100]}", body)
+        note = self.own_message(f"[{flag}] {normalize_subject(m.subject)[:100]}", body)
         receipt = self.workspace.mail.send(note, f"notice:{self.principal.id}:{m.message_id}")
         self.sec.ledger.note(
             self.principal.id,
@@ -768,13 +550,6 @@ class MailDesk:
             "email:mail-desk",
             {"to": self.principal.email, "about": m.message_id, "message_id": receipt.message_id},
         )
-
-
-def hmac_equal(a: str, b: str) -> bool:
-    """Compare two tokens in constant time."""
-    import hmac
-
-    return hmac.compare_digest(a, b)
 
 
 def _desk_key(root: Path) -> bytes:

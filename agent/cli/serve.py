@@ -13,8 +13,7 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from agent.cli.common import _consoles, _guard, _secretary, group
-
-LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
+from agent.cli.web import bind, is_loopback, run_web, shown_host, warn_if_remote
 
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _LONGEST = 10 * 365 * 86400  # ten years: beyond that, leave the expiry out
@@ -40,19 +39,6 @@ def parse_lifetime(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine only (127.0.0.0/8, ::1, localhost)."""
-    import ipaddress
-
-    name = host.strip().strip("[]").lower()
-    if name in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
 @group("serve", invoke_without_command=True)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (loopback unless --allow-remote).")  # fmt: skip
@@ -60,9 +46,12 @@ def is_loopback(host: str) -> bool:
 @click.option("--allow-remote", is_flag=True,
               help="Allow a non-loopback --host. Tokens then cross the network in clear "
               "text: put a TLS-terminating proxy in front.")  # fmt: skip
+@click.option("--no-slack", is_flag=True,
+              help="Do not take Slack's requests at /slack/events even when "
+              "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set.")  # fmt: skip
 @click.pass_context
 @_guard
-def serve(ctx: click.Context, host: str, port: int, allow_remote: bool) -> None:
+def serve(ctx: click.Context, host: str, port: int, allow_remote: bool, no_slack: bool) -> None:
     """Run the HTTP API: list what waits for approval, and decide it.
 
     Every /v1 request needs a token (Authorization: Bearer ...) made with
@@ -70,6 +59,8 @@ def serve(ctx: click.Context, host: str, port: int, allow_remote: bool) -> None:
     /openapi.json, interactive docs at /docs (served locally, no CDN).
     Browser pages of other origins may call the API only when listed in
     api_cors_origins (SECRETARY_API_CORS_ORIGINS, commas between).
+    When SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set, the Slack bot's
+    requests are taken at /slack/events on the same port (signed by Slack).
 
     \b
     Examples:
@@ -85,41 +76,36 @@ def serve(ctx: click.Context, host: str, port: int, allow_remote: bool) -> None:
             "clear text without TLS; listen on 127.0.0.1 behind a TLS proxy, or pass "
             "--allow-remote if that proxy is on another machine."
         )
-    import socket
-
-    import uvicorn
-
     from agent.channels.api import create_app
+    from agent.channels.slack_app import CardSync, SlackSettings, open_bot
+    from tools.providers.base import ProviderError
 
     _, err = _consoles()
-    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host.strip("[]"), port))
-    except OSError as exc:
-        sock.close()
-        raise click.ClickException(
-            f"Cannot listen on {host}:{port} ({exc.strerror}); choose another --host or --port."
-        ) from None
+    sock = bind(host, port)
     with _secretary() as sec:
-        app = create_app(sec)
-        config = uvicorn.Config(app, log_level="warning", access_log=False)
-        from tools.foundation.logs import protect_loggers
-
-        # uvicorn writes its own lines to stderr: they are masked like secretary.log's.
-        protect_loggers("uvicorn", "uvicorn.error", "uvicorn.access")
-        server = uvicorn.Server(config)
-        if not is_loopback(host):
-            err.print(
-                "[yellow]Listening beyond this machine: without a TLS proxy in front, tokens "
-                "travel in clear text.[/]"
-            )
-        shown = f"[{host}]" if ":" in host else host
-        err.print(f"Secretary API on http://{shown}:{port} (docs at /docs; Ctrl-C to stop).")
+        bolt, sync = None, None
+        if not no_slack and SlackSettings.http_configured(sec.settings):
+            try:
+                desk, bolt = open_bot(
+                    sec, SlackSettings.from_settings(sec.settings, socket_mode=False)
+                )
+            except ProviderError as exc:
+                sock.close()
+                raise click.ClickException(f"{exc} (or pass --no-slack)") from None
+            sync = CardSync(desk)
+        app = create_app(sec, slack=bolt)
+        warn_if_remote(host)
+        url = f"http://{shown_host(host)}:{port}"
+        err.print(f"Secretary API on {url} (docs at /docs; Ctrl-C to stop).")
+        if sync is not None:
+            err.print(f"Slack's Request URL is served at {url}/slack/events.")
+            sync.start()
         try:
-            server.run(sockets=[sock])
+            run_web(app, sock)
         finally:
+            if sync is not None:
+                sync.stop()
+                sync.desk.close()
             app.state.tokens.close()
             sock.close()
 

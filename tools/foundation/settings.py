@@ -76,9 +76,30 @@ class Settings(BaseSettings):
         "from a browser; empty = none (no CORS headers). A list in secretary.toml, commas "
         "in SECRETARY_API_CORS_ORIGINS.",
     )
+    # Slack: the app's credentials, under the names Slack's own pages and tools use.
+    slack_bot_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_BOT_TOKEN", "SECRETARY_SLACK_BOT_TOKEN"),
+        description="Bot User OAuth Token (xoxb-...) from the app's 'OAuth & Permissions' page.",
+    )
+    slack_app_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_APP_TOKEN", "SECRETARY_SLACK_APP_TOKEN"),
+        description="App-Level Token (xapp-..., scope connections:write) for Socket Mode.",
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "SECRETARY_SLACK_SIGNING_SECRET"),
+        description="Signing Secret (Basic Information page) that HTTP requests are checked with.",
+    )
     principals: list[Principal] = Field(default_factory=list)
 
-    @field_validator("openai_api_key")
+    @field_validator("slack_bot_token", "slack_app_token", "slack_signing_secret", mode="before")
+    @classmethod
+    def _blank_slack_is_none(cls, v: Any) -> Any:
+        return (v.strip() or None) if isinstance(v, str) else v
+
+    @field_validator("openai_api_key", "slack_bot_token", "slack_app_token", "slack_signing_secret")
     @classmethod
     def _mask_in_log(cls, v: SecretStr | None) -> SecretStr | None:
         # A server that echoes the key back in an error must not put it in the log.
