@@ -53,7 +53,7 @@ from googleapiclient.errors import HttpError
 
 from tools.providers.accounts import token_path
 from tools.providers.base import Busy, Event, NewEvent, NotFound, PartStat, ProviderError
-from tools.providers.google.auth import connect_command, load_credentials, save_credentials
+from tools.providers.google.auth import connect_command, load_credentials
 from tools.providers.google.calls import GoogleCalls, ThreadHttp, reasons
 from tools.providers.local.calendar import all_day_dates, normalize_recurrence
 
@@ -208,11 +208,9 @@ class GoogleCalendar(GoogleCalls):
                 raise ValueError("GoogleCalendar needs a service, an http transport or credentials")
         self._service = service
         self._events = service.events()
-        self._credentials = credentials
+        self._keep_credentials(credentials, token_file)
         # httplib2 is not thread-safe: each thread sends on its own Http (see calls.py).
         self._transport = ThreadHttp(per_thread)
-        self._token_file = token_file
-        self._saved_token = credentials.token if credentials is not None else None
         self._sleep = sleep
         self._retries = max(0, retries)
 
@@ -276,17 +274,6 @@ class GoogleCalendar(GoogleCalls):
         # Google's own message (e.g. "Invalid start time") helps; it never carries a secret.
         reason = " ".join(str(exc.reason or "").split())[:200] or f"HTTP {status}"
         return ProviderError(f"Google Calendar refused to {what}: {reason}.")
-
-    def _keep_token(self) -> None:
-        """Save a token the client library renewed on its own, so the next run starts valid."""
-        creds = self._credentials
-        if creds is None or self._token_file is None or creds.token == self._saved_token:
-            return
-        self._saved_token = creds.token
-        try:
-            save_credentials(creds, self._token_file)
-        except OSError as exc:
-            log.warning("Could not save the renewed Google token: %s", exc.strerror or exc)
 
     # --------------------------------------------------------- converting
 

@@ -65,7 +65,7 @@ from tools.providers.base import (
     SyncReset,
     message_id_in,
 )
-from tools.providers.google.auth import connect_command, load_credentials, save_credentials
+from tools.providers.google.auth import connect_command, load_credentials
 from tools.providers.google.calls import GoogleCalls, ThreadHttp, reasons
 from tools.providers.local.mail import normalize_message_id
 from tools.providers.mime import (
@@ -190,11 +190,9 @@ class GmailMail(GoogleCalls):
                 raise ValueError("GmailMail needs a service, an http transport or credentials")
         self._service = service
         self._users = service.users()
-        self._credentials = credentials
+        self._keep_credentials(credentials, token_file)
         # httplib2 is not thread-safe: each thread sends on its own Http (see calls.py).
         self._transport = ThreadHttp(per_thread)
-        self._token_file = token_file
-        self._saved_token = credentials.token if credentials is not None else None
         self._clock = clock
         self._sleep = sleep
         self._retries = max(0, retries)
@@ -246,17 +244,6 @@ class GmailMail(GoogleCalls):
         # Gmail's own message (e.g. "Invalid To header") helps; it never carries a secret.
         reason = " ".join(str(exc.reason or "").split())[:200] or f"HTTP {status}"
         return ProviderError(f"Gmail refused to {what}: {reason}.")
-
-    def _keep_token(self) -> None:
-        """Save a token the client library renewed on its own, so the next run starts valid."""
-        creds = self._credentials
-        if creds is None or self._token_file is None or creds.token == self._saved_token:
-            return
-        self._saved_token = creds.token
-        try:
-            save_credentials(creds, self._token_file)
-        except OSError as exc:
-            log.warning("Could not save the renewed Google token: %s", exc.strerror or exc)
 
     # --------------------------------------------------------- lookups
 
