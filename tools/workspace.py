@@ -120,5 +120,8 @@ def open_workspace(settings: Settings, principal: Principal) -> Workspace:
         filing=LocalFiling(root, storage=storage),
         trips=LocalTrips(root, storage=storage),
         travel=open_travel(principal, root),
-        slack=open_slack(),
+        slack=open_slack(
+            settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
+            settings.slack_api_url,
+        ),
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.foundation.logs import remember_secret
+from tools.foundation.settings import env_value
 from tools.providers.base import ProviderError
 
 
@@ -36,8 +37,8 @@ def _read_secret(account: Mapping[str, Any], name: str, required: bool) -> str:
         return value
     env = account.get(f"{name}_env")
     if isinstance(env, str) and env:
-        if os.environ.get(env):
-            return os.environ[env]
+        if env_value(env):
+            return env_value(env)
         if required:
             raise ProviderError(
                 f"The environment variable {env} (the account's {name}) is not set; "

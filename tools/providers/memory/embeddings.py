@@ -45,12 +45,13 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
+
+from tools.foundation.settings import env_value, environment
 
 if TYPE_CHECKING:
     import numpy as np
@@ -163,7 +164,7 @@ def default_model_dir() -> Path:
         EmbeddingModelMissing: The variable names a directory without the
             files, or the package is not installed.
     """
-    env = os.environ.get(ENV_MODEL_DIR, "").strip()
+    env = environment().embedding_model_dir
     if env:
         path = Path(env).expanduser()
         if not (path / "tokenizer.json").is_file():
@@ -197,7 +198,7 @@ def resolve_model_files(model_dir: Path | str | None = None) -> ModelFiles:
     Raises:
         EmbeddingModelMissing: No tokenizer, or no weights at all.
     """
-    shipped = model_dir is None and not os.environ.get(ENV_MODEL_DIR, "").strip()
+    shipped = model_dir is None and not environment().embedding_model_dir
     base = default_model_dir() if model_dir is None else Path(model_dir).expanduser()
     tokenizer = base / "tokenizer.json"
     if not tokenizer.is_file():
@@ -324,7 +325,7 @@ def _onnx_forward(path: Path) -> Callable[[IntMatrix, IntMatrix, IntMatrix], Vec
     # largest tensors ever seen (see the module's docstring).
     options.enable_cpu_mem_arena = False
     options.enable_mem_pattern = False
-    threads = os.environ.get("SECRETARY_EMBEDDING_THREADS", "").strip()
+    threads = environment().embedding_threads
     if threads.isdigit():
         options.intra_op_num_threads = int(threads)
     session = ort.InferenceSession(
@@ -712,8 +713,8 @@ class OpenAIEmbeddings(_ChromaProtocol):
 
         from tools.providers.llm import DEFAULT_BASE_URL, LOCAL_KEY_PLACEHOLDER
 
-        base_url = self.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-        key = os.environ.get(self.api_key_env, "").strip()
+        base_url = self.base_url or environment().openai_base_url or DEFAULT_BASE_URL
+        key = env_value(self.api_key_env).strip()
         if not key:
             if base_url.rstrip("/") == DEFAULT_BASE_URL:
                 raise EmbeddingError(
