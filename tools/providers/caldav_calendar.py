@@ -96,7 +96,7 @@ from icalendar.timezone import tzid_from_dt
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 from lxml import etree
 
-from tools.providers.accounts import account_secret
+from tools.providers.accounts import Account, account_secret, as_table
 from tools.providers.base import Busy, Event, NewEvent, NotFound, PartStat, ProviderError
 from tools.providers.local.calendar import all_day_dates
 
@@ -215,7 +215,9 @@ def _text(account: Mapping[str, Any], key: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def open_calendar(account: Mapping[str, Any], principal: Principal, root: Path) -> CalDAVCalendar:
+def open_calendar(
+    account: Account | Mapping[str, Any], principal: Principal, root: Path
+) -> CalDAVCalendar:
     """The CalDAV calendar provider for a principal's account settings (connects on first use).
 
     Args:
@@ -223,7 +225,7 @@ def open_calendar(account: Mapping[str, Any], principal: Principal, root: Path) 
         principal: Whose calendar it is (time zone, address).
         root: The principal's data directory (nothing is kept there: the server is the record).
     """
-    return CalDAVCalendar(CalDAVSettings.from_account(account, principal), principal)
+    return CalDAVCalendar(CalDAVSettings.from_account(as_table(account), principal), principal)
 
 
 # ------------------------------------------------------------------ provider

@@ -66,7 +66,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from imapclient import IMAPClient
 from imapclient.exceptions import CapabilityError, IMAPClientAbortError, IMAPClientError, LoginError
 
-from tools.providers.accounts import account_secret
+from tools.providers.accounts import Account, account_secret, as_table
 from tools.providers.base import (
     MailRef,
     Message,
@@ -275,7 +275,9 @@ def _port(account: Mapping[str, Any], key: str, default: int) -> int:
     return port
 
 
-def open_mail(account: Mapping[str, Any], principal: Principal, root: Path) -> ImapSmtpMail:
+def open_mail(
+    account: Account | Mapping[str, Any], principal: Principal, root: Path
+) -> ImapSmtpMail:
     """The IMAP/SMTP mail provider for a principal's account settings (connects on first use).
 
     Args:
@@ -283,7 +285,9 @@ def open_mail(account: Mapping[str, Any], principal: Principal, root: Path) -> I
         principal: Whose mailbox it is (From name, time zone).
         root: The principal's data directory.
     """
-    return ImapSmtpMail(ImapSmtpSettings.from_account(account, principal), principal, root)
+    return ImapSmtpMail(
+        ImapSmtpSettings.from_account(as_table(account), principal), principal, root
+    )
 
 
 # ------------------------------------------------------------------ provider

@@ -51,7 +51,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from tools.providers.accounts import token_path
+from tools.providers.accounts import GoogleAccount
 from tools.providers.base import Busy, Event, NewEvent, NotFound, PartStat, ProviderError
 from tools.providers.google.auth import connect_command, load_credentials
 from tools.providers.google.calls import GoogleCalls, ThreadHttp, reasons
@@ -585,7 +585,9 @@ class GoogleCalendar(GoogleCalls):
         return self._event(answered, {})
 
 
-def open_calendar(account: Mapping[str, Any], principal: Principal, root: Path) -> GoogleCalendar:
+def open_calendar(
+    account: GoogleAccount | Mapping[str, Any], principal: Principal, root: Path
+) -> GoogleCalendar:
     """Open a principal's Google calendar from their ``accounts.calendar`` settings.
 
     Settings: ``client_secrets`` (used by the connect command), ``token_file``
@@ -597,21 +599,19 @@ def open_calendar(account: Mapping[str, Any], principal: Principal, root: Path) 
         ProviderError: the account is not connected, its grant lacks the calendar
             scope, or its access was revoked.
     """
-    configured = account.get("token_file")
-    token_file = (
-        Path(str(configured)).expanduser() if configured else token_path(root, "google.json")
-    )
+    account = GoogleAccount.of(account, "calendar")
+    token_file = account.token_path(root)
     credentials = load_credentials(
         token_file,
         SCOPES,
-        token_uri=str(account["token_uri"]) if account.get("token_uri") else None,
+        token_uri=account.token_uri or None,
         connect=connect_command("google", principal.id),
     )
     return GoogleCalendar(
         principal,
         credentials=credentials,
-        calendar_id=str(account.get("calendar_id") or "primary"),
-        address=str(account.get("address") or ""),
-        api_endpoint=str(account["api_endpoint"]) if account.get("api_endpoint") else None,
+        calendar_id=account.calendar_id or "primary",
+        address=account.address,
+        api_endpoint=account.api_endpoint or None,
         token_file=token_file,
     )

@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from tools.providers.accounts import token_path
+from tools.providers.accounts import GoogleAccount
 from tools.providers.base import (
     MailRef,
     Message,
@@ -670,7 +670,9 @@ class GmailMail(GoogleCalls):
                 return found, str(resp.get("historyId") or done)
 
 
-def open_mail(account: Mapping[str, Any], principal: Principal, root: Path) -> GmailMail:
+def open_mail(
+    account: GoogleAccount | Mapping[str, Any], principal: Principal, root: Path
+) -> GmailMail:
     """Open a principal's Gmail from their ``accounts.mail`` settings.
 
     Settings: ``client_secrets`` (used by the connect command), ``token_file``
@@ -680,20 +682,18 @@ def open_mail(account: Mapping[str, Any], principal: Principal, root: Path) -> G
     Raises:
         ProviderError: the account is not connected or its access was revoked.
     """
-    configured = account.get("token_file")
-    token_file = (
-        Path(str(configured)).expanduser() if configured else token_path(root, "google.json")
-    )
+    account = GoogleAccount.of(account, "mail")
+    token_file = account.token_path(root)
     credentials = load_credentials(
         token_file,
         SCOPES,
-        token_uri=str(account["token_uri"]) if account.get("token_uri") else None,
+        token_uri=account.token_uri or None,
         connect=connect_command("gmail", principal.id),
     )
     return GmailMail(
         principal,
         credentials=credentials,
-        address=str(account.get("address") or ""),
-        api_endpoint=str(account["api_endpoint"]) if account.get("api_endpoint") else None,
+        address=account.address,
+        api_endpoint=account.api_endpoint or None,
         token_file=token_file,
     )

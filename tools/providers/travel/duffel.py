@@ -47,7 +47,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from tools.providers.accounts import account_secret
+from tools.providers.accounts import Account, DuffelAccount
 from tools.providers.base import NotFound, ProviderError
 from tools.providers.http import Retry, RetryPolicy, retry_after, worth_retrying
 from tools.providers.travel.base import (
@@ -177,7 +177,7 @@ class DuffelTravel:
 
     def __init__(
         self,
-        account: Mapping[str, Any],
+        account: Account | Mapping[str, Any],
         *,
         base_url: str = "",
         sleep: Callable[[float], None] = time.sleep,
@@ -191,8 +191,8 @@ class DuffelTravel:
             sleep: How to wait before a retry (tests pass a recorder).
             timeout: Seconds per request (searches get twice as long).
         """
-        self.account = dict(account)
-        self.base_url = (base_url or str(account.get("base_url") or BASE_URL)).rstrip("/")
+        self.account = DuffelAccount.of(account, "travel")
+        self.base_url = (base_url or self.account.base_url or BASE_URL).rstrip("/")
         self.sleep = sleep
         self.timeout = timeout
         self.hotels = LocalTravel()
@@ -204,7 +204,7 @@ class DuffelTravel:
         if self._client is None:
             import httpx
 
-            token = account_secret(self.account, "token")
+            token = self.account.secret("token")
             self._client = httpx.Client(
                 base_url=self.base_url,
                 timeout=self.timeout,
