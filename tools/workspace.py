@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tools.context import Workspace
+from tools.providers.accounts import Account, parse_account
 from tools.providers.base import UnknownProvider
 
 if TYPE_CHECKING:
@@ -29,28 +30,29 @@ MAIL_PROVIDERS = {
     "microsoft": "tools.providers.microsoft.mail",
 }
 """Provider name in ``accounts.mail.provider`` -> module with ``open_mail(account, principal,
-root)``."""
+root)``; ``account`` is the provider's typed model (:mod:`tools.providers.accounts`)."""
 
 
-def _kind(principal: Principal, duty: str, known: Iterable[str]) -> str:
-    kind = str(principal.accounts.get(duty, {}).get("provider", "local"))
-    if kind not in known:
+def _account(principal: Principal, duty: str, known: Iterable[str]) -> Account:
+    """The principal's ``accounts.<duty>`` table, checked once against its provider's model."""
+    account = parse_account(duty, principal.accounts.get(duty))
+    if account.provider not in known:
         raise UnknownProvider(
-            f"{principal.id}: the {duty} provider '{kind}' is not known; "
+            f"{principal.id}: the {duty} provider '{account.provider}' is not known; "
             f"use one of: {', '.join(known)}."
         )
-    return kind
+    return account
 
 
 def open_mail(principal: Principal, root: Path) -> MailProvider:
     """The principal's mail provider, from ``accounts.mail`` (local by default)."""
-    kind = _kind(principal, "mail", MAIL_PROVIDERS)
-    if kind == "local":
+    account = _account(principal, "mail", MAIL_PROVIDERS)
+    if account.provider == "local":
         from tools.providers.local.mail import LocalMail
 
         return LocalMail(root, principal)
-    module = importlib.import_module(MAIL_PROVIDERS[kind])
-    provider: MailProvider = module.open_mail(principal.accounts["mail"], principal, root)
+    module = importlib.import_module(MAIL_PROVIDERS[account.provider])
+    provider: MailProvider = module.open_mail(account, principal, root)
     return provider
 
 
@@ -67,15 +69,13 @@ def open_calendar(
     principal: Principal, root: Path, storage: Storage | None = None
 ) -> CalendarProvider:
     """The principal's calendar provider, from ``accounts.calendar`` (local by default)."""
-    kind = _kind(principal, "calendar", CALENDAR_PROVIDERS)
-    if kind == "local":
+    account = _account(principal, "calendar", CALENDAR_PROVIDERS)
+    if account.provider == "local":
         from tools.providers.local.calendar import LocalCalendar
 
         return LocalCalendar(root, principal, storage=storage)
-    module = importlib.import_module(CALENDAR_PROVIDERS[kind])
-    provider: CalendarProvider = module.open_calendar(
-        principal.accounts["calendar"], principal, root
-    )
+    module = importlib.import_module(CALENDAR_PROVIDERS[account.provider])
+    provider: CalendarProvider = module.open_calendar(account, principal, root)
     return provider
 
 
@@ -94,7 +94,7 @@ def open_workspace(settings: Settings, principal: Principal) -> Workspace:
 
     root = principal.workdir(settings.home)
     storage = settings.storage(principal.id)
-    _kind(principal, "contacts", ("local",))
+    _account(principal, "contacts", ("local",))
     from tools.providers.memory.store import open_memory
 
     return Workspace(
@@ -120,5 +120,8 @@ def open_workspace(settings: Settings, principal: Principal) -> Workspace:
         filing=LocalFiling(root, storage=storage),
         trips=LocalTrips(root, storage=storage),
         travel=open_travel(principal, root),
-        slack=open_slack(),
+        slack=open_slack(
+            settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
+            settings.slack_api_url,
+        ),
     )

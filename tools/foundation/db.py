@@ -464,7 +464,9 @@ def schema_name(name: str) -> str:
 
 def _url_from_env() -> str | None:
     """``SECRETARY_DATABASE_URL`` for code built without settings (tests, tools)."""
-    return os.environ.get("SECRETARY_DATABASE_URL") or None
+    from tools.foundation.settings import environment
+
+    return environment().database_url
 
 
 class Storage:

@@ -5,6 +5,12 @@ environment (``SECRETARY_*``, plus the standard ``OPENAI_API_KEY`` and
 ``OPENAI_BASE_URL``), and the optional ``secretary.toml`` in the data
 directory (or the file named by ``SECRETARY_CONFIG``). Principals live in that
 TOML file under ``[[principals]]``; ``secretary init`` writes them there.
+
+This module is the one place that reads the environment. Code built without a
+``Settings`` (a store opened from its folder, the embedding model Chroma
+rebuilds from a collection's stored configuration) asks :func:`environment`,
+which reads the same variables at the moment it is called; a secret named by an
+account (``password_env = "ADA_IMAP_PASSWORD"``) comes from :func:`env_value`.
 """
 
 from __future__ import annotations
@@ -91,6 +97,11 @@ class Settings(BaseSettings):
         None,
         validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "SECRETARY_SLACK_SIGNING_SECRET"),
         description="Signing Secret (Basic Information page) that HTTP requests are checked with.",
+    )
+    slack_api_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("SLACK_API_URL", "SECRETARY_SLACK_API_URL"),
+        description="Another Slack Web API base (a stand-in); empty = Slack's own.",
     )
     principals: list[Principal] = Field(default_factory=list)
 
@@ -222,6 +233,49 @@ def _origin(text: str) -> str:
             "only, e.g. https://app.example.com or http://localhost:3000"
         )
     return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+class Environment(BaseSettings):
+    """The variables read by code that was not handed a :class:`Settings`.
+
+    Read afresh by :func:`environment` each time, so a variable set while the
+    process runs (a test, a benchmark choosing its thread count) counts.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SECRETARY_", extra="ignore")
+
+    database_url: str | None = Field(
+        None, description="As Settings.database_url, for stores opened from a folder."
+    )
+    embedding_model_dir: str = Field(
+        "", description="A directory with tokenizer.json and model.onnx for the local embedder."
+    )
+    embedding_threads: str = Field(
+        "", description="CPU threads for the local embedder (empty: ONNX Runtime's choice)."
+    )
+    openai_base_url: str = Field(
+        "", validation_alias=AliasChoices("OPENAI_BASE_URL", "SECRETARY_OPENAI_BASE_URL")
+    )
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: Any) -> Any:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("embedding_model_dir", "embedding_threads", "openai_base_url")
+    @classmethod
+    def _stripped(cls, v: str) -> str:
+        return v.strip()
+
+
+def environment() -> Environment:
+    """The environment variables of :class:`Environment`, as they are now."""
+    return Environment()
+
+
+def env_value(name: str) -> str:
+    """The value of the environment variable ``name`` (an account's ``*_env``), or ''."""
+    return os.environ.get(name, "")
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -13,7 +13,6 @@ a retried action finds the message it posted the first time.
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from tools.providers.base import ProviderError
@@ -95,9 +94,9 @@ class SlackMessenger:
         return str(posted.get("ts") or "")
 
 
-def open_slack() -> SlackMessenger | None:
-    """The messenger for the bot token in the environment, or None when Slack is not set up."""
-    token = os.environ.get("SLACK_BOT_TOKEN", "").strip()
+def open_slack(token: str | None, api_url: str | None = None) -> SlackMessenger | None:
+    """The messenger for the bot token (``Settings.slack_bot_token``), or None without one."""
+    token = (token or "").strip()
     if not token:
         return None
-    return SlackMessenger(token, os.environ.get("SLACK_API_URL", "").strip())
+    return SlackMessenger(token, (api_url or "").strip())

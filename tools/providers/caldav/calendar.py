@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import recurring_ical_events
 
+from tools.providers.accounts import Account, as_table
 from tools.providers.base import Busy, Event, NewEvent, PartStat, ProviderError
 from tools.providers.caldav.client import CalDAVClient, CalDAVSettings, body_of, etag_of
 from tools.providers.caldav.mapping import (
@@ -65,7 +66,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def open_calendar(account: Mapping[str, Any], principal: Principal, root: Path) -> CalDAVCalendar:
+def open_calendar(
+    account: Account | Mapping[str, Any], principal: Principal, root: Path
+) -> CalDAVCalendar:
     """The CalDAV calendar provider for a principal's account settings (connects on first use).
 
     Args:
@@ -73,7 +76,7 @@ def open_calendar(account: Mapping[str, Any], principal: Principal, root: Path) 
         principal: Whose calendar it is (time zone, address).
         root: The principal's data directory (nothing is kept there: the server is the record).
     """
-    return CalDAVCalendar(CalDAVSettings.from_account(account, principal), principal)
+    return CalDAVCalendar(CalDAVSettings.from_account(as_table(account), principal), principal)
 
 
 @dataclass

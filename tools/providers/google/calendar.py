@@ -51,7 +51,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from tools.providers.accounts import token_path
+from tools.providers.accounts import GoogleAccount
 from tools.providers.base import Busy, Event, NewEvent, NotFound, PartStat, ProviderError
 from tools.providers.calendar_rules import (
     all_day_dates,
@@ -63,7 +63,7 @@ from tools.providers.calendar_rules import (
     require_span,
     require_zone,
 )
-from tools.providers.google.auth import connect_command, load_credentials, save_credentials
+from tools.providers.google.auth import connect_command, load_credentials
 from tools.providers.google.calls import GoogleCalls, ThreadHttp, reasons
 
 if TYPE_CHECKING:
@@ -202,11 +202,9 @@ class GoogleCalendar(GoogleCalls):
                 raise ValueError("GoogleCalendar needs a service, an http transport or credentials")
         self._service = service
         self._events = service.events()
-        self._credentials = credentials
+        self._keep_credentials(credentials, token_file)
         # httplib2 is not thread-safe: each thread sends on its own Http (see calls.py).
         self._transport = ThreadHttp(per_thread)
-        self._token_file = token_file
-        self._saved_token = credentials.token if credentials is not None else None
         self._sleep = sleep
         self._retries = max(0, retries)
 
@@ -270,17 +268,6 @@ class GoogleCalendar(GoogleCalls):
         # Google's own message (e.g. "Invalid start time") helps; it never carries a secret.
         reason = " ".join(str(exc.reason or "").split())[:200] or f"HTTP {status}"
         return ProviderError(f"Google Calendar refused to {what}: {reason}.")
-
-    def _keep_token(self) -> None:
-        """Save a token the client library renewed on its own, so the next run starts valid."""
-        creds = self._credentials
-        if creds is None or self._token_file is None or creds.token == self._saved_token:
-            return
-        self._saved_token = creds.token
-        try:
-            save_credentials(creds, self._token_file)
-        except OSError as exc:
-            log.warning("Could not save the renewed Google token: %s", exc.strerror or exc)
 
     # --------------------------------------------------------- converting
 
@@ -580,7 +567,9 @@ class GoogleCalendar(GoogleCalls):
         return self._event(answered, {})
 
 
-def open_calendar(account: Mapping[str, Any], principal: Principal, root: Path) -> GoogleCalendar:
+def open_calendar(
+    account: GoogleAccount | Mapping[str, Any], principal: Principal, root: Path
+) -> GoogleCalendar:
     """Open a principal's Google calendar from their ``accounts.calendar`` settings.
 
     Settings: ``client_secrets`` (used by the connect command), ``token_file``
@@ -592,21 +581,19 @@ def open_calendar(account: Mapping[str, Any], principal: Principal, root: Path) 
         ProviderError: the account is not connected, its grant lacks the calendar
             scope, or its access was revoked.
     """
-    configured = account.get("token_file")
-    token_file = (
-        Path(str(configured)).expanduser() if configured else token_path(root, "google.json")
-    )
+    account = GoogleAccount.of(account, "calendar")
+    token_file = account.token_path(root)
     credentials = load_credentials(
         token_file,
         SCOPES,
-        token_uri=str(account["token_uri"]) if account.get("token_uri") else None,
+        token_uri=account.token_uri or None,
         connect=connect_command("google", principal.id),
     )
     return GoogleCalendar(
         principal,
         credentials=credentials,
-        calendar_id=str(account.get("calendar_id") or "primary"),
-        address=str(account.get("address") or ""),
-        api_endpoint=str(account["api_endpoint"]) if account.get("api_endpoint") else None,
+        calendar_id=account.calendar_id or "primary",
+        address=account.address,
+        api_endpoint=account.api_endpoint or None,
         token_file=token_file,
     )

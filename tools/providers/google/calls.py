@@ -1,9 +1,10 @@
-"""Calling Google APIs: one retry loop and one thread-safe transport for Gmail and Calendar.
+"""Calling Google APIs: retries, the token keeper and a thread-safe transport per thread.
 
-Rate limits (429, or 403 with a rate reason) and server errors are retried
-with the wait Google asks for (Retry-After) or a jittered backoff; a wait
-longer than ``MAX_WAIT`` is not sat out. Everything else becomes the
-provider's own :class:`ProviderError` sentence.
+Rate limits (429, or 403 with a rate reason) and server errors go through the
+shared retry policy (:mod:`tools.providers.http`: Retry-After or a jittered
+backoff, a bounded budget); a wait longer than ``MAX_WAIT`` is not sat out.
+Everything else becomes the provider's own :class:`ProviderError` sentence.
+A token the client library renewed on its own is saved again (0600).
 
 google-api-python-client sends through ``httplib2.Http``, which is not
 thread-safe (its docs: each thread needs its own), while one provider serves
@@ -15,18 +16,21 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import google.auth.exceptions
 import google_auth_httplib2
 import httplib2
+from google.oauth2.credentials import Credentials
 from googleapiclient.errors import HttpError
 from googleapiclient.http import build_http
 
 from tools.providers.base import ProviderError
+from tools.providers.google.auth import save_credentials
+from tools.providers.http import Retry, RetryPolicy, retry_after, worth_retrying
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +48,9 @@ def reasons(exc: HttpError) -> set[str]:
         return set()
 
 
-def retry_after(exc: HttpError) -> float | None:
-    """The Retry-After seconds of an error answer, if given in seconds."""
-    value = exc.resp.get("retry-after") if exc.resp is not None else None
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:  # an HTTP date: rare from Google; fall back to backoff
-        return None
+def _retry_after(exc: HttpError) -> float | None:
+    """The wait a Google error answer asks for (``Retry-After``), if any."""
+    return retry_after(exc.resp.get("retry-after") if exc.resp is not None else None)
 
 
 class ThreadHttp:
@@ -98,11 +98,11 @@ class ThreadHttp:
 
 
 class GoogleCalls:
-    """The retry loop shared by the Google providers.
+    """What the Google providers share: the retry policy and the token keeper.
 
     A provider sets ``label`` ("Gmail"), ``access`` ("Gmail"), ``rate_reasons``,
-    and has ``_retries``, ``_sleep``, ``_connect``, ``_keep_token()`` and
-    ``_translate(exc, what)``.
+    calls :meth:`_keep_credentials` in its constructor, and has ``_retries``,
+    ``_sleep``, ``_connect`` and ``_translate(exc, what)``.
     """
 
     label = "Google"
@@ -113,52 +113,65 @@ class GoogleCalls:
     _retries: int
     _sleep: Callable[[float], None]
     _connect: str
-
-    def _keep_token(self) -> None:
-        raise NotImplementedError
+    _credentials: Credentials | None
+    _token_file: Path | None
+    _saved_token: str | None
 
     def _translate(self, exc: HttpError, what: str) -> ProviderError:
         raise NotImplementedError
+
+    def _keep_credentials(self, credentials: Credentials | None, token_file: Path | None) -> None:
+        """Remember the credentials and where a renewed token is saved again."""
+        self._credentials = credentials
+        self._token_file = token_file
+        self._saved_token = credentials.token if credentials is not None else None
+
+    def _keep_token(self) -> None:
+        """Save a token the client library renewed on its own, so the next run starts valid."""
+        creds = self._credentials
+        if creds is None or self._token_file is None or creds.token == self._saved_token:
+            return
+        self._saved_token = creds.token
+        try:
+            save_credentials(creds, self._token_file)
+        except OSError as exc:
+            log.warning("Could not save the renewed Google token: %s", exc.strerror or exc)
 
     def _rate_limited(self, exc: HttpError) -> bool:
         status = exc.resp.status if exc.resp is not None else 0
         return status == 429 or (status == 403 and bool(reasons(exc) & self.rate_reasons))
 
     def _retrying(self, attempt: Callable[[], T], what: str) -> T:
-        """Run ``attempt`` until it succeeds, retrying what is worth retrying."""
-        for n in range(self._retries + 1):
-            wait: float | None = None
+        """Run ``attempt`` under the shared retry policy (:mod:`tools.providers.http`).
+
+        Every Google request is safe to repeat: reads are reads, and writes carry
+        ids chosen here or look for their own earlier result before sending again.
+        """
+
+        def once() -> T:
             try:
                 result = attempt()
             except HttpError as exc:
                 status = exc.resp.status if exc.resp is not None else 0
-                if not (self._rate_limited(exc) or status >= 500):
+                if self._rate_limited(exc):
+                    status = 429  # Google's 403 with a rate reason means the same
+                if not worth_retrying(status):
                     raise self._translate(exc, what) from None
-                failure = self._translate(exc, what)
-                wait = retry_after(exc)
+                raise Retry(self._translate(exc, what), wait=_retry_after(exc)) from None
             except google.auth.exceptions.RefreshError:
                 raise ProviderError(
                     f"Google refused to renew access to {self.access} (the permission was "
                     f"revoked or has expired); run `{self._connect}` to connect again."
                 ) from None
             except (OSError, httplib2.HttpLib2Error, google.auth.exceptions.TransportError):
-                failure = ProviderError(
-                    f"Cannot reach {self.label} to {what}; check the network connection and "
-                    "try again."
-                )
-            else:
-                self._keep_token()
-                return result
-            if n == self._retries:
-                break
-            delay = wait if wait is not None else min(2.0**n, 30.0) * (0.5 + random.random() / 2)
-            if delay > MAX_WAIT:
-                raise ProviderError(
-                    f"{self.label} asks to wait {delay:.0f} seconds before the next request; "
-                    "try again later."
-                )
-            log.info(
-                "%s could not %s (attempt %d); retrying in %.1f s", self.label, what, n + 1, delay
-            )
-            self._sleep(delay)
-        raise failure
+                raise Retry(
+                    ProviderError(
+                        f"Cannot reach {self.label} to {what}; check the network connection "
+                        "and try again."
+                    )
+                ) from None
+            self._keep_token()
+            return result
+
+        policy = RetryPolicy(self.label, attempts=self._retries + 1, max_wait=MAX_WAIT)
+        return policy.call(once, what, sleep=self._sleep)

@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from tools.providers.accounts import token_path
+from tools.providers.accounts import GoogleAccount
 from tools.providers.base import (
     MailRef,
     Message,
@@ -65,7 +65,7 @@ from tools.providers.base import (
     SyncReset,
     message_id_in,
 )
-from tools.providers.google.auth import connect_command, load_credentials, save_credentials
+from tools.providers.google.auth import connect_command, load_credentials
 from tools.providers.google.calls import GoogleCalls, ThreadHttp, reasons
 from tools.providers.local.mail import normalize_message_id
 from tools.providers.mime import (
@@ -190,11 +190,9 @@ class GmailMail(GoogleCalls):
                 raise ValueError("GmailMail needs a service, an http transport or credentials")
         self._service = service
         self._users = service.users()
-        self._credentials = credentials
+        self._keep_credentials(credentials, token_file)
         # httplib2 is not thread-safe: each thread sends on its own Http (see calls.py).
         self._transport = ThreadHttp(per_thread)
-        self._token_file = token_file
-        self._saved_token = credentials.token if credentials is not None else None
         self._clock = clock
         self._sleep = sleep
         self._retries = max(0, retries)
@@ -246,17 +244,6 @@ class GmailMail(GoogleCalls):
         # Gmail's own message (e.g. "Invalid To header") helps; it never carries a secret.
         reason = " ".join(str(exc.reason or "").split())[:200] or f"HTTP {status}"
         return ProviderError(f"Gmail refused to {what}: {reason}.")
-
-    def _keep_token(self) -> None:
-        """Save a token the client library renewed on its own, so the next run starts valid."""
-        creds = self._credentials
-        if creds is None or self._token_file is None or creds.token == self._saved_token:
-            return
-        self._saved_token = creds.token
-        try:
-            save_credentials(creds, self._token_file)
-        except OSError as exc:
-            log.warning("Could not save the renewed Google token: %s", exc.strerror or exc)
 
     # --------------------------------------------------------- lookups
 
@@ -683,7 +670,9 @@ class GmailMail(GoogleCalls):
                 return found, str(resp.get("historyId") or done)
 
 
-def open_mail(account: Mapping[str, Any], principal: Principal, root: Path) -> GmailMail:
+def open_mail(
+    account: GoogleAccount | Mapping[str, Any], principal: Principal, root: Path
+) -> GmailMail:
     """Open a principal's Gmail from their ``accounts.mail`` settings.
 
     Settings: ``client_secrets`` (used by the connect command), ``token_file``
@@ -693,20 +682,18 @@ def open_mail(account: Mapping[str, Any], principal: Principal, root: Path) -> G
     Raises:
         ProviderError: the account is not connected or its access was revoked.
     """
-    configured = account.get("token_file")
-    token_file = (
-        Path(str(configured)).expanduser() if configured else token_path(root, "google.json")
-    )
+    account = GoogleAccount.of(account, "mail")
+    token_file = account.token_path(root)
     credentials = load_credentials(
         token_file,
         SCOPES,
-        token_uri=str(account["token_uri"]) if account.get("token_uri") else None,
+        token_uri=account.token_uri or None,
         connect=connect_command("gmail", principal.id),
     )
     return GmailMail(
         principal,
         credentials=credentials,
-        address=str(account.get("address") or ""),
-        api_endpoint=str(account["api_endpoint"]) if account.get("api_endpoint") else None,
+        address=account.address,
+        api_endpoint=account.api_endpoint or None,
         token_file=token_file,
     )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from imapclient import IMAPClient
 
+from tools.providers.accounts import Account, as_table
 from tools.providers.base import (
     MailRef,
     Message,
@@ -62,7 +63,9 @@ SEARCH_BATCH = 50
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def open_mail(account: Mapping[str, Any], principal: Principal, root: Path) -> ImapSmtpMail:
+def open_mail(
+    account: Account | Mapping[str, Any], principal: Principal, root: Path
+) -> ImapSmtpMail:
     """The IMAP/SMTP mail provider for a principal's account settings (connects on first use).
 
     Args:
@@ -70,7 +73,9 @@ def open_mail(account: Mapping[str, Any], principal: Principal, root: Path) -> I
         principal: Whose mailbox it is (From name, time zone).
         root: The principal's data directory.
     """
-    return ImapSmtpMail(ImapSmtpSettings.from_account(account, principal), principal, root)
+    return ImapSmtpMail(
+        ImapSmtpSettings.from_account(as_table(account), principal), principal, root
+    )
 
 
 class ImapSmtpMail(ImapConnections):

@@ -44,12 +44,12 @@ Importing this module is cheap: NumPy, ONNX Runtime, tokenizers, safetensors,
 from __future__ import annotations
 
 import importlib.util
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from tools.foundation.settings import env_value, environment
 from tools.providers.memory.runtime import TOKENS_PER_BATCH, WINDOW, Runtime, load_runtime
 
 if TYPE_CHECKING:
@@ -157,7 +157,7 @@ def default_model_dir() -> Path:
         EmbeddingModelMissing: The variable names a directory without the
             files, or the package is not installed.
     """
-    env = os.environ.get(ENV_MODEL_DIR, "").strip()
+    env = environment().embedding_model_dir
     if env:
         path = Path(env).expanduser()
         if not (path / "tokenizer.json").is_file():
@@ -191,7 +191,7 @@ def resolve_model_files(model_dir: Path | str | None = None) -> ModelFiles:
     Raises:
         EmbeddingModelMissing: No tokenizer, or no weights at all.
     """
-    shipped = model_dir is None and not os.environ.get(ENV_MODEL_DIR, "").strip()
+    shipped = model_dir is None and not environment().embedding_model_dir
     base = default_model_dir() if model_dir is None else Path(model_dir).expanduser()
     tokenizer = base / "tokenizer.json"
     if not tokenizer.is_file():
@@ -436,8 +436,8 @@ class OpenAIEmbeddings(_ChromaProtocol):
 
         from tools.providers.llm import DEFAULT_BASE_URL, LOCAL_KEY_PLACEHOLDER
 
-        base_url = self.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-        key = os.environ.get(self.api_key_env, "").strip()
+        base_url = self.base_url or environment().openai_base_url or DEFAULT_BASE_URL
+        key = env_value(self.api_key_env).strip()
         if not key:
             if base_url.rstrip("/") == DEFAULT_BASE_URL:
                 raise EmbeddingError(

@@ -11,11 +11,12 @@ docstring of :mod:`tools.providers.memory.embeddings` says why memory stays boun
 from __future__ import annotations
 
 import math
-import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+from tools.foundation.settings import environment
 
 if TYPE_CHECKING:
     import numpy as np
@@ -138,7 +139,7 @@ def onnx_forward(path: Path) -> Callable[[IntMatrix, IntMatrix, IntMatrix], Vect
     # largest tensors ever seen (see the module's docstring).
     options.enable_cpu_mem_arena = False
     options.enable_mem_pattern = False
-    threads = os.environ.get("SECRETARY_EMBEDDING_THREADS", "").strip()
+    threads = environment().embedding_threads
     if threads.isdigit():
         options.intra_op_num_threads = int(threads)
     session = ort.InferenceSession(

@@ -36,7 +36,7 @@ import msal
 import requests
 from msal.authority import WELL_KNOWN_AUTHORITY_HOSTS
 
-from tools.providers.accounts import account_secret, token_path, write_private
+from tools.providers.accounts import MicrosoftAccount, token_path, write_private
 from tools.providers.base import ProviderError
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,9 @@ _OPENID_SCOPES = {"openid", "profile", "offline_access"}
 class MicrosoftAuth:
     """Access tokens for Microsoft Graph for one principal's Microsoft 365 account."""
 
-    def __init__(self, account: Mapping[str, Any], principal_id: str, root: Path) -> None:
+    def __init__(
+        self, account: MicrosoftAccount | Mapping[str, Any], principal_id: str, root: Path
+    ) -> None:
         """Read the account settings; nothing is contacted until a token is needed.
 
         Args:
@@ -66,21 +68,22 @@ class MicrosoftAuth:
             ProviderError: when a required setting is missing.
         """
         self.principal_id = principal_id
-        client_id = str(account.get("client_id") or "").strip()
+        account = MicrosoftAccount.of(account)
+        client_id = account.client_id.strip()
         if not client_id:
             raise ProviderError(
                 "The Microsoft 365 account has no client_id: register an app in Microsoft "
                 "Entra and put its Application (client) ID in the principal's accounts settings."
             )
         self.client_id = client_id
-        self.tenant = str(account.get("tenant") or "organizations").strip()
-        self.authority = str(
-            account.get("authority") or f"https://login.microsoftonline.com/{self.tenant}"
+        self.tenant = (account.tenant or "organizations").strip()
+        self.authority = (
+            account.authority or f"https://login.microsoftonline.com/{self.tenant}"
         ).rstrip("/")
-        self.user = str(account.get("user") or "").strip()
-        ca_file = str(account.get("ca_file") or "").strip()
+        self.user = account.user.strip()
+        ca_file = account.ca_file.strip()
         self.ca_file = str(Path(ca_file).expanduser()) if ca_file else ""
-        self._secret = account_secret(account, "client_secret", required=False)
+        self._secret = account.secret("client_secret", required=False)
         self.is_app = bool(self._secret)
         if self.is_app:
             if not self.user:
@@ -88,12 +91,12 @@ class MicrosoftAuth:
                     "The Microsoft 365 account uses an app secret but names no mailbox: set "
                     "user (the mailbox's address, e.g. ada@contoso.com) in its settings."
                 )
-            if "authority" not in account and self.tenant.lower() in _SHARED_TENANTS:
+            if account.authority is None and self.tenant.lower() in _SHARED_TENANTS:
                 raise ProviderError(
                     "An app with a client secret signs in to one directory: set tenant to your "
                     "Microsoft Entra tenant ID or domain (e.g. contoso.onmicrosoft.com)."
                 )
-        scopes = account.get("scopes") or DEFAULT_SCOPES
+        scopes = account.scopes or DEFAULT_SCOPES
         if isinstance(scopes, str):
             scopes = scopes.split()
         # msal adds the OpenID scopes itself and refuses them when they are passed in.

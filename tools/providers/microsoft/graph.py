@@ -1,10 +1,11 @@
 """A small Microsoft Graph HTTP client: bearer tokens, JSON, paging, throttling, plain errors.
 
 Graph throttles with 429 (and sometimes 503) and says how long to wait in
-``Retry-After``; the client waits exactly that long, a bounded number of times,
-then gives up with a sentence. A 401 gets one fresh token (the cached one may
-have been revoked) before it counts as a refused sign-in. Every other failure
-becomes a :class:`~tools.providers.base.ProviderError` (404: ``NotFound``).
+``Retry-After``; the shared retry policy (:mod:`tools.providers.http`) waits
+exactly that long, a bounded number of times, then gives up with a sentence.
+A 401 gets one fresh token (the cached one may have been revoked) before it
+counts as a refused sign-in. Every other failure becomes a
+:class:`~tools.providers.base.ProviderError` (404: ``NotFound``).
 
 The bearer token is only ever sent to the configured Graph base URL: paging
 links and stored cursors pointing elsewhere are refused.
@@ -16,19 +17,17 @@ import logging
 import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
 import httpx
 
 from tools.providers.base import NotFound, ProviderError
+from tools.providers.http import Retry, RetryPolicy, retry_after, worth_retrying
 
 log = logging.getLogger(__name__)
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
-RETRY_STATUSES = {429, 503}
 MAX_RETRIES = 4
 MAX_WAIT = 120.0
 """Longest single wait (seconds) the client accepts; a longer Retry-After fails at once."""
@@ -85,13 +84,15 @@ class GraphClient:
             base_url: Graph's versioned root, e.g. ``https://graph.microsoft.com/v1.0``.
             verify: TLS trust for httpx (an SSL context for a private CA).
             timeout: Seconds to wait for connecting and for each answer.
-            max_retries: How many throttled (429/503) answers are waited out per request.
+            max_retries: How many failed tries are retried per request (see ``http``).
             sleep: Waits the given seconds; tests inject one that records the waits.
             headers: Sent with every request (a request's own headers win).
         """
         self.base_url = base_url.rstrip("/")
         self._auth = auth
-        self._max_retries = max(0, max_retries)
+        self._policy = RetryPolicy(
+            "Microsoft Graph", attempts=max(0, max_retries) + 1, max_wait=MAX_WAIT
+        )
         self._sleep = sleep
         self._timeout = timeout
         self._headers = dict(headers or {})
@@ -139,9 +140,10 @@ class GraphClient:
         """
         url = self.url(path)
         where = urlparse(url).path
-        throttled = 0
         refreshed = False
-        while True:
+
+        def once() -> httpx.Response:
+            nonlocal refreshed
             token = self._auth.acquire_token()
             sent = {"Accept": "application/json", **self._headers, **(headers or {})}
             sent["Authorization"] = f"Bearer {token}"
@@ -149,6 +151,13 @@ class GraphClient:
                 resp = self._http.request(
                     method, url, params=params, json=json, content=content, headers=sent
                 )
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                raise Retry(
+                    ProviderError(
+                        f"Cannot reach Microsoft Graph at {urlparse(url).netloc} "
+                        f"({type(exc).__name__}); check the network connection and try again."
+                    )
+                ) from None
             except httpx.TimeoutException:
                 raise ProviderError(
                     f"Microsoft Graph did not answer within {self._timeout:g} s; "
@@ -164,30 +173,25 @@ class GraphClient:
                 # A cached token may have been revoked early; one fresh token settles it.
                 refreshed = True
                 self._auth.invalidate(token)
-                continue
-            if resp.status_code in RETRY_STATUSES:
-                delay = retry_after(resp.headers.get("Retry-After"))
-                if delay is None:
-                    delay = float(2**throttled)
-                if delay > MAX_WAIT:
-                    raise GraphError(
-                        f"Microsoft Graph is busy and asked to wait {delay:.0f} s; "
-                        "try again later.",
-                        resp.status_code,
-                    )
-                if throttled < self._max_retries:
-                    throttled += 1
-                    log.info("Graph throttled %s %s; waiting %.1f s", method, where, delay)
-                    self._sleep(delay)
-                    continue
-                raise GraphError(
-                    f"Microsoft Graph kept refusing with HTTP {resp.status_code} (too many "
-                    f"requests) after {throttled} retries; wait a few minutes and try again.",
-                    resp.status_code,
-                )
+                return once()
+            if worth_retrying(resp.status_code, repeatable=method.upper() != "POST"):
+                raise Retry(self._busy(resp), wait=retry_after(resp.headers.get("Retry-After")))
             if resp.is_success:
                 return resp
             raise self._error(resp, method, where)
+
+        return self._policy.call(once, f"{method} {where}", sleep=self._sleep)
+
+    @staticmethod
+    def _busy(resp: httpx.Response) -> GraphError:
+        """The sentence for a retried answer, raised when no retry succeeds."""
+        status = resp.status_code
+        why = "too many requests" if status == 429 else "server busy or failing"
+        return GraphError(
+            f"Microsoft Graph kept refusing with HTTP {status} ({why}); "
+            "wait a few minutes and try again.",
+            status,
+        )
 
     def _error(self, resp: httpx.Response, method: str, where: str) -> GraphError:
         code, detail = _error_detail(resp)
@@ -274,24 +278,6 @@ class GraphClient:
                     yield item
             if limit is not None and count >= limit:
                 return
-
-
-def retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date); None if absent."""
-    if not value:
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def odata_quote(value: str) -> str:

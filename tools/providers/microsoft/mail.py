@@ -45,6 +45,7 @@ from urllib.parse import quote
 
 import httpx
 
+from tools.providers.accounts import MicrosoftAccount
 from tools.providers.base import (
     MailRef,
     Message,
@@ -104,7 +105,7 @@ _KQL_SPECIAL = str.maketrans({c: " " for c in '"\\()*'})
 
 
 def open_mail(
-    account: Mapping[str, Any],
+    account: MicrosoftAccount | Mapping[str, Any],
     principal: Principal,
     root: Path,
     *,
@@ -123,11 +124,12 @@ def open_mail(
         client: A ready Graph client (default: built from ``account`` and ``auth``).
         clock: Returns 'now' for Date headers; tests pin it.
     """
+    account = MicrosoftAccount.of(account)
     auth = auth or MicrosoftAuth(account, principal.id, root)
     if client is None:
         client = GraphClient(
             auth,
-            base_url=str(account.get("graph_url") or GRAPH_URL),
+            base_url=account.graph_url or GRAPH_URL,
             verify=auth.verify,
         )
     return GraphMail(principal, client, auth.mailbox_path, clock=clock, auth=auth)

@@ -19,8 +19,10 @@ TRAVEL_PROVIDERS = ("local", "duffel")
 
 def open_travel(principal: Principal, root: Path) -> TravelProvider:
     """The principal's travel provider, from ``accounts.travel`` (local by default)."""
-    account = principal.accounts.get("travel", {})
-    kind = str(account.get("provider", "local"))
+    from tools.providers.accounts import parse_account
+
+    account = parse_account("travel", principal.accounts.get("travel"))
+    kind = account.provider
     if kind == "duffel":
         from tools.providers.travel.duffel import DuffelTravel
 

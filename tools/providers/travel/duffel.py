@@ -24,8 +24,9 @@ human travel agent).
 
 The token comes from the principal's ``accounts.travel``
 (``{"provider": "duffel", "token_env": "DUFFEL_TOKEN"}``; ``token`` and
-``token_file`` work too). Requests time out after 30 s (search: 60 s); a 429
-is retried a few times honouring ``Retry-After``; a 4xx becomes a
+``token_file`` work too). Requests time out after 30 s (search: 60 s); 429 and
+server errors are retried under the shared policy (:mod:`tools.providers.http`,
+honouring ``Retry-After``; a POST only on 429/503); a 4xx becomes a
 ProviderError quoting Duffel's own error message.
 
 The test cassettes in ``tests/cassettes/duffel/`` were written by hand from
@@ -46,8 +47,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from tools.providers.accounts import account_secret
+from tools.providers.accounts import Account, DuffelAccount
 from tools.providers.base import NotFound, ProviderError
+from tools.providers.http import Retry, RetryPolicy, retry_after, worth_retrying
 from tools.providers.travel.base import (
     Booking,
     Cabin,
@@ -65,8 +67,8 @@ from tools.providers.travel.local import LocalTravel
 
 BASE_URL = "https://api.duffel.com"
 METADATA_KEY = "secretary_key"
-_TRIES = 4
-_MAX_WAIT = 30.0
+POLICY = RetryPolicy("Duffel", attempts=4, max_wait=30.0)
+"""Duffel's share of the retry policy: four tries, waits of at most 30 s."""
 
 
 def _money(amount: Any, currency: Any) -> Money | None:
@@ -147,6 +149,15 @@ def parse_offer(data: Mapping[str, Any], offer_id: str = "") -> FlightOffer:
     )
 
 
+def _busy(status: int) -> ProviderError:
+    """The sentence for a retried answer, raised when no retry succeeds."""
+    if status == 429:
+        return ProviderError(
+            "Duffel keeps answering 'too many requests' (HTTP 429); wait a minute and try again."
+        )
+    return ProviderError(f"Duffel had a server error (HTTP {status}); try again later.")
+
+
 def _error_sentence(status: int, body: Any) -> str:
     messages: list[str] = []
     if isinstance(body, Mapping):
@@ -166,7 +177,7 @@ class DuffelTravel:
 
     def __init__(
         self,
-        account: Mapping[str, Any],
+        account: Account | Mapping[str, Any],
         *,
         base_url: str = "",
         sleep: Callable[[float], None] = time.sleep,
@@ -180,8 +191,8 @@ class DuffelTravel:
             sleep: How to wait before a retry (tests pass a recorder).
             timeout: Seconds per request (searches get twice as long).
         """
-        self.account = dict(account)
-        self.base_url = (base_url or str(account.get("base_url") or BASE_URL)).rstrip("/")
+        self.account = DuffelAccount.of(account, "travel")
+        self.base_url = (base_url or self.account.base_url or BASE_URL).rstrip("/")
         self.sleep = sleep
         self.timeout = timeout
         self.hotels = LocalTravel()
@@ -193,7 +204,7 @@ class DuffelTravel:
         if self._client is None:
             import httpx
 
-            token = account_secret(self.account, "token")
+            token = self.account.secret("token")
             self._client = httpx.Client(
                 base_url=self.base_url,
                 timeout=self.timeout,
@@ -219,7 +230,8 @@ class DuffelTravel:
         import httpx
 
         client = self._http()
-        for attempt in range(1, _TRIES + 1):
+
+        def once() -> Any:
             try:
                 resp = client.request(
                     method,
@@ -228,24 +240,27 @@ class DuffelTravel:
                     params=params,
                     timeout=timeout or self.timeout,
                 )
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                raise Retry(
+                    ProviderError(
+                        f"Cannot reach Duffel ({exc.__class__.__name__}); check the network "
+                        "connection and try again."
+                    )
+                ) from None
             except httpx.TimeoutException:
                 raise ProviderError(
                     "Duffel did not answer in time; try again in a minute."
                 ) from None
             except httpx.HTTPError as exc:
                 raise ProviderError(f"Cannot reach Duffel ({exc.__class__.__name__}).") from None
-            if resp.status_code == 429 and attempt < _TRIES:
-                self.sleep(self._retry_after(resp.headers.get("retry-after"), attempt))
-                continue
+            # Creating an order is not safe to send twice: 500/502/504 are not retried.
+            if worth_retrying(resp.status_code, repeatable=method.upper() != "POST"):
+                wait = retry_after(resp.headers.get("retry-after"))
+                raise Retry(_busy(resp.status_code), wait=wait)
             try:
                 payload = resp.json()
             except ValueError:
                 payload = None
-            if resp.status_code == 429:
-                raise ProviderError(
-                    "Duffel keeps answering 'too many requests' (HTTP 429); wait a minute "
-                    "and try again."
-                )
             if resp.status_code == 404:
                 raise NotFound(_error_sentence(404, payload))
             if 400 <= resp.status_code < 500:
@@ -255,15 +270,8 @@ class DuffelTravel:
                     f"Duffel had a server error (HTTP {resp.status_code}); try again later."
                 )
             return payload
-        raise ProviderError("Duffel could not be reached; try again later.")  # pragma: no cover
 
-    @staticmethod
-    def _retry_after(value: str | None, attempt: int) -> float:
-        try:
-            wait = float(value) if value else float(2**attempt)
-        except ValueError:
-            wait = float(2**attempt)
-        return max(0.0, min(wait, _MAX_WAIT))
+        return POLICY.call(once, f"{method} {path}", sleep=self.sleep)
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
