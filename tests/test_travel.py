@@ -291,7 +291,7 @@ def test_duffel_needs_the_travellers_passport_details(tmp_path: Path) -> None:
     c = make_ctx(tmp_path, "duffel")
     c.principal.travel.born_on = ""
     with pytest.raises(ToolError, match="needs the traveller's born_on"):
-        from tools.travel import _traveller
+        from tools.travel.book import _traveller
 
         _traveller(c, live=True)
     c.workspace.close()
