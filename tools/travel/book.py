@@ -435,6 +435,3 @@ def cancel_booking(ctx: ToolContext, booking_id: str, reason: str = "") -> dict[
     )
     done = b.model_copy(update={"status": "cancelled", "refund": result.refund, "notes": notes})
     return _booking_dict(ctx, _trips(ctx).update_booking(done))
-
-
-# ----------------------------------------------------- confirm a request

@@ -26,8 +26,6 @@ from tools.travel.texts import (
     _price,
 )
 
-# ------------------------------------------------------------------ search
-
 
 def _flight_card(ctx: ToolContext, offer: FlightOffer) -> dict[str, Any]:
     warnings = [
