@@ -1,9 +1,12 @@
 """Travel tools: search flights and hotels, book them, and keep the itinerary.
 
 Searches start from the principal's travel preferences (home airport, cabin,
-preferred airlines and hotel chains first) and keep what they found, so the
-approval card of a booking can show the *current* price next to the one the
-search showed. Booking, cancelling, confirming an agent's booking and
+preferred airlines and hotel chains first) and keep what they found.
+``price_offer`` asks the booking service for an offer's price just before it is
+booked; the booking carries that price as an argument, so its approval card is
+drawn from data already read (no network call, nothing written) and the booking
+refuses to run if the live price has risen above the approved one
+(``tools.travel.offers``). Booking, cancelling, confirming an agent's booking and
 recording a delay are ``write`` tools: each becomes a proposal, and only an
 approved action runs, once per idempotency key.
 
@@ -22,7 +25,7 @@ until ``confirm_booking`` records the agent's answer.
 
 from tools.travel.book import book_flight, book_hotel, cancel_booking
 from tools.travel.itinerary import list_trips, show_trip, upcoming_travel
-from tools.travel.search import search_flights, search_hotels
+from tools.travel.search import price_offer, search_flights, search_hotels
 from tools.travel.updates import confirm_booking, update_trip_segment
 
 __all__ = [
@@ -31,6 +34,7 @@ __all__ = [
     "cancel_booking",
     "confirm_booking",
     "list_trips",
+    "price_offer",
     "search_flights",
     "search_hotels",
     "show_trip",

@@ -23,6 +23,13 @@ from tools.providers.travel.base import (
 from tools.providers.travel.local import cancel_mail, request_mail
 from tools.travel.inputs import _get_booking, _provider, _provider_for, _sub_key, _trips
 from tools.travel.itinerary import _make_events
+from tools.travel.offers import (
+    _approved_price,
+    _known_offer,
+    _live_offer,
+    _offer_price,
+    _price_rise,
+)
 from tools.travel.texts import (
     _booking_dict,
     _booking_title,
@@ -75,20 +82,6 @@ def _traveller(ctx: ToolContext, live: bool) -> Traveller:
         phone=prefs.phone,
         loyalty=dict(prefs.loyalty),
     )
-
-
-def _priced(ctx: ToolContext, offer_id: str) -> FlightOffer | HotelOffer:
-    if not offer_id.strip():
-        raise ToolError("offer_id is empty. Search first and give one of the offer ids found.")
-    try:
-        return _provider(ctx).price(offer_id.strip())
-    except NotFound:
-        raise ToolError(
-            f"No offer with id '{offer_id}' (offers expire after a while). Search again and "
-            "use a fresh offer id."
-        ) from None
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
 
 
 def _flight_span(f: FlightOffer) -> tuple[date, date]:
@@ -151,6 +144,8 @@ def _send(ctx: ToolContext, message: OutgoingMessage, part: str) -> str:
 @dataclass
 class _Plan:
     offer: FlightOffer | HotelOffer
+    price: Money | None
+    """What the booking costs on the card: the approved price, or the request's (none yet)."""
     searched: Money | None
     traveller: Traveller
     trip: _TripChoice
@@ -165,47 +160,48 @@ def _check_offer_dates(ctx: ToolContext, offer: FlightOffer | HotelOffer) -> Non
         raise ToolError(f"The offer starts {_day(first)}, in the past; search again.")
 
 
-def _planned_booking(ctx: ToolContext, offer_id: str, trip: str, notes: str, kind: str) -> _Plan:
-    offer = _priced(ctx, offer_id)
+def _planned_booking(
+    ctx: ToolContext, offer: FlightOffer | HotelOffer, price: str, trip: str, notes: str, kind: str
+) -> _Plan:
+    """What booking ``offer`` at the approved ``price`` does; shared by the card and the run.
+
+    The card passes the offer as already read, the run the offer as priced live.
+    """
     if kind == "flight" and not isinstance(offer, FlightOffer):
-        raise ToolError(f"'{offer_id}' is a hotel offer; use book_hotel for it.")
+        raise ToolError(f"'{offer.id}' is a hotel offer; use book_hotel for it.")
     if kind == "hotel" and not isinstance(offer, HotelOffer):
-        raise ToolError(f"'{offer_id}' is a flight offer; use book_flight for it.")
+        raise ToolError(f"'{offer.id}' is a flight offer; use book_flight for it.")
     _check_offer_dates(ctx, offer)
     live = not offer.request_only
     if isinstance(offer, FlightOffer) and live and len(offer.passenger_ids) > 1:
         raise ToolError("Only the principal can be booked here; search again with passengers=1.")
     traveller = _traveller(ctx, live)
-    stored = _trips(ctx).offer(offer.id)
-    searched = (
-        getattr(stored, "price", None)
-        if isinstance(stored, FlightOffer)
-        else (stored.total if isinstance(stored, HotelOffer) else None)
-    )
+    approved = _approved_price(offer, price)
+    searched = _offer_price(_trips(ctx).offer(offer.id))
+    cost = approved if approved is not None else _offer_price(offer)
     warnings: list[str] = []
     if isinstance(offer, FlightOffer):
         first, last = _flight_span(offer)
         dest = offer.segments[0].destination_city if offer.segments else ""
         title = f"Trip to {dest or airport_city(offer.destination) or offer.destination}"
-        price = offer.price
         warnings += [
-            _budget_warning(ctx, price, ctx.principal.travel.max_flight_price, "for a flight"),
+            _budget_warning(ctx, cost, ctx.principal.travel.max_flight_price, "for a flight"),
             "Non-refundable fare" if offer.rules.refundable is False else "",
         ]
         warnings += _conflicts(ctx, offer.segments, [])
     else:
         first, last = offer.check_in, offer.check_out
         title = f"Trip to {offer.city}"
-        price = offer.total
         warnings += [
             _budget_warning(
                 ctx, offer.rate_per_night, ctx.principal.travel.max_hotel_night, "for a hotel night"
             )
         ]
-    if price is not None and searched is not None and searched != price:
-        warnings.append(f"Price changed since search: {searched.label()} -> {price.label()}")
+    if cost is not None and searched is not None and searched != cost:
+        warnings.append(f"Price changed since search: {searched.label()} -> {cost.label()}")
     plan = _Plan(
         offer=offer,
+        price=cost,
         searched=searched,
         traveller=traveller,
         trip=_planned_trip(ctx, trip, first, last, f"{title} ({_day(first)})"),
@@ -239,7 +235,7 @@ def _booking_preview(ctx: ToolContext, plan: _Plan, kind: str) -> Preview:
         what = f"flight {offer.origin} -> {offer.destination} on {_day(offer.departure_date)}"
         if offer.return_date:
             what += f", back {_day(offer.return_date)}"
-        details["Price"] = _price(offer.price)
+        details["Price"] = _price(plan.price)
         if not offer.request_only:
             details["Fare"] = offer.rules.label()
             details["Refundable"] = {True: "yes", False: "no", None: "unknown"}[
@@ -258,7 +254,7 @@ def _booking_preview(ctx: ToolContext, plan: _Plan, kind: str) -> Preview:
         what = f"hotel in {offer.city}, {_day(offer.check_in)} - {_day(offer.check_out)}"
         details["Hotel"] = _hotel_line(offer)
         details["Rate per night"] = _price(offer.rate_per_night)
-        details["Total"] = _price(offer.total)
+        details["Total"] = _price(plan.price)
         details["Cancellation"] = offer.cancellation_policy or (
             f"refundable until {offer.refundable_until:%d %b %Y}"
             if offer.refundable_until
@@ -289,43 +285,34 @@ def _booking_preview(ctx: ToolContext, plan: _Plan, kind: str) -> Preview:
     else:
         n = len(offer.segments) if isinstance(offer, FlightOffer) else 1
         details["Calendar"] = f"add {n} event{'s' if n != 1 else ''}"
-        price = offer.price if isinstance(offer, FlightOffer) else offer.total
-        summary = f"Book {what} for {_price(price)}"
+        summary = f"Book {what} for {_price(plan.price)}"
     return Preview(summary=summary, details=details, body=body, warnings=plan.warnings)
 
 
 def _preview_book(kind: str) -> Any:
     def render(ctx: ToolContext, args: BaseModel) -> Preview:
-        values = args.model_dump()
-        plan = _planned_booking(ctx, values["offer_id"], values["trip"], values["notes"], kind)
-        offer = plan.offer
-        price = offer.price if isinstance(offer, FlightOffer) else offer.total
-        if price is not None:
-            _trips(ctx).note_seen_price(offer.id, price, kind, offer.model_dump_json(), ctx.now())
+        # Drawn from the offer as already read and the proposal's own price: no network
+        # call and no write, so a second card or an edit never moves what was approved.
+        v = args.model_dump()
+        offer = _known_offer(ctx, v["offer_id"])
+        plan = _planned_booking(ctx, offer, v["price"], v["trip"], v["notes"], kind)
         return _booking_preview(ctx, plan, kind)
 
     return render
 
 
-def _book(ctx: ToolContext, offer_id: str, trip: str, notes: str, kind: str) -> dict[str, Any]:
+def _book(
+    ctx: ToolContext, offer_id: str, price: str, trip: str, notes: str, kind: str
+) -> dict[str, Any]:
     store = _trips(ctx)
     if ctx.idempotency_key:
         done = store.find_booking(key_id("bkg", ctx.idempotency_key))
         if done is not None:
             return _booking_dict(ctx, done)
-    plan = _planned_booking(ctx, offer_id, trip, notes, kind)
+    plan = _planned_booking(ctx, _live_offer(ctx, offer_id), price, trip, notes, kind)
     offer = plan.offer
-    price = offer.price if isinstance(offer, FlightOffer) else offer.total
-    seen = store.seen_price(offer.id)
-    if (
-        price is not None
-        and seen is not None
-        and (price.currency != seen.currency or price.amount > seen.amount)
-    ):
-        raise ToolError(
-            f"The price rose from {seen.label()} (on the approved card) to {price.label()}; "
-            "nothing was booked. Propose the booking again to approve the new price."
-        )
+    if not offer.request_only and (rise := _price_rise(plan.price, _offer_price(offer))):
+        raise ToolError(rise)
     try:
         booking = _provider(ctx).book(offer, plan.traveller, ctx.idempotency_key)
     except ProviderError as exc:
@@ -343,34 +330,44 @@ def _book(ctx: ToolContext, offer_id: str, trip: str, notes: str, kind: str) -> 
 
 
 @tool(effect="write", duty="travel", preview=_preview_book("flight"), title="Book flight")
-def book_flight(ctx: ToolContext, offer_id: str, trip: str = "", notes: str = "") -> dict[str, Any]:
+def book_flight(
+    ctx: ToolContext, offer_id: str, price: str = "", trip: str = "", notes: str = ""
+) -> dict[str, Any]:
     """Book a flight offer found by search_flights (or, without a booking service, request it).
 
-    The card shows the current price (re-priced now), the fare rules and every time in
-    its airport's zone. Loyalty numbers from the travel preferences go into the booking.
+    With a booking service, call price_offer first and give the price it answers: the card
+    shows it with the fare rules and every time in its airport's zone, and the booking is
+    refused if the price is higher when it runs. Loyalty numbers from the travel
+    preferences go into the booking.
 
     Args:
         ctx: Injected by the runtime; not an argument the model gives.
         offer_id: The offer_id from search_flights.
+        price: The price price_offer answered, e.g. "431.20 EUR"; the most the booking may
+            cost. Empty for a request to the travel agent (no booking service).
         trip: A trip id to add it to, or a title for a new trip; empty to file it with an
             overlapping trip or start a new one.
         notes: Wishes for the travel agent (seat, times), kept with the booking.
     """
-    return _book(ctx, offer_id, trip, notes, "flight")
+    return _book(ctx, offer_id, price, trip, notes, "flight")
 
 
 @tool(effect="write", duty="travel", preview=_preview_book("hotel"), title="Book hotel")
-def book_hotel(ctx: ToolContext, offer_id: str, trip: str = "", notes: str = "") -> dict[str, Any]:
+def book_hotel(
+    ctx: ToolContext, offer_id: str, price: str = "", trip: str = "", notes: str = ""
+) -> dict[str, Any]:
     """Book a hotel offer found by search_hotels (or, without a booking service, request it).
 
     Args:
         ctx: Injected by the runtime; not an argument the model gives.
         offer_id: The offer_id from search_hotels.
+        price: For a live offer, the total price_offer answered, e.g. "780.00 USD"; the most
+            the stay may cost. Empty for a request to the travel agent.
         trip: A trip id to add it to, or a title for a new trip; empty to file it with an
             overlapping trip or start a new one.
         notes: Wishes for the travel agent (area, room type), kept with the booking.
     """
-    return _book(ctx, offer_id, trip, notes, "hotel")
+    return _book(ctx, offer_id, price, trip, notes, "hotel")
 
 
 # ------------------------------------------------------------------- cancel

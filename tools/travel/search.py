@@ -16,6 +16,7 @@ from tools.providers.travel.base import (
     HotelOffer,
 )
 from tools.travel.inputs import _date, _iata, _provider, _trips
+from tools.travel.offers import _live_offer, _offer_price
 from tools.travel.texts import (
     _budget_warning,
     _day,
@@ -198,3 +199,37 @@ def search_hotels(
             f"request to the travel agent {agent}; hotel, rate and terms come with their answer."
         )
     return result
+
+
+@tool(effect="read", duty="travel", title="Price offer")
+def price_offer(ctx: ToolContext, offer_id: str) -> dict[str, Any]:
+    """Ask the booking service for an offer's price and terms now, just before booking it.
+
+    Give the price it answers to book_flight or book_hotel (price="431.20 EUR"): the
+    approval card shows that price, and the booking is refused if the price is higher
+    when it runs. A request to the travel agent has no price until they answer.
+
+    Args:
+        ctx: Injected by the runtime; not an argument the model gives.
+        offer_id: The offer_id from search_flights or search_hotels.
+    """
+    offer = _live_offer(ctx, offer_id)
+    if isinstance(offer, FlightOffer):
+        card = _flight_card(ctx, offer)
+    else:
+        card = _hotel_card(ctx, offer)
+    now = _offer_price(offer)
+    card["price"] = _price(now)
+    if offer.request_only:
+        card["note"] = (
+            "A request to the travel agent: book it with this offer_id and no price; the "
+            "price comes with their answer."
+        )
+        return card
+    if isinstance(offer, FlightOffer) and offer.expires_at is not None:
+        card["valid_until"] = offer.expires_at.astimezone(ctx.principal.tz).isoformat()
+    searched = _offer_price(_trips(ctx).offer(offer.id))
+    if now is not None and searched is not None and searched != now:
+        card["searched_price"] = searched.label()
+        card["note"] = f"The price changed since the search: {searched.label()} -> {now.label()}."
+    return card
