@@ -18,7 +18,7 @@ from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import Reading, read_when, zone_label
 from tools.foundation.principals import WEEKDAYS
-from tools.providers.base import NewEvent, NotFound, OutgoingMessage, ProviderError
+from tools.providers.base import NewEvent, NotFound, OutgoingMessage
 from tools.providers.local.desk import LocalDesk, PhoneMessage, Task, Visit
 from tools.providers.mime import bare_address, parse_addresses
 
@@ -81,10 +81,7 @@ def _sub_key(ctx: ToolContext, part: str) -> str:
 def _send(ctx: ToolContext, message: OutgoingMessage, part: str) -> str:
     if ctx.approved_by_policy:
         message.extra_headers["Auto-Submitted"] = "auto-generated"
-    try:
-        return ctx.mail.send(message, _sub_key(ctx, part)).message_id
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    return ctx.mail.send(message, _sub_key(ctx, part)).message_id
 
 
 # ----------------------------------------------------------- phone messages
@@ -289,12 +286,9 @@ def schedule_callback(
         duration_minutes: How long to block for the call.
     """
     message, begin, end, _ = _planned_callback(ctx, message_id, start, duration_minutes)
-    try:
-        event = ctx.calendar.create_event(
-            _callback_event(ctx, message, begin, end), _sub_key(ctx, "event")
-        )
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    event = ctx.calendar.create_event(
+        _callback_event(ctx, message, begin, end), _sub_key(ctx, "event")
+    )
     _desk(ctx).mark_message(message.id, "done")
     return {
         "event_id": event.id,
@@ -448,10 +442,7 @@ def schedule_visit(
     visit, _ = _planned_visit(
         ctx, name, start, email, company, host, instructions, duration_minutes
     )
-    try:
-        event = ctx.calendar.create_event(_visit_event(ctx, visit), _sub_key(ctx, "event"))
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    event = ctx.calendar.create_event(_visit_event(ctx, visit), _sub_key(ctx, "event"))
     out: dict[str, Any] = {}
     if visit.email:
         out["mail_message_id"] = _send(ctx, _visit_mail(ctx, visit), "mail")
@@ -683,10 +674,7 @@ def delegate_task(
                 "Slack is not connected: set SLACK_BOT_TOKEN (see the README section 'Slack'), "
                 "or delegate by e-mail."
             )
-        try:
-            ts = messenger.direct_message(slack_id, mail.body, _sub_key(ctx, "slack"))
-        except ProviderError as exc:
-            raise ToolError(str(exc)) from None
+        ts = messenger.direct_message(slack_id, mail.body, _sub_key(ctx, "slack"))
         handed = f"slack {slack_id} {ts}"
     else:
         handed = f"mail {_send(ctx, mail, 'mail')}"

@@ -41,7 +41,7 @@ from tools.invoice_parse import (
     validate_fields,
 )
 from tools.paths import read_allowed
-from tools.providers.base import NotFound, OutgoingMessage, ProviderError
+from tools.providers.base import NotFound, OutgoingMessage
 from tools.providers.local.invoices import Invoice, LocalInvoices, invoice_id_for
 from tools.providers.mime import attachments_of, bare_address, parse_rfc822
 
@@ -158,14 +158,9 @@ def _from_message(ctx: ToolContext, message_id: str) -> _Source:
         raise ToolError(
             f"No message with id '{message_id}'. Search the mailbox to find the invoice mail."
         ) from None
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
     get_raw = getattr(ctx.mail, "get_raw", None)
     if callable(get_raw):
-        try:
-            source = _from_raw(ctx, get_raw(message.message_id), message.folder)
-        except ProviderError as exc:
-            raise ToolError(str(exc)) from None
+        source = _from_raw(ctx, get_raw(message.message_id), message.folder)
         source.message_id = message.message_id
         return source
     return _Source(
@@ -649,10 +644,7 @@ def dispute_invoice(
     inv, mail, _ = _planned_dispute(ctx, invoice_id, reason, draft_mail, message)
     out: dict[str, Any] = {}
     if mail is not None:
-        try:
-            out["draft_message_id"] = ctx.mail.save_draft(mail, _sub_key(ctx, "draft")).message_id
-        except ProviderError as exc:
-            raise ToolError(str(exc)) from None
+        out["draft_message_id"] = ctx.mail.save_draft(mail, _sub_key(ctx, "draft")).message_id
     saved = _ledger(ctx).set_status(
         inv.id, "disputed", ctx.now(), reason.strip(), dispute_reason=reason.strip()
     )

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
-from tools.providers.base import Attachment, Message, OutgoingMessage, ProviderError
+from tools.providers.base import Attachment, Message, OutgoingMessage
 from tools.providers.mime import (
     attachments_of,
     bare_address,
@@ -61,10 +61,7 @@ def _addresses(value: list[str] | tuple[str, ...], label: str) -> list[str]:
 
 
 def _get_message(ctx: ToolContext, message_id: str) -> Message:
-    try:
-        return ctx.mail.get_message(message_id)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    return ctx.mail.get_message(message_id)
 
 
 def _contact_warnings(ctx: ToolContext, addresses: list[str]) -> list[str]:
@@ -129,10 +126,7 @@ def _message_preview(
 
 
 def _run(fn: Any, message: OutgoingMessage, key: str) -> dict[str, Any]:
-    try:
-        receipt = fn(message, key)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    receipt = fn(message, key)
     return dict(receipt.model_dump(mode="json"))
 
 
@@ -167,16 +161,13 @@ def search_mail(
         limit: How many messages to return at most (1 to 50).
     """
     when = _parse_since(ctx, since)
-    try:
-        hits = ctx.mail.search(
-            query=query,
-            sender=sender,
-            since=when,
-            folder=folder,
-            limit=min(max(limit, 1), MAX_RESULTS),
-        )
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    hits = ctx.mail.search(
+        query=query,
+        sender=sender,
+        since=when,
+        folder=folder,
+        limit=min(max(limit, 1), MAX_RESULTS),
+    )
     return [h.model_dump(mode="json") for h in hits]
 
 
@@ -204,10 +195,7 @@ def read_thread(ctx: ToolContext, message_id: str) -> list[dict[str, Any]]:
         ctx: Injected by the runtime; not an argument the model gives.
         message_id: The message_id of any message in the conversation.
     """
-    try:
-        thread = ctx.mail.get_thread(message_id)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    thread = ctx.mail.get_thread(message_id)
     return [m.model_dump(mode="json") for m in thread]
 
 
@@ -322,10 +310,7 @@ def _forward(
     get_raw = getattr(ctx.mail, "get_raw", None)
     if original.attachments:
         if callable(get_raw):
-            try:
-                files = attachments_of(get_raw(original.message_id))
-            except ProviderError as exc:
-                raise ToolError(str(exc)) from None
+            files = attachments_of(get_raw(original.message_id))
         else:
             warnings.append(
                 "This mail account cannot forward attachments; "

@@ -145,18 +145,12 @@ def _one_line(text: str, chars: int = 200) -> str:
 
 
 def _press_contacts(ctx: ToolContext) -> list[Contact]:
-    try:
-        return ctx.contacts.find("", role="press", limit=_ALL)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    return ctx.contacts.find("", role="press", limit=_ALL)
 
 
 def _press_contact(ctx: ToolContext, address: str) -> Contact | None:
     """The press contact with that address, if the address book has one."""
-    try:
-        found = ctx.contacts.by_email(bare_address(address))
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    found = ctx.contacts.by_email(bare_address(address))
     return found if found is not None and found.role == "press" else None
 
 
@@ -240,10 +234,7 @@ def _planned_journalist(
     if not email.strip():
         raise ToolError("email is empty. A press contact needs an e-mail address.")
     addr = bare_address(_address(email, "email"))
-    try:
-        existing = ctx.contacts.by_email(addr)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    existing = ctx.contacts.by_email(addr)
     old = _press(ctx).details(addr)
     details = PressDetails(
         email=addr,
@@ -319,10 +310,7 @@ def add_journalist(
         phone: Phone number, ideally international (+49 30 1234567).
     """
     plan = _planned_journalist(ctx, name, email, outlet, beat, notes, phone)
-    try:
-        saved = ctx.contacts.upsert(plan.contact, ctx.idempotency_key)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    saved = ctx.contacts.upsert(plan.contact, ctx.idempotency_key)
     details = _press(ctx).save_details(plan.details.model_copy(update={"contact_id": saved.id}))
     return _journalist_dict(saved, details, None)
 
@@ -705,10 +693,7 @@ def reply_to_press(
     message = plan.message
     if ctx.approved_by_policy:
         message.extra_headers["Auto-Submitted"] = "auto-replied"
-    try:
-        receipt = ctx.mail.send(message, ctx.idempotency_key)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    receipt = ctx.mail.send(message, ctx.idempotency_key)
     press = _press(ctx)
     enquiry = plan.enquiry
     if enquiry is not None and bare_address(enquiry.sender) == plan.address:
@@ -776,7 +761,7 @@ def is_press_enquiry(ctx: ToolContext, sender: str) -> bool:
     """
     try:
         return _is_press(sender, _press_index(ctx))
-    except ToolError:
+    except ProviderError:
         return False
 
 
@@ -794,10 +779,7 @@ def press_enquiries(ctx: ToolContext, days: int = 7) -> list[dict[str, Any]]:
         days: How many days back to look (1 to 90).
     """
     since = ctx.now() - timedelta(days=min(max(days, 1), 90))
-    try:
-        recent = ctx.mail.search(since=since, folder="inbox", limit=500)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    recent = ctx.mail.search(since=since, folder="inbox", limit=500)
     index = _press_index(ctx)
     press = _press(ctx)
     answered = press.answered()

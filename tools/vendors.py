@@ -100,10 +100,7 @@ def _sub_key(ctx: ToolContext, part: str) -> str:
 def _send(ctx: ToolContext, message: OutgoingMessage) -> str:
     if ctx.approved_by_policy:
         message.extra_headers["Auto-Submitted"] = "auto-generated"
-    try:
-        return ctx.mail.send(message, _sub_key(ctx, "mail")).message_id
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    return ctx.mail.send(message, _sub_key(ctx, "mail")).message_id
 
 
 def _followup_days(ctx: ToolContext, days: int) -> int:
@@ -124,10 +121,7 @@ def _followup_days(ctx: ToolContext, days: int) -> int:
 
 def _vendors(ctx: ToolContext) -> list[tuple[Contact, VendorDetails]]:
     """Every vendor contact with its details (empty details when none are kept)."""
-    try:
-        contacts = ctx.contacts.find("", role="vendor", limit=10_000)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    contacts = ctx.contacts.find("", role="vendor", limit=10_000)
     kept = _store(ctx).all_details()
     return [(c, kept.get(c.id) or VendorDetails(contact_id=c.id)) for c in contacts]
 
@@ -246,10 +240,7 @@ def _planned_vendor(
     if not email.strip():
         raise ToolError("email is empty. Give the vendor's e-mail address for requests.")
     addr = _address(email, "email")
-    try:
-        existing = ctx.contacts.by_email(addr)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    existing = ctx.contacts.by_email(addr)
     old = _store(ctx).details(existing.id) if existing is not None else None
     contact = Contact(
         id=existing.id if existing is not None else "",
@@ -351,10 +342,7 @@ def add_vendor(
         organisation,
         notes,
     )
-    try:
-        saved = ctx.contacts.upsert(plan.contact, ctx.idempotency_key)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    saved = ctx.contacts.upsert(plan.contact, ctx.idempotency_key)
     details = plan.details.model_copy(update={"contact_id": saved.id})
     kept = _store(ctx).save_details(details, ctx.now())
     return _vendor_dict(saved, kept)
