@@ -28,12 +28,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from tools import outbound
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import zone_label
 from tools.providers.base import Contact, Message, OutgoingMessage, ProviderError
 from tools.providers.local.press import LocalPress, PressContact, PressDetails
-from tools.providers.mime import bare_address, compose_reply, format_address, parse_addresses
+from tools.providers.mime import bare_address, format_address
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -103,14 +104,7 @@ def _when(ctx: ToolContext, dt: datetime) -> str:
 
 
 def _address(value: str, name: str) -> str:
-    """One e-mail address as ``Name <addr>`` or ``addr``, or a ToolError saying how to write it."""
-    try:
-        found = parse_addresses(value)
-    except ValueError as exc:
-        raise ToolError(f"{name}: {exc}") from None
-    if len(found) != 1:
-        raise ToolError(f"{name}: give exactly one e-mail address, like dana@paper.example.")
-    return found[0]
+    return outbound.one_address(value, name, "dana@paper.example")
 
 
 def _stem(word: str) -> str:
@@ -556,12 +550,9 @@ def _planned_press_reply(
                 f"No message with id '{message_id.strip()}'. Use press_enquiries or "
                 "search_mail to find the enquiry's message_id."
             ) from None
-        message = compose_reply(enquiry, body, ctx.principal)
-        if not message.to:
-            raise ToolError(
-                f"Message {enquiry.message_id} has no sender address to reply to; "
-                "give to and subject for a new mail instead."
-            )
+        message = outbound.reply(
+            ctx, enquiry, body, otherwise="give to and subject for a new mail instead."
+        )
         own_text = body
         enquiry_text = f"{enquiry.subject}\n{enquiry.body}"
     else:
@@ -571,9 +562,7 @@ def _planned_press_reply(
             )
         if not subject.strip():
             raise ToolError("subject is empty. Give the new mail a subject.")
-        message = OutgoingMessage(
-            to=[_address(to, "to")], subject=" ".join(subject.split()), body=body
-        )
+        message = outbound.compose([_address(to, "to")], subject, body)
         own_text = f"{message.subject}\n{body}"
         enquiry_text = own_text
     check = _check(ctx, own_text, enquiry_text)
@@ -691,9 +680,7 @@ def reply_to_press(
     """
     plan = _planned_press_reply(ctx, body, message_id, to, subject)
     message = plan.message
-    if ctx.approved_by_policy:
-        message.extra_headers["Auto-Submitted"] = "auto-replied"
-    receipt = ctx.mail.send(message, ctx.idempotency_key)
+    receipt = outbound.send(ctx, message, kind="reply")
     press = _press(ctx)
     enquiry = plan.enquiry
     if enquiry is not None and bare_address(enquiry.sender) == plan.address:
