@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tools import itip
+from tools import itip, outbound
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import Reading, read_when, zone_label
@@ -451,10 +451,8 @@ def _notify(
     if not recipients or not _invites_by_mail(ctx) or not _organised_by_me(ctx, ev):
         return None
     message = itip.invitation(ev, ctx.principal, method, recipients, ctx.now())
-    if ctx.approved_by_policy:
-        message.extra_headers["Auto-Submitted"] = "auto-generated"
     try:
-        receipt = itip.send_once(ctx.mail, message, ctx.idempotency_key, method.lower())
+        receipt = outbound.send(ctx, message, f"itip:{method.lower()}")
     except ProviderError as exc:
         # The calendar change stands; the model must tell the principal the mail failed.
         return {"sent_to": [], "error": f"The invitation e-mail was not sent: {exc}"}
@@ -1024,10 +1022,8 @@ def respond_to_invite(
     out = _event_dict(ctx, event)
     if not _organised_by_me(ctx, event) and _invites_by_mail(ctx):
         message = itip.reply(event, ctx.principal, answer, ctx.now(), note)
-        if ctx.approved_by_policy:
-            message.extra_headers["Auto-Submitted"] = "auto-replied"
         try:
-            receipt = itip.send_once(ctx.mail, message, ctx.idempotency_key, "reply")
+            receipt = outbound.send(ctx, message, "itip:reply", kind="reply")
             out["reply"] = {"sent_to": [event.organizer], "message_id": receipt.message_id}
         except ProviderError as exc:
             out["reply"] = {"sent_to": [], "error": f"The reply e-mail was not sent: {exc}"}
@@ -1231,13 +1227,7 @@ def propose_times(
     message, slots, _readings, _warnings = _offer_message(
         ctx, to, subject, duration_minutes, start, end, times, prefer, note, count, draft
     )
-    if ctx.approved_by_policy:
-        message.extra_headers["Auto-Submitted"] = "auto-generated"
-    send = ctx.mail.save_draft if draft else ctx.mail.send
-    try:
-        receipt = send(message, ctx.idempotency_key)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    receipt = (outbound.save_draft if draft else outbound.send)(ctx, message)
     tz = ctx.principal.tz
     return {
         **receipt.model_dump(mode="json"),

@@ -29,6 +29,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
+from tools import outbound
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import read_when, zone_label
@@ -79,8 +80,7 @@ def _provider_for(ctx: ToolContext, booking: Booking) -> TravelProvider:
 
 
 def _sub_key(ctx: ToolContext, part: str) -> str:
-    # Each backend call of one action gets its own key derived from the action's key.
-    return f"{ctx.idempotency_key}:{part}" if ctx.idempotency_key else ""
+    return outbound.sub_key(ctx, part)
 
 
 def _date(ctx: ToolContext, text: str, name: str, *, future: bool = True) -> date:
@@ -352,16 +352,11 @@ def _make_events(ctx: ToolContext, b: Booking, part: str) -> list[str]:
 
 
 def _send(ctx: ToolContext, message: OutgoingMessage, part: str) -> str:
-    if ctx.approved_by_policy:
-        message.extra_headers["Auto-Submitted"] = "auto-generated"
-    try:
-        if not message.to or not message.to[0]:
-            # No travel agent on file: keep the request as a draft the principal can forward.
-            message = message.model_copy(update={"to": [ctx.principal.email]})
-            return ctx.mail.save_draft(message, _sub_key(ctx, part)).message_id
-        return ctx.mail.send(message, _sub_key(ctx, part)).message_id
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    if not message.to or not message.to[0]:
+        # No travel agent on file: keep the request as a draft the principal can forward.
+        message = message.model_copy(update={"to": [ctx.principal.email]})
+        return outbound.save_draft(ctx, message, part).message_id
+    return outbound.send(ctx, message, part).message_id
 
 
 def _get_booking(ctx: ToolContext, booking_id: str) -> Booking:
