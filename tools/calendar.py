@@ -554,10 +554,7 @@ def _attendee_info(
     ctx: ToolContext, people: list[str], begin: datetime, finish: datetime
 ) -> tuple[list[Attendee], list[Any], list[str], list[str]]:
     """Attendees with zone and busy time, the principal's busy time, and what is unknown."""
-    try:
-        answer = ctx.calendar.free_busy(begin, finish, people or None)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    answer = ctx.calendar.free_busy(begin, finish, people or None)
     known = {k.lower(): v for k, v in answer.items()}
     attendees: list[Attendee] = []
     unknown_calendars: list[str] = []
@@ -775,10 +772,7 @@ def create_event(
             f"The start {_span(new.start, new.end, new.all_day, ctx.principal.tz, ctx.now())} "
             "is in the past. Propose a time from now on."
         )
-    try:
-        event = ctx.calendar.create_event(new, ctx.idempotency_key)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    event = ctx.calendar.create_event(new, ctx.idempotency_key)
     out = _event_dict(ctx, event)
     sent = _notify(ctx, event, "REQUEST")
     if sent is not None:
@@ -873,8 +867,6 @@ def move_event(ctx: ToolContext, event_id: str, start: str, end: str = "") -> di
         event = ctx.calendar.move_event(event_id, new.start, new.end, ctx.idempotency_key)
     except NotFound:
         raise ToolError(f"No event with id '{event_id}'. Use agenda to find its id.") from None
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
     out = _event_dict(ctx, event)
     sent = _notify(ctx, event, "REQUEST")
     if sent is not None:
@@ -935,8 +927,6 @@ def cancel_event(ctx: ToolContext, event_id: str) -> dict[str, Any]:
         raise ToolError(
             f"No event with id '{event_id}'. Use agenda to find the event and its id."
         ) from None
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
     out = _event_dict(ctx, event)
     # Mailed even when the event was already cancelled: a retried action may have died
     # before sending, and the key derived from the action's key keeps it to one message.
@@ -1017,8 +1007,6 @@ def respond_to_invite(
         raise ToolError(
             f"No event with id '{event_id}'. Use agenda to find the event and its id."
         ) from None
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
     out = _event_dict(ctx, event)
     if not _organised_by_me(ctx, event) and _invites_by_mail(ctx):
         message = itip.reply(event, ctx.principal, answer, ctx.now(), note)

@@ -33,7 +33,7 @@ from tools import outbound
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import read_when, zone_label
-from tools.providers.base import NewEvent, NotFound, OutgoingMessage, ProviderError
+from tools.providers.base import NewEvent, NotFound, OutgoingMessage
 from tools.providers.local.trips import LocalTrips, Trip
 from tools.providers.travel.base import (
     Booking,
@@ -249,8 +249,6 @@ def _priced(ctx: ToolContext, offer_id: str) -> FlightOffer | HotelOffer:
             f"No offer with id '{offer_id}' (offers expire after a while). Search again and "
             "use a fresh offer id."
         ) from None
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
 
 
 def _flight_span(f: FlightOffer) -> tuple[date, date]:
@@ -343,11 +341,8 @@ def _make_events(ctx: ToolContext, b: Booking, part: str) -> list[str]:
     """Put a booked flight's segments or a hotel stay on the calendar; the new event ids."""
     events = _flight_events(ctx, b) if b.kind == "flight" else [_hotel_event(ctx, b)]
     ids = []
-    try:
-        for i, ev in enumerate(events):
-            ids.append(ctx.calendar.create_event(ev, _sub_key(ctx, f"{part}-{i}")).id)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    for i, ev in enumerate(events):
+        ids.append(ctx.calendar.create_event(ev, _sub_key(ctx, f"{part}-{i}")).id)
     return ids
 
 
@@ -476,10 +471,7 @@ def search_flights(
         raise ToolError("passengers must be between 1 and 9.")
     wanted: Cabin = cabin or prefs.cabin
     provider = _provider(ctx)
-    try:
-        offers = provider.search_flights(start, end, out_day, back, wanted, passengers)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    offers = provider.search_flights(start, end, out_day, back, wanted, passengers)
     offers.sort(
         key=lambda o: (
             not _preferred_flight(ctx, o),
@@ -565,10 +557,7 @@ def search_hotels(
     if not 1 <= guests <= 9:
         raise ToolError("guests must be between 1 and 9.")
     provider = _provider(ctx)
-    try:
-        offers = provider.search_hotels(" ".join(city.split()), first, last, guests)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    offers = provider.search_hotels(" ".join(city.split()), first, last, guests)
     offers.sort(
         key=lambda o: (
             not _preferred_hotel(ctx, o),
@@ -770,10 +759,7 @@ def _book(ctx: ToolContext, offer_id: str, trip: str, notes: str, kind: str) -> 
             f"The price rose from {seen.label()} (on the approved card) to {price.label()}; "
             "nothing was booked. Propose the booking again to approve the new price."
         )
-    try:
-        booking = _provider(ctx).book(offer, plan.traveller, ctx.idempotency_key)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    booking = _provider(ctx).book(offer, plan.traveller, ctx.idempotency_key)
     record = store.add_trip(Trip(id=plan.trip.id, title=plan.trip.title, created_at=ctx.now()))
     booking = booking.model_copy(
         update={"trip_id": record.id, "notes": notes.strip(), "created_at": ctx.now()}
@@ -861,17 +847,12 @@ def cancel_booking(ctx: ToolContext, booking_id: str, reason: str = "") -> dict[
     b = _get_booking(ctx, booking_id)
     if b.status == "cancelled":
         return _booking_dict(ctx, b)
-    try:
-        result = _provider_for(ctx, b).cancel(b, _sub_key(ctx, "cancel"))
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    result = _provider_for(ctx, b).cancel(b, _sub_key(ctx, "cancel"))
     for i, event_id in enumerate(b.event_ids):
         try:
             ctx.calendar.cancel_event(event_id, _sub_key(ctx, f"cancel-event-{i}"))
         except NotFound:
             continue
-        except ProviderError as exc:
-            raise ToolError(str(exc)) from None
     if b.provider == "local":
         _send(ctx, cancel_mail(ctx.principal, b, reason), "agent-mail")
     notes = "\n".join(
@@ -1208,8 +1189,6 @@ def update_trip_segment(
                 )
         except NotFound:
             pass
-        except ProviderError as exc:
-            raise ToolError(str(exc)) from None
     segments = list(b.flight.segments)
     segments[index] = new
     updated = b.model_copy(update={"flight": b.flight.model_copy(update={"segments": segments})})
