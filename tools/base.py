@@ -14,18 +14,25 @@ passes through) and records the tool's declared **effect**:
 Write tools may also declare a ``preview`` function that renders the exact
 action for the approval card (summary, recipients, time, warnings such as a
 calendar conflict).
+
+A service's expected failure (:class:`~tools.providers.base.ProviderError`) leaves a
+tool, or its preview, as the :class:`ToolError` sentence it carries; duties never
+translate it themselves.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, get_type_hints
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from tools.providers.base import ProviderError
 
 if TYPE_CHECKING:
     from tools.context import ToolContext
@@ -69,6 +76,7 @@ class Preview:
         }
 
 
+_T = TypeVar("_T")
 PreviewFn = Callable[["ToolContext", BaseModel], Preview]
 
 
@@ -105,7 +113,7 @@ class ToolSpec:
     def render_preview(self, ctx: ToolContext, args: BaseModel) -> Preview:
         """The approval-card preview, or a generic one listing the arguments."""
         if self.preview is not None:
-            return self.preview(ctx, args)
+            return _as_tool_error(self.preview)(ctx, args)
         return Preview(summary=f"{self.title or self.name}")
 
     def openai_schema(self) -> dict[str, Any]:
@@ -128,6 +136,19 @@ class ToolSpec:
 
 
 _REGISTRY: dict[str, ToolSpec] = {}
+
+
+def _as_tool_error(fn: Callable[..., _T]) -> Callable[..., _T]:
+    """``fn``, raising a service's failure as the ToolError sentence it carries."""
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> _T:
+        try:
+            return fn(*args, **kwargs)
+        except ProviderError as exc:
+            raise ToolError(str(exc)) from None
+
+    return call
 
 
 def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
@@ -186,11 +207,13 @@ def tool(
             __config__=ConfigDict(extra="forbid"),
             **fields,
         )
-        if fn.__name__ in _REGISTRY and _REGISTRY[fn.__name__].fn is not fn:
+        known = _REGISTRY.get(fn.__name__)
+        if known is not None and getattr(known.fn, "__wrapped__", known.fn) is not fn:
             raise ValueError(f"duplicate tool name {fn.__name__}")
+        run = _as_tool_error(fn)
         _REGISTRY[fn.__name__] = ToolSpec(
             name=fn.__name__,
-            fn=fn,
+            fn=run,
             effect=effect,
             duty=duty,
             description=description,
@@ -199,7 +222,7 @@ def tool(
             preview=preview,
             title=title or fn.__name__.replace("_", " ").capitalize(),
         )
-        return fn
+        return run
 
     return register
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from tools import outbound
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import Reading, read_when, zone_label
 from tools.foundation.principals import WEEKDAYS
-from tools.providers.base import NewEvent, NotFound, OutgoingMessage, ProviderError
+from tools.providers.base import NewEvent, NotFound, OutgoingMessage
 from tools.providers.local.desk import LocalDesk, PhoneMessage, Task, Visit
-from tools.providers.mime import bare_address, parse_addresses
+from tools.providers.mime import bare_address
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -46,17 +47,6 @@ def _read(ctx: ToolContext, text: str, name: str) -> Reading:
         raise ToolError(f"{name}: {exc}") from None
 
 
-def _address(value: str, name: str) -> str:
-    """One e-mail address (``Name <addr>`` allowed), or a ToolError saying how to write it."""
-    try:
-        found = parse_addresses(value)
-    except ValueError as exc:
-        raise ToolError(f"{name}: {exc}") from None
-    if len(found) != 1:
-        raise ToolError(f"{name}: give exactly one e-mail address, like dana@acme.com.")
-    return found[0]
-
-
 def _when(ctx: ToolContext, dt: datetime) -> str:
     """``Tue 24 Nov 2026 10:00 CET`` in the principal's zone."""
     local = dt.astimezone(ctx.principal.tz)
@@ -65,26 +55,6 @@ def _when(ctx: ToolContext, dt: datetime) -> str:
 
 def _day(d: date) -> str:
     return f"{_DAYS[d.weekday()]} {d:%d %b %Y}"
-
-
-def _signed(ctx: ToolContext, text: str) -> str:
-    sign = ctx.principal.signature.strip() or ctx.principal.name
-    return f"{text}\n\n{sign}\n"
-
-
-def _sub_key(ctx: ToolContext, part: str) -> str:
-    # Each backend call of one action gets its own key derived from the action's key,
-    # so a retried action finds both the event and the mail it made the first time.
-    return f"{ctx.idempotency_key}:{part}" if ctx.idempotency_key else ""
-
-
-def _send(ctx: ToolContext, message: OutgoingMessage, part: str) -> str:
-    if ctx.approved_by_policy:
-        message.extra_headers["Auto-Submitted"] = "auto-generated"
-    try:
-        return ctx.mail.send(message, _sub_key(ctx, part)).message_id
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
 
 
 # ----------------------------------------------------------- phone messages
@@ -289,12 +259,9 @@ def schedule_callback(
         duration_minutes: How long to block for the call.
     """
     message, begin, end, _ = _planned_callback(ctx, message_id, start, duration_minutes)
-    try:
-        event = ctx.calendar.create_event(
-            _callback_event(ctx, message, begin, end), _sub_key(ctx, "event")
-        )
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    event = ctx.calendar.create_event(
+        _callback_event(ctx, message, begin, end), outbound.sub_key(ctx, "event")
+    )
     _desk(ctx).mark_message(message.id, "done")
     return {
         "event_id": event.id,
@@ -341,7 +308,7 @@ def _planned_visit(
     visit = Visit(
         name=" ".join(name.split()),
         company=company.strip(),
-        email=_address(email, "email") if email.strip() else "",
+        email=outbound.one_address(email, "email") if email.strip() else "",
         host=host.strip() or ctx.principal.name,
         instructions=instructions.strip(),
         start=begin,
@@ -379,7 +346,7 @@ def _visit_mail(ctx: ToolContext, visit: Visit) -> OutgoingMessage:
     return OutgoingMessage(
         to=[visit.email],
         subject=f"Your visit on {_DAYS[local.weekday()]} {local:%d %b} at {local:%H:%M}",
-        body=_signed(ctx, text),
+        body=outbound.signed(ctx, text),
     )
 
 
@@ -448,13 +415,10 @@ def schedule_visit(
     visit, _ = _planned_visit(
         ctx, name, start, email, company, host, instructions, duration_minutes
     )
-    try:
-        event = ctx.calendar.create_event(_visit_event(ctx, visit), _sub_key(ctx, "event"))
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    event = ctx.calendar.create_event(_visit_event(ctx, visit), outbound.sub_key(ctx, "event"))
     out: dict[str, Any] = {}
     if visit.email:
-        out["mail_message_id"] = _send(ctx, _visit_mail(ctx, visit), "mail")
+        out["mail_message_id"] = outbound.send(ctx, _visit_mail(ctx, visit), "mail").message_id
     booked = visit.model_copy(update={"event_id": event.id})
     saved = _desk(ctx).add_visit(booked, ctx.idempotency_key)
     return {**_visit_dict(ctx, saved), **out}
@@ -497,7 +461,7 @@ def _owner(value: str) -> str:
     name = " ".join(value.split())
     if name.lower() in _PRINCIPAL_WORDS:
         return "principal"
-    return _address(name, "owner") if "@" in name else name
+    return outbound.one_address(name, "owner") if "@" in name else name
 
 
 def _same_owner(a: str, b: str) -> bool:
@@ -598,7 +562,7 @@ def _planned_delegation(
         slack_id, name = _slack_staff(ctx, to)
         owner = name
     else:
-        slack_id, owner = "", _address(to, "to")
+        slack_id, owner = "", outbound.one_address(to, "to")
     if task_id.strip():
         old = _get_task(ctx, task_id)
         if old.status == "done":
@@ -627,7 +591,9 @@ def _planned_delegation(
         text += f"\n\n{task.notes}"
     text += "\n\nThank you,"
     mail = OutgoingMessage(
-        to=[owner] if not slack_id else [], subject=f"Task: {task.title}", body=_signed(ctx, text)
+        to=[owner] if not slack_id else [],
+        subject=f"Task: {task.title}",
+        body=outbound.signed(ctx, text),
     )
     return task, mail, slack_id
 
@@ -683,13 +649,10 @@ def delegate_task(
                 "Slack is not connected: set SLACK_BOT_TOKEN (see the README section 'Slack'), "
                 "or delegate by e-mail."
             )
-        try:
-            ts = messenger.direct_message(slack_id, mail.body, _sub_key(ctx, "slack"))
-        except ProviderError as exc:
-            raise ToolError(str(exc)) from None
+        ts = messenger.direct_message(slack_id, mail.body, outbound.sub_key(ctx, "slack"))
         handed = f"slack {slack_id} {ts}"
     else:
-        handed = f"mail {_send(ctx, mail, 'mail')}"
+        handed = f"mail {outbound.send(ctx, mail, 'mail').message_id}"
     task = task.model_copy(update={"delegated_via": handed})
     desk = _desk(ctx)
     saved = desk.update_task(task) if task.id else desk.add_task(task, ctx.idempotency_key)

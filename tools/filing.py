@@ -31,7 +31,7 @@ from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import read_when
 from tools.paths import read_allowed
-from tools.providers.base import NotFound, ProviderError
+from tools.providers.base import NotFound
 from tools.providers.local.filing import (
     FiledDocument,
     HistoryEntry,
@@ -264,19 +264,13 @@ class _Source:
 
 
 def _from_mail(ctx: ToolContext, message_id: str, attachment: str) -> _Source:
-    try:
-        message = ctx.mail.get_message(message_id.strip())
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    message = ctx.mail.get_message(message_id.strip())
     get_raw = getattr(ctx.mail, "get_raw", None)
     if not callable(get_raw):
         raise ToolError(
             "This mail account cannot hand over attachments; save the file and give path."
         )
-    try:
-        files = attachments_of(get_raw(message.message_id))
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    files = attachments_of(get_raw(message.message_id))
     if not files:
         raise ToolError(
             f"The message '{message.subject}' has no attachments. File its text as a note instead."
@@ -609,10 +603,7 @@ def file_document(
             ctx, type, message_id, attachment, path, note, title, counterparty,
             document_date, tags, name,
         )  # fmt: skip
-        try:
-            done = store.add(plan.doc, plan.data, key)
-        except ProviderError as exc:
-            raise ToolError(str(exc)) from None
+        done = store.add(plan.doc, plan.data, key)
         warnings = plan.warnings
     else:
         warnings = []
@@ -749,10 +740,7 @@ def refile_document(
     old, new = _planned_refile(
         ctx, document_id, type, counterparty, year, document_date, title, tags
     )
-    try:
-        moved = store.move(old.id, new, ctx.reference_now(), key, reason.strip())
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    moved = store.move(old.id, new, ctx.reference_now(), key, reason.strip())
     return _doc_dict(ctx, moved, history=True)
 
 

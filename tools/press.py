@@ -28,12 +28,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from tools import outbound
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import zone_label
 from tools.providers.base import Contact, Message, OutgoingMessage, ProviderError
 from tools.providers.local.press import LocalPress, PressContact, PressDetails
-from tools.providers.mime import bare_address, compose_reply, format_address, parse_addresses
+from tools.providers.mime import bare_address, format_address
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -103,14 +104,7 @@ def _when(ctx: ToolContext, dt: datetime) -> str:
 
 
 def _address(value: str, name: str) -> str:
-    """One e-mail address as ``Name <addr>`` or ``addr``, or a ToolError saying how to write it."""
-    try:
-        found = parse_addresses(value)
-    except ValueError as exc:
-        raise ToolError(f"{name}: {exc}") from None
-    if len(found) != 1:
-        raise ToolError(f"{name}: give exactly one e-mail address, like dana@paper.example.")
-    return found[0]
+    return outbound.one_address(value, name, "dana@paper.example")
 
 
 def _stem(word: str) -> str:
@@ -145,18 +139,12 @@ def _one_line(text: str, chars: int = 200) -> str:
 
 
 def _press_contacts(ctx: ToolContext) -> list[Contact]:
-    try:
-        return ctx.contacts.find("", role="press", limit=_ALL)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    return ctx.contacts.find("", role="press", limit=_ALL)
 
 
 def _press_contact(ctx: ToolContext, address: str) -> Contact | None:
     """The press contact with that address, if the address book has one."""
-    try:
-        found = ctx.contacts.by_email(bare_address(address))
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    found = ctx.contacts.by_email(bare_address(address))
     return found if found is not None and found.role == "press" else None
 
 
@@ -240,10 +228,7 @@ def _planned_journalist(
     if not email.strip():
         raise ToolError("email is empty. A press contact needs an e-mail address.")
     addr = bare_address(_address(email, "email"))
-    try:
-        existing = ctx.contacts.by_email(addr)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    existing = ctx.contacts.by_email(addr)
     old = _press(ctx).details(addr)
     details = PressDetails(
         email=addr,
@@ -319,10 +304,7 @@ def add_journalist(
         phone: Phone number, ideally international (+49 30 1234567).
     """
     plan = _planned_journalist(ctx, name, email, outlet, beat, notes, phone)
-    try:
-        saved = ctx.contacts.upsert(plan.contact, ctx.idempotency_key)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    saved = ctx.contacts.upsert(plan.contact, ctx.idempotency_key)
     details = _press(ctx).save_details(plan.details.model_copy(update={"contact_id": saved.id}))
     return _journalist_dict(saved, details, None)
 
@@ -568,12 +550,9 @@ def _planned_press_reply(
                 f"No message with id '{message_id.strip()}'. Use press_enquiries or "
                 "search_mail to find the enquiry's message_id."
             ) from None
-        message = compose_reply(enquiry, body, ctx.principal)
-        if not message.to:
-            raise ToolError(
-                f"Message {enquiry.message_id} has no sender address to reply to; "
-                "give to and subject for a new mail instead."
-            )
+        message = outbound.reply(
+            ctx, enquiry, body, otherwise="give to and subject for a new mail instead."
+        )
         own_text = body
         enquiry_text = f"{enquiry.subject}\n{enquiry.body}"
     else:
@@ -583,9 +562,7 @@ def _planned_press_reply(
             )
         if not subject.strip():
             raise ToolError("subject is empty. Give the new mail a subject.")
-        message = OutgoingMessage(
-            to=[_address(to, "to")], subject=" ".join(subject.split()), body=body
-        )
+        message = outbound.compose([_address(to, "to")], subject, body)
         own_text = f"{message.subject}\n{body}"
         enquiry_text = own_text
     check = _check(ctx, own_text, enquiry_text)
@@ -703,12 +680,7 @@ def reply_to_press(
     """
     plan = _planned_press_reply(ctx, body, message_id, to, subject)
     message = plan.message
-    if ctx.approved_by_policy:
-        message.extra_headers["Auto-Submitted"] = "auto-replied"
-    try:
-        receipt = ctx.mail.send(message, ctx.idempotency_key)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    receipt = outbound.send(ctx, message, kind="reply")
     press = _press(ctx)
     enquiry = plan.enquiry
     if enquiry is not None and bare_address(enquiry.sender) == plan.address:
@@ -776,7 +748,7 @@ def is_press_enquiry(ctx: ToolContext, sender: str) -> bool:
     """
     try:
         return _is_press(sender, _press_index(ctx))
-    except ToolError:
+    except ProviderError:
         return False
 
 
@@ -794,10 +766,7 @@ def press_enquiries(ctx: ToolContext, days: int = 7) -> list[dict[str, Any]]:
         days: How many days back to look (1 to 90).
     """
     since = ctx.now() - timedelta(days=min(max(days, 1), 90))
-    try:
-        recent = ctx.mail.search(since=since, folder="inbox", limit=500)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    recent = ctx.mail.search(since=since, folder="inbox", limit=500)
     index = _press_index(ctx)
     press = _press(ctx)
     answered = press.answered()

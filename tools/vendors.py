@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from tools import outbound
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import read_when
 from tools.providers.base import Contact, Message, NotFound, OutgoingMessage, ProviderError
 from tools.providers.local.vendors import LocalVendors, VendorDetails, VendorRequest
-from tools.providers.mime import bare_address, format_address, parse_addresses, reply_subject
+from tools.providers.mime import bare_address, format_address, reply_subject
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -78,32 +79,12 @@ def _read_day(ctx: ToolContext, text: str, name: str, *, future: bool = True) ->
 
 
 def _address(value: str, name: str) -> str:
-    """One e-mail address (``Name <addr>`` allowed), bare and lowercase."""
-    try:
-        found = parse_addresses(value)
-    except ValueError as exc:
-        raise ToolError(f"{name}: {exc}") from None
-    if len(found) != 1:
-        raise ToolError(f"{name}: give exactly one e-mail address, like orders@acme.com.")
-    return bare_address(found[0])
+    """One e-mail address (``Name <addr>`` allowed), bare and lowercase, as vendors are filed."""
+    return bare_address(outbound.one_address(value, name, "orders@acme.com"))
 
 
 def _signed(ctx: ToolContext, text: str) -> str:
-    sign = ctx.principal.signature.strip() or ctx.principal.name
-    return f"{text}\n\nKind regards,\n{sign}\n"
-
-
-def _sub_key(ctx: ToolContext, part: str) -> str:
-    return f"{ctx.idempotency_key}:{part}" if ctx.idempotency_key else ""
-
-
-def _send(ctx: ToolContext, message: OutgoingMessage) -> str:
-    if ctx.approved_by_policy:
-        message.extra_headers["Auto-Submitted"] = "auto-generated"
-    try:
-        return ctx.mail.send(message, _sub_key(ctx, "mail")).message_id
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    return outbound.signed(ctx, text, closing="Kind regards,")
 
 
 def _followup_days(ctx: ToolContext, days: int) -> int:
@@ -124,10 +105,7 @@ def _followup_days(ctx: ToolContext, days: int) -> int:
 
 def _vendors(ctx: ToolContext) -> list[tuple[Contact, VendorDetails]]:
     """Every vendor contact with its details (empty details when none are kept)."""
-    try:
-        contacts = ctx.contacts.find("", role="vendor", limit=10_000)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    contacts = ctx.contacts.find("", role="vendor", limit=10_000)
     kept = _store(ctx).all_details()
     return [(c, kept.get(c.id) or VendorDetails(contact_id=c.id)) for c in contacts]
 
@@ -246,10 +224,7 @@ def _planned_vendor(
     if not email.strip():
         raise ToolError("email is empty. Give the vendor's e-mail address for requests.")
     addr = _address(email, "email")
-    try:
-        existing = ctx.contacts.by_email(addr)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    existing = ctx.contacts.by_email(addr)
     old = _store(ctx).details(existing.id) if existing is not None else None
     contact = Contact(
         id=existing.id if existing is not None else "",
@@ -351,10 +326,7 @@ def add_vendor(
         organisation,
         notes,
     )
-    try:
-        saved = ctx.contacts.upsert(plan.contact, ctx.idempotency_key)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    saved = ctx.contacts.upsert(plan.contact, ctx.idempotency_key)
     details = plan.details.model_copy(update={"contact_id": saved.id})
     kept = _store(ctx).save_details(details, ctx.now())
     return _vendor_dict(saved, kept)
@@ -430,7 +402,7 @@ def _request_dict(ctx: ToolContext, r: VendorRequest) -> dict[str, Any]:
 
 def _execute(ctx: ToolContext, plan: _PlannedRequest) -> dict[str, Any]:
     """Send the planned mail (once per key) and record the request (once per key)."""
-    message_id = _send(ctx, plan.mail)
+    message_id = outbound.send(ctx, plan.mail, "mail").message_id
     request = plan.request.model_copy(update={"message_id": message_id, "sent_at": ctx.now()})
     return _request_dict(ctx, _store(ctx).add_request(request, ctx.idempotency_key))
 

@@ -12,7 +12,6 @@ from tools.calendar.texts import _event_dict, _span
 from tools.context import ToolContext
 from tools.dates import Reading
 from tools.foundation.principals import Weekday
-from tools.providers.base import ProviderError
 from tools.scheduling import (
     Attendee,
     Preference,
@@ -103,10 +102,7 @@ def _attendee_info(
     ctx: ToolContext, people: list[str], begin: datetime, finish: datetime
 ) -> tuple[list[Attendee], list[Any], list[str], list[str]]:
     """Attendees with zone and busy time, the principal's busy time, and what is unknown."""
-    try:
-        answer = ctx.calendar.free_busy(begin, finish, people or None)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    answer = ctx.calendar.free_busy(begin, finish, people or None)
     known = {k.lower(): v for k, v in answer.items()}
     attendees: list[Attendee] = []
     unknown_calendars: list[str] = []

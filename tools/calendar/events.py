@@ -13,7 +13,7 @@ from tools.calendar.invitations import _invitation_detail, _notify, _organised_b
 from tools.calendar.texts import _event_dict, _span
 from tools.context import ToolContext
 from tools.dates import Reading
-from tools.providers.base import Event, NewEvent, NotFound, ProviderError
+from tools.providers.base import Event, NewEvent, NotFound
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -118,10 +118,7 @@ def create_event(
             f"The start {_span(new.start, new.end, new.all_day, ctx.principal.tz, ctx.now())} "
             "is in the past. Propose a time from now on."
         )
-    try:
-        event = ctx.calendar.create_event(new, ctx.idempotency_key)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    event = ctx.calendar.create_event(new, ctx.idempotency_key)
     out = _event_dict(ctx, event)
     sent = _notify(ctx, event, "REQUEST")
     if sent is not None:
@@ -216,8 +213,6 @@ def move_event(ctx: ToolContext, event_id: str, start: str, end: str = "") -> di
         event = ctx.calendar.move_event(event_id, new.start, new.end, ctx.idempotency_key)
     except NotFound:
         raise ToolError(f"No event with id '{event_id}'. Use agenda to find its id.") from None
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
     out = _event_dict(ctx, event)
     sent = _notify(ctx, event, "REQUEST")
     if sent is not None:
@@ -278,8 +273,6 @@ def cancel_event(ctx: ToolContext, event_id: str) -> dict[str, Any]:
         raise ToolError(
             f"No event with id '{event_id}'. Use agenda to find the event and its id."
         ) from None
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
     out = _event_dict(ctx, event)
     # Mailed even when the event was already cancelled: a retried action may have died
     # before sending, and the key derived from the action's key keeps it to one message.

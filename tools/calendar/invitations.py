@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from tools import itip
+from tools import itip, outbound
 from tools.base import Preview, ToolError, tool
 from tools.calendar.checks import _get, _me, _others, _warnings
 from tools.calendar.texts import _event_dict, _span
@@ -35,10 +35,8 @@ def _notify(
     if not recipients or not _invites_by_mail(ctx) or not _organised_by_me(ctx, ev):
         return None
     message = itip.invitation(ev, ctx.principal, method, recipients, ctx.now())
-    if ctx.approved_by_policy:
-        message.extra_headers["Auto-Submitted"] = "auto-generated"
     try:
-        receipt = itip.send_once(ctx.mail, message, ctx.idempotency_key, method.lower())
+        receipt = outbound.send(ctx, message, f"itip:{method.lower()}")
     except ProviderError as exc:
         # The calendar change stands; the model must tell the principal the mail failed.
         return {"sent_to": [], "error": f"The invitation e-mail was not sent: {exc}"}
@@ -126,15 +124,11 @@ def respond_to_invite(
         raise ToolError(
             f"No event with id '{event_id}'. Use agenda to find the event and its id."
         ) from None
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
     out = _event_dict(ctx, event)
     if not _organised_by_me(ctx, event) and _invites_by_mail(ctx):
         message = itip.reply(event, ctx.principal, answer, ctx.now(), note)
-        if ctx.approved_by_policy:
-            message.extra_headers["Auto-Submitted"] = "auto-replied"
         try:
-            receipt = itip.send_once(ctx.mail, message, ctx.idempotency_key, "reply")
+            receipt = outbound.send(ctx, message, "itip:reply", kind="reply")
             out["reply"] = {"sent_to": [event.organizer], "message_id": receipt.message_id}
         except ProviderError as exc:
             out["reply"] = {"sent_to": [], "error": f"The reply e-mail was not sent: {exc}"}

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from tools import outbound
 from tools.base import Preview, ToolError, tool
 from tools.calendar.agenda import _attendee_info, _limits, _search_window
 from tools.calendar.checks import _warnings, _zone_of
@@ -13,7 +14,7 @@ from tools.calendar.inputs import _instant, _read, _read_as
 from tools.calendar.texts import _span
 from tools.context import ToolContext
 from tools.dates import Reading, zone_label
-from tools.providers.base import OutgoingMessage, ProviderError
+from tools.providers.base import OutgoingMessage
 from tools.providers.mime import bare_address, format_address, parse_addresses
 from tools.scheduling import (
     Preference,
@@ -219,13 +220,7 @@ def propose_times(
     message, slots, _readings, _warnings = _offer_message(
         ctx, to, subject, duration_minutes, start, end, times, prefer, note, count, draft
     )
-    if ctx.approved_by_policy:
-        message.extra_headers["Auto-Submitted"] = "auto-generated"
-    send = ctx.mail.save_draft if draft else ctx.mail.send
-    try:
-        receipt = send(message, ctx.idempotency_key)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    receipt = (outbound.save_draft if draft else outbound.send)(ctx, message)
     tz = ctx.principal.tz
     return {
         **receipt.model_dump(mode="json"),

@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from tools import outbound
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import zone_label
-from tools.providers.base import NotFound, OutgoingMessage, ProviderError
+from tools.providers.base import NotFound, OutgoingMessage
 from tools.providers.local.trips import Trip
 from tools.providers.travel.base import (
     Booking,
@@ -21,7 +22,7 @@ from tools.providers.travel.base import (
     key_id,
 )
 from tools.providers.travel.local import cancel_mail, request_mail
-from tools.travel.inputs import _get_booking, _provider, _provider_for, _sub_key, _trips
+from tools.travel.inputs import _get_booking, _provider, _provider_for, _trips
 from tools.travel.itinerary import _make_events
 from tools.travel.offers import (
     _approved_price,
@@ -112,7 +113,7 @@ def _planned_trip(ctx: ToolContext, trip: str, first: date, last: date, title: s
         try:
             found = store.get_trip(wanted)
         except NotFound:
-            return _TripChoice(key_id("trip", _sub_key(ctx, "trip")), wanted, True)
+            return _TripChoice(key_id("trip", outbound.sub_key(ctx, "trip")), wanted, True)
         return _TripChoice(found.id, found.title, False)
     for t in store.trips():
         spans = [_span(b) for b in store.bookings(t.id) if b.status != "cancelled"]
@@ -122,20 +123,15 @@ def _planned_trip(ctx: ToolContext, trip: str, first: date, last: date, title: s
         end = max(s[1] for s in spans) + timedelta(days=1)
         if begin <= first <= end or begin <= last <= end:
             return _TripChoice(t.id, t.title, False)
-    return _TripChoice(key_id("trip", _sub_key(ctx, "trip")), title, True)
+    return _TripChoice(key_id("trip", outbound.sub_key(ctx, "trip")), title, True)
 
 
 def _send(ctx: ToolContext, message: OutgoingMessage, part: str) -> str:
-    if ctx.approved_by_policy:
-        message.extra_headers["Auto-Submitted"] = "auto-generated"
-    try:
-        if not message.to or not message.to[0]:
-            # No travel agent on file: keep the request as a draft the principal can forward.
-            message = message.model_copy(update={"to": [ctx.principal.email]})
-            return ctx.mail.save_draft(message, _sub_key(ctx, part)).message_id
-        return ctx.mail.send(message, _sub_key(ctx, part)).message_id
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    if not message.to or not message.to[0]:
+        # No travel agent on file: keep the request as a draft the principal can forward.
+        message = message.model_copy(update={"to": [ctx.principal.email]})
+        return outbound.save_draft(ctx, message, part).message_id
+    return outbound.send(ctx, message, part).message_id
 
 
 # ------------------------------------------------------------------ booking
@@ -313,10 +309,7 @@ def _book(
     offer = plan.offer
     if not offer.request_only and (rise := _price_rise(plan.price, _offer_price(offer))):
         raise ToolError(rise)
-    try:
-        booking = _provider(ctx).book(offer, plan.traveller, ctx.idempotency_key)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    booking = _provider(ctx).book(offer, plan.traveller, ctx.idempotency_key)
     record = store.add_trip(Trip(id=plan.trip.id, title=plan.trip.title, created_at=ctx.now()))
     booking = booking.model_copy(
         update={"trip_id": record.id, "notes": notes.strip(), "created_at": ctx.now()}
@@ -414,17 +407,12 @@ def cancel_booking(ctx: ToolContext, booking_id: str, reason: str = "") -> dict[
     b = _get_booking(ctx, booking_id)
     if b.status == "cancelled":
         return _booking_dict(ctx, b)
-    try:
-        result = _provider_for(ctx, b).cancel(b, _sub_key(ctx, "cancel"))
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    result = _provider_for(ctx, b).cancel(b, outbound.sub_key(ctx, "cancel"))
     for i, event_id in enumerate(b.event_ids):
         try:
-            ctx.calendar.cancel_event(event_id, _sub_key(ctx, f"cancel-event-{i}"))
+            ctx.calendar.cancel_event(event_id, outbound.sub_key(ctx, f"cancel-event-{i}"))
         except NotFound:
             continue
-        except ProviderError as exc:
-            raise ToolError(str(exc)) from None
     if b.provider == "local":
         _send(ctx, cancel_mail(ctx.principal, b, reason), "agent-mail")
     notes = "\n".join(

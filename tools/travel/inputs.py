@@ -43,11 +43,6 @@ def _provider_for(ctx: ToolContext, booking: Booking) -> TravelProvider:
     return provider if provider.name == booking.provider else LocalTravel()
 
 
-def _sub_key(ctx: ToolContext, part: str) -> str:
-    # Each backend call of one action gets its own key derived from the action's key.
-    return f"{ctx.idempotency_key}:{part}" if ctx.idempotency_key else ""
-
-
 def _date(ctx: ToolContext, text: str, name: str, *, future: bool = True) -> date:
     """A day from ISO (2026-12-01) or a phrase ("next Monday"), in the principal's zone."""
     raw = text.strip()

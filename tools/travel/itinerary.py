@@ -6,15 +6,16 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from tools import outbound
 from tools.base import ToolError, tool
 from tools.context import ToolContext
-from tools.providers.base import NewEvent, NotFound, ProviderError
+from tools.providers.base import NewEvent, NotFound
 from tools.providers.local.trips import Trip
 from tools.providers.travel.base import (
     Booking,
     airport_city,
 )
-from tools.travel.inputs import _sub_key, _trips
+from tools.travel.inputs import _trips
 from tools.travel.texts import _booking_dict, _clock, _day, _display_status, _segment_line
 
 
@@ -67,11 +68,8 @@ def _make_events(ctx: ToolContext, b: Booking, part: str) -> list[str]:
     """Put a booked flight's segments or a hotel stay on the calendar; the new event ids."""
     events = _flight_events(ctx, b) if b.kind == "flight" else [_hotel_event(ctx, b)]
     ids = []
-    try:
-        for i, ev in enumerate(events):
-            ids.append(ctx.calendar.create_event(ev, _sub_key(ctx, f"{part}-{i}")).id)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    for i, ev in enumerate(events):
+        ids.append(ctx.calendar.create_event(ev, outbound.sub_key(ctx, f"{part}-{i}")).id)
     return ids
 
 

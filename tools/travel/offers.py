@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from tools.base import ToolError
 from tools.context import ToolContext
-from tools.providers.base import NotFound, ProviderError
+from tools.providers.base import NotFound
 from tools.providers.travel.base import FlightOffer, HotelOffer, Money
 from tools.providers.travel.local import LocalTravel
 from tools.travel.inputs import _provider, _trips
@@ -49,8 +49,6 @@ def _live_offer(ctx: ToolContext, offer_id: str) -> Offer:
         return _provider(ctx).price(wanted)
     except NotFound:
         raise _gone(offer_id) from None
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
 
 
 def _known_offer(ctx: ToolContext, offer_id: str) -> Offer:

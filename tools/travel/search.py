@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from tools.base import ToolError, tool
 from tools.context import ToolContext
-from tools.providers.base import ProviderError
 from tools.providers.travel.base import (
     Cabin,
     FlightOffer,
@@ -88,10 +87,7 @@ def search_flights(
         raise ToolError("passengers must be between 1 and 9.")
     wanted: Cabin = cabin or prefs.cabin
     provider = _provider(ctx)
-    try:
-        offers = provider.search_flights(start, end, out_day, back, wanted, passengers)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    offers = provider.search_flights(start, end, out_day, back, wanted, passengers)
     offers.sort(
         key=lambda o: (
             not _preferred_flight(ctx, o),
@@ -177,10 +173,7 @@ def search_hotels(
     if not 1 <= guests <= 9:
         raise ToolError("guests must be between 1 and 9.")
     provider = _provider(ctx)
-    try:
-        offers = provider.search_hotels(" ".join(city.split()), first, last, guests)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    offers = provider.search_hotels(" ".join(city.split()), first, last, guests)
     offers.sort(
         key=lambda o: (
             not _preferred_hotel(ctx, o),

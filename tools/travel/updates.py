@@ -8,9 +8,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
+from tools import outbound
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
-from tools.providers.base import NotFound, ProviderError
+from tools.providers.base import NotFound
 from tools.providers.travel.base import (
     Booking,
     FareRules,
@@ -22,7 +23,6 @@ from tools.travel.inputs import (
     _get_booking,
     _money_arg,
     _segment_from,
-    _sub_key,
     _trips,
 )
 from tools.travel.itinerary import _make_events
@@ -310,15 +310,13 @@ def update_trip_segment(
         event_id = b.event_ids[index]
         try:
             if new.status == "cancelled":
-                ctx.calendar.cancel_event(event_id, _sub_key(ctx, "event"))
+                ctx.calendar.cancel_event(event_id, outbound.sub_key(ctx, "event"))
             else:
                 ctx.calendar.move_event(
-                    event_id, new.departure, new.arrival, _sub_key(ctx, "event")
+                    event_id, new.departure, new.arrival, outbound.sub_key(ctx, "event")
                 )
         except NotFound:
             pass
-        except ProviderError as exc:
-            raise ToolError(str(exc)) from None
     segments = list(b.flight.segments)
     segments[index] = new
     updated = b.model_copy(update={"flight": b.flight.model_copy(update={"segments": segments})})
