@@ -206,7 +206,7 @@ def send(
     """Send ``message`` once for this action (``part`` names the call within it).
 
     Raises:
-        ProviderError: when the mail service refuses; the runtime shows it as a tool error.
+        ProviderError: when the mail service refuses; the tool reports its sentence.
     """
     return ctx.mail.send(marked(ctx, message, kind), sub_key(ctx, part))
 

@@ -129,9 +129,7 @@ def _offer_body(
     for i, slot in enumerate(slots, 1):
         lines.append(_option_line(ctx, i, slot, zones))
     lines += ["", "Just reply with the number that works best, or suggest another time."]
-    signature = ctx.principal.signature.strip() or ctx.principal.name
-    lines += ["", signature]
-    return "\n".join(lines) + "\n"
+    return outbound.signed(ctx, "\n".join(lines))
 
 
 def _offer_message(
