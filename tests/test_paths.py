@@ -664,6 +664,7 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ("record_vendor_answer", {"request_id": "{QUOTE}", "summary": "EUR 5", "message_id": "{MAIL}"}),
     ("list_vendor_requests", {"vendor": "Bobs Bakery"}),
     ("show_trip", {"trip_id": "{TRIP}"}),
+    ("price_offer", {"offer_id": "{OFFER}"}),
     ("book_flight", {"offer_id": "{OFFER}", "trip": "{TRIP}"}),
     ("book_hotel", {"offer_id": "{HOTEL_OFFER}", "trip": "{TRIP}"}),
     ("cancel_booking", {"booking_id": "{BOOKING}"}),

@@ -186,9 +186,11 @@ def _book_lh(dctx: ToolContext, key: str) -> tuple[Any, dict[str, Any], Any]:
     sent_ = watch(dctx.workspace.travel)
     with CASSETTES.use_cassette("book.yaml") as cass:
         run(dctx, "search_flights", destination="JFK", departure_date="2026-12-01")
-        card = preview(dctx, "book_flight", offer_id=LH_OFFER)
-        booked = run(dctx, "book_flight", key, offer_id=LH_OFFER)
-        again = run(dctx, "book_flight", key, offer_id=LH_OFFER)
+        quoted = run(dctx, "price_offer", offer_id=LH_OFFER)
+        assert quoted["price"] == "431.20 EUR" and quoted["searched_price"] == "412.80 EUR"
+        card = preview(dctx, "book_flight", offer_id=LH_OFFER, price=quoted["price"])
+        booked = run(dctx, "book_flight", key, offer_id=LH_OFFER, price=quoted["price"])
+        again = run(dctx, "book_flight", key, offer_id=LH_OFFER, price=quoted["price"])
         [order] = [r for r in sent_ if (r.method, r.url.path) == ("POST", "/air/orders")]
         order_body = json.loads(order.content)
         assert cass.all_played
@@ -267,7 +269,7 @@ def test_duffel_cancel_refunds_and_removes_the_event(dctx: ToolContext) -> None:
 def test_duffel_422_becomes_a_sentence_and_nothing_is_stored(dctx: ToolContext) -> None:
     with CASSETTES.use_cassette("order_422.yaml"):
         with pytest.raises(ToolError, match=r"HTTP 422\): The phone number must be in E.164"):
-            run(dctx, "book_flight", "key-x", offer_id=LH_OFFER)
+            run(dctx, "book_flight", "key-x", offer_id=LH_OFFER, price="412.80 EUR")
     assert dctx.workspace.trips.bookings() == []
     assert events(dctx) == []
 
@@ -276,10 +278,134 @@ def test_duffel_needs_the_travellers_passport_details(tmp_path: Path, duty_conte
     c = make_ctx(duty_context, tmp_path, "duffel")
     c.principal.travel.born_on = ""
     with pytest.raises(ToolError, match="needs the traveller's born_on"):
-        from tools.travel import _traveller
+        from tools.travel.book import _traveller
 
         _traveller(c, live=True)
     c.workspace.close()
+
+
+# ------------------------------------------------ the price on the approved card
+
+
+REFUSED = (
+    "The price rose from 412.80 EUR (on the approved card) to 431.20 EUR; nothing was "
+    "booked. Propose the booking again to approve the new price."
+)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    """Every stored byte under a workspace (SQLite's shared-memory index aside)."""
+    return {
+        str(f.relative_to(root)): f.read_bytes()
+        for f in sorted(root.rglob("*"))
+        if f.is_file() and not f.name.endswith("-shm")
+    }
+
+
+def test_a_booking_card_makes_no_network_call_and_writes_nothing(
+    dctx: ToolContext, tmp_path: Path
+) -> None:
+    sent_ = watch(dctx.workspace.travel)
+    with CASSETTES.use_cassette("book.yaml"):
+        run(dctx, "search_flights", destination="JFK", departure_date="2026-12-01")
+        quoted = run(dctx, "price_offer", offer_id=LH_OFFER)
+        asked, before = len(sent_), _files(tmp_path)
+        first = preview(dctx, "book_flight", offer_id=LH_OFFER, price=quoted["price"])
+        second = preview(dctx, "book_flight", offer_id=LH_OFFER, price=quoted["price"])
+        edited = preview(
+            dctx, "book_flight", offer_id=LH_OFFER, price=quoted["price"], notes="Aisle seat"
+        )
+    assert len(sent_) == asked, [str(r.url) for r in sent_[asked:]]
+    assert _files(tmp_path) == before
+    assert first == second
+    assert edited.details["Price"] == first.details["Price"] == "431.20 EUR"
+
+
+def test_a_price_rise_after_approval_refuses_the_booking_and_books_nothing(
+    dctx: ToolContext,
+) -> None:
+    sent_ = watch(dctx.workspace.travel)
+    with CASSETTES.use_cassette("book.yaml"):
+        run(dctx, "search_flights", destination="JFK", departure_date="2026-12-01")
+        # Approved at the search's price; the offer costs more when the booking runs.
+        card = preview(dctx, "book_flight", offer_id=LH_OFFER, price="412.80 EUR")
+        assert card.summary == "Book flight BER -> JFK on Tue 01 Dec 2026 for 412.80 EUR"
+        with pytest.raises(ToolError) as refused:
+            run(dctx, "book_flight", "key-rise", offer_id=LH_OFFER, price="412.80 EUR")
+    assert str(refused.value) == REFUSED
+    assert [r for r in sent_ if (r.method, r.url.path) == ("POST", "/air/orders")] == []
+    assert dctx.workspace.trips.bookings() == [] and dctx.workspace.trips.trips() == []
+    assert events(dctx) == [] and sent(dctx) == []
+
+
+def test_a_live_booking_needs_the_price_it_approves(dctx: ToolContext) -> None:
+    sent_ = watch(dctx.workspace.travel)
+    with CASSETTES.use_cassette("search.yaml"):
+        run(dctx, "search_flights", destination="JFK", departure_date="2026-12-01")
+    asked = len(sent_)
+    with pytest.raises(ToolError, match="price is empty. Call price_offer"):
+        preview(dctx, "book_flight", offer_id=LH_OFFER)
+    with pytest.raises(ToolError, match="not a price"):
+        preview(dctx, "book_flight", offer_id=LH_OFFER, price="cheap")
+    assert len(sent_) == asked
+
+
+def test_a_second_card_or_an_edit_does_not_move_the_approved_price(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.runtime import Secretary
+    from tools.base import registry
+    from tools.foundation.settings import Settings
+
+    if not RECORD:
+        monkeypatch.setenv("DUFFEL_TOKEN", "duffel_test_replayed")
+    ada = Principal(
+        id="ada",
+        name="Ada Lovelace",
+        email="ada@example.com",
+        timezone="Europe/Berlin",
+        travel=prefs(),
+        accounts={"travel": {"provider": "duffel", "token_env": "DUFFEL_TOKEN"}},
+    )
+    search = {
+        "name": "search_flights",
+        "args": {"destination": "JFK", "departure_date": "2026-12-01"},
+    }
+    book = {"name": "book_flight", "args": {"offer_id": LH_OFFER, "price": "412.80 EUR"}}
+    model = ScriptedChatModel(
+        [
+            {"tool_calls": [search]},
+            {"tool_calls": [book]},
+            "Waiting for your approval.",
+            "The price rose; nothing was booked.",
+        ]
+    )
+    with CASSETTES.use_cassette("book.yaml"):
+        sec = Secretary(
+            Settings(home=isolated_home, principals=[ada]), model=model, clock=lambda: NOW
+        )
+        try:
+            ws = sec.workspace(sec.principal("ada"))
+            sent_ = watch(ws.travel)
+            reply = sec.ask("Book the Lufthansa flight to New York", principal="ada", thread="t1")
+            [proposal] = reply.pending
+            assert proposal.preview["details"]["Price"] == "412.80 EUR"
+            # The same proposal drawn a second time (another channel, a reload) reads no price.
+            spec = registry()["book_flight"]
+            ctx = ToolContext(principal=ws.principal, workspace=ws, clock=lambda: NOW)
+            asked = len(sent_)
+            again = spec.render_preview(ctx, spec.validate(proposal.args))
+            assert again.details == proposal.preview["details"] and len(sent_) == asked
+            done = sec.decide(
+                proposal.id, Decision(kind="edit", args={"notes": "Aisle seat, please"})
+            )
+            [settled] = done.settled
+            assert settled.status == "failed" and settled.error == REFUSED
+            assert settled.effective_args["notes"] == "Aisle seat, please"
+            assert [r for r in sent_ if (r.method, r.url.path) == ("POST", "/air/orders")] == []
+            assert ws.trips.bookings() == [] and ws.trips.trips() == []
+        finally:
+            sec.close()
 
 
 # ---------------------------------------------- local provider and itinerary
@@ -517,9 +643,16 @@ def test_book_flight_through_the_secretary_waits_for_approval_then_orders_once(
         "name": "search_flights",
         "args": {"destination": "JFK", "departure_date": "2026-12-01"},
     }
-    book = {"name": "book_flight", "args": {"offer_id": LH_OFFER}}
+    quote = {"name": "price_offer", "args": {"offer_id": LH_OFFER}}
+    book = {"name": "book_flight", "args": {"offer_id": LH_OFFER, "price": "431.20 EUR"}}
     model = ScriptedChatModel(
-        [{"tool_calls": [search]}, {"tool_calls": [book]}, "Waiting for your approval.", "Booked."]
+        [
+            {"tool_calls": [search]},
+            {"tool_calls": [quote]},
+            {"tool_calls": [book]},
+            "Waiting for your approval.",
+            "Booked.",
+        ]
     )
     with CASSETTES.use_cassette("book.yaml"):
         sec = Secretary(settings, model=model, clock=lambda: NOW)

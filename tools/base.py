@@ -17,20 +17,26 @@ calendar conflict), and their approval rule: ``auto_approve=False`` for a tool n
 standing policy may ever approve, ``approvers`` for which staff may decide it. The
 gate and the principal's approval check read these declarations; no duty is named
 in the core.
+
+A service's expected failure (:class:`~tools.providers.base.ProviderError`) leaves a
+tool, or its preview, as the :class:`ToolError` sentence it carries; duties never
+translate it themselves.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, get_type_hints
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from tools.foundation.principals import ApprovalRule, StaffApprovers, use_approval_rules
+from tools.providers.base import ProviderError
 
 if TYPE_CHECKING:
     from tools.context import ToolContext
@@ -74,6 +80,7 @@ class Preview:
         }
 
 
+_T = TypeVar("_T")
 PreviewFn = Callable[["ToolContext", BaseModel], Preview]
 
 
@@ -119,7 +126,7 @@ class ToolSpec:
     def render_preview(self, ctx: ToolContext, args: BaseModel) -> Preview:
         """The approval-card preview, or a generic one listing the arguments."""
         if self.preview is not None:
-            return self.preview(ctx, args)
+            return _as_tool_error(self.preview)(ctx, args)
         return Preview(summary=f"{self.title or self.name}")
 
     def openai_schema(self) -> dict[str, Any]:
@@ -142,6 +149,19 @@ class ToolSpec:
 
 
 _REGISTRY: dict[str, ToolSpec] = {}
+
+
+def _as_tool_error(fn: Callable[..., _T]) -> Callable[..., _T]:
+    """``fn``, raising a service's failure as the ToolError sentence it carries."""
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> _T:
+        try:
+            return fn(*args, **kwargs)
+        except ProviderError as exc:
+            raise ToolError(str(exc)) from None
+
+    return call
 
 
 def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
@@ -206,11 +226,13 @@ def tool(
             __config__=ConfigDict(extra="forbid"),
             **fields,
         )
-        if fn.__name__ in _REGISTRY and _REGISTRY[fn.__name__].fn is not fn:
+        known = _REGISTRY.get(fn.__name__)
+        if known is not None and getattr(known.fn, "__wrapped__", known.fn) is not fn:
             raise ValueError(f"duplicate tool name {fn.__name__}")
+        run = _as_tool_error(fn)
         _REGISTRY[fn.__name__] = ToolSpec(
             name=fn.__name__,
-            fn=fn,
+            fn=run,
             effect=effect,
             duty=duty,
             description=description,
@@ -221,7 +243,7 @@ def tool(
             auto_approve=auto_approve,
             approvers=approvers,
         )
-        return fn
+        return run
 
     return register
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
-from tools.providers.base import Contact, ContactRole, NotFound, ProviderError
+from tools.providers.base import Contact, ContactRole, NotFound
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -60,10 +60,7 @@ def find_contact(
         query: Words that must all appear in the name, e-mail or organisation; empty lists all.
         role: Only contacts with this role.
     """
-    try:
-        found = ctx.contacts.find(query, role=role)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    found = ctx.contacts.find(query, role=role)
     return [c.model_dump(mode="json") for c in found]
 
 
@@ -135,10 +132,7 @@ def add_contact(
         timezone: IANA time zone where they live, e.g. America/New_York.
     """
     new = _planned_add(ctx, name, email, phone, organisation, role, notes, timezone)
-    try:
-        saved = ctx.contacts.upsert(new, ctx.idempotency_key)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    saved = ctx.contacts.upsert(new, ctx.idempotency_key)
     return saved.model_dump(mode="json")
 
 
@@ -218,8 +212,5 @@ def update_contact(
         timezone=timezone,
         notes=notes,
     )
-    try:
-        saved = ctx.contacts.upsert(new, ctx.idempotency_key)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    saved = ctx.contacts.upsert(new, ctx.idempotency_key)
     return saved.model_dump(mode="json")

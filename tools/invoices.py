@@ -23,6 +23,7 @@ from decimal import Decimal
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any, Literal
 
+from tools import outbound
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import read_when
@@ -41,7 +42,7 @@ from tools.invoice_parse import (
     validate_fields,
 )
 from tools.paths import read_allowed
-from tools.providers.base import NotFound, OutgoingMessage, ProviderError
+from tools.providers.base import NotFound, OutgoingMessage
 from tools.providers.local.invoices import Invoice, LocalInvoices, invoice_id_for
 from tools.providers.mime import attachments_of, bare_address, parse_rfc822
 
@@ -72,10 +73,6 @@ def money(amount: Decimal | None, currency: str | None) -> str:
     if amount is None:
         return "amount unknown"
     return f"{currency or '???'} {amount:,}"
-
-
-def _sub_key(ctx: ToolContext, part: str) -> str:
-    return f"{ctx.idempotency_key}:{part}" if ctx.idempotency_key else ""
 
 
 def _get_invoice(ctx: ToolContext, invoice_id: str) -> Invoice:
@@ -158,14 +155,9 @@ def _from_message(ctx: ToolContext, message_id: str) -> _Source:
         raise ToolError(
             f"No message with id '{message_id}'. Search the mailbox to find the invoice mail."
         ) from None
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
     get_raw = getattr(ctx.mail, "get_raw", None)
     if callable(get_raw):
-        try:
-            source = _from_raw(ctx, get_raw(message.message_id), message.folder)
-        except ProviderError as exc:
-            raise ToolError(str(exc)) from None
+        source = _from_raw(ctx, get_raw(message.message_id), message.folder)
         source.message_id = message.message_id
         return source
     return _Source(
@@ -602,11 +594,10 @@ def _planned_dispute(
             f"{money(inv.total, inv.currency)}, and we cannot pay it as it stands:\n\n"
             f"{reason.strip()}\n\nPlease send a corrected invoice or get in touch."
         )
-        sign = ctx.principal.signature.strip() or ctx.principal.name
         mail = OutgoingMessage(
             to=[inv.vendor_email],
             subject=f"Your invoice{number}",
-            body=f"{text}\n\n{sign}\n",
+            body=outbound.signed(ctx, text),
             in_reply_to=inv.source_message_id,
             references=[inv.source_message_id] if inv.source_message_id else [],
         )
@@ -649,10 +640,7 @@ def dispute_invoice(
     inv, mail, _ = _planned_dispute(ctx, invoice_id, reason, draft_mail, message)
     out: dict[str, Any] = {}
     if mail is not None:
-        try:
-            out["draft_message_id"] = ctx.mail.save_draft(mail, _sub_key(ctx, "draft")).message_id
-        except ProviderError as exc:
-            raise ToolError(str(exc)) from None
+        out["draft_message_id"] = outbound.save_draft(ctx, mail, "draft").message_id
     saved = _ledger(ctx).set_status(
         inv.id, "disputed", ctx.now(), reason.strip(), dispute_reason=reason.strip()
     )

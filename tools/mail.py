@@ -3,31 +3,27 @@
 Reading runs at once; sending, replying and saving drafts are write tools, so
 each call becomes a proposal whose preview shows the exact message that will
 go out. The tools only talk to ``ctx.mail`` (whatever provider the principal
-uses) and turn provider failures into :class:`~tools.base.ToolError` sentences.
+uses); every message is written and sent through :mod:`tools.outbound`.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from tools import outbound
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
-from tools.providers.base import Attachment, Message, OutgoingMessage, ProviderError
+from tools.providers.base import Attachment, Message, OutgoingMessage, SentReceipt
 from tools.providers.mime import (
     attachments_of,
     bare_address,
-    compose_reply,
     format_address,
     forward_body,
     normalize_subject,
-    parse_addresses,
 )
-
-log = logging.getLogger(__name__)
 
 Folder = Literal["inbox", "sent", "drafts"]
 MAX_RESULTS = 50
@@ -53,49 +49,8 @@ def _parse_since(ctx: ToolContext, since: str) -> datetime | None:
     return when
 
 
-def _addresses(value: list[str] | tuple[str, ...], label: str) -> list[str]:
-    try:
-        return parse_addresses(value)
-    except ValueError as exc:
-        raise ToolError(f"{label}: {exc}") from None
-
-
 def _get_message(ctx: ToolContext, message_id: str) -> Message:
-    try:
-        return ctx.mail.get_message(message_id)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
-
-
-def _contact_warnings(ctx: ToolContext, addresses: list[str]) -> list[str]:
-    warnings: list[str] = []
-    for addr in addresses:
-        try:
-            known = ctx.contacts.by_email(bare_address(addr)) is not None
-        except Exception:  # the warning is a courtesy; no contacts backend means no warning
-            log.debug("contact lookup failed for %s", addr, exc_info=True)
-            continue
-        if not known:
-            warnings.append(f"{bare_address(addr)} is not in your contacts.")
-    return warnings
-
-
-_CONFIDENTIAL = {
-    "medical": "Leaves the practice ({who}): it must not carry patient details unless you "
-    "name the patient and the recipient when approving.",
-    "legal": "Leaves the firm ({who}): check it carries no privileged client information "
-    "meant only for the client.",
-}
-
-
-def _confidentiality_warnings(ctx: ToolContext, addresses: list[str]) -> list[str]:
-    """Industry packs: mail leaving the principal's organisation gets the pack's warning."""
-    rule = _CONFIDENTIAL.get(ctx.principal.domain_pack or "")
-    if rule is None:
-        return []
-    home = ctx.principal.email.rpartition("@")[2].lower()
-    outside = [bare_address(a) for a in addresses if bare_address(a).rpartition("@")[2] != home]
-    return [rule.format(who=", ".join(outside))] if outside else []
+    return ctx.mail.get_message(message_id)
 
 
 def _sender(ctx: ToolContext) -> str:
@@ -117,8 +72,7 @@ def _message_preview(
     warnings = list(extra or [])
     if not message.subject.strip():
         warnings.append("The subject is empty.")
-    warnings += _contact_warnings(ctx, [*message.to, *message.cc, *message.bcc])
-    warnings += _confidentiality_warnings(ctx, [*message.to, *message.cc, *message.bcc])
+    warnings += outbound.recipient_warnings(ctx, message)
     who = ", ".join(bare_address(a) for a in recipients) or "nobody yet"
     return Preview(
         summary=f"{verb} {who}: '{message.subject}'",
@@ -128,11 +82,7 @@ def _message_preview(
     )
 
 
-def _run(fn: Any, message: OutgoingMessage, key: str) -> dict[str, Any]:
-    try:
-        receipt = fn(message, key)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+def _receipt(receipt: SentReceipt) -> dict[str, Any]:
     return dict(receipt.model_dump(mode="json"))
 
 
@@ -167,16 +117,13 @@ def search_mail(
         limit: How many messages to return at most (1 to 50).
     """
     when = _parse_since(ctx, since)
-    try:
-        hits = ctx.mail.search(
-            query=query,
-            sender=sender,
-            since=when,
-            folder=folder,
-            limit=min(max(limit, 1), MAX_RESULTS),
-        )
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    hits = ctx.mail.search(
+        query=query,
+        sender=sender,
+        since=when,
+        folder=folder,
+        limit=min(max(limit, 1), MAX_RESULTS),
+    )
     return [h.model_dump(mode="json") for h in hits]
 
 
@@ -204,34 +151,11 @@ def read_thread(ctx: ToolContext, message_id: str) -> list[dict[str, Any]]:
         ctx: Injected by the runtime; not an argument the model gives.
         message_id: The message_id of any message in the conversation.
     """
-    try:
-        thread = ctx.mail.get_thread(message_id)
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    thread = ctx.mail.get_thread(message_id)
     return [m.model_dump(mode="json") for m in thread]
 
 
 # ------------------------------------------------------------------- writes
-
-
-def _new_message(
-    to: list[str] | tuple[str, ...],
-    subject: str,
-    body: str,
-    cc: list[str] | tuple[str, ...] = (),
-    bcc: list[str] | tuple[str, ...] = (),
-    in_reply_to: str = "",
-    references: list[str] | None = None,
-) -> OutgoingMessage:
-    return OutgoingMessage(
-        to=_addresses(to, "To"),
-        cc=_addresses(cc, "Cc"),
-        bcc=_addresses(bcc, "Bcc"),
-        subject=" ".join(subject.split()),
-        body=body,
-        in_reply_to=in_reply_to,
-        references=references or ([in_reply_to] if in_reply_to else []),
-    )
 
 
 def _email(
@@ -239,7 +163,7 @@ def _email(
 ) -> OutgoingMessage:
     if not to:
         raise ToolError("send_email needs at least one address in 'to'.")
-    return _new_message(to, subject, body, cc, bcc)
+    return outbound.compose(to, subject, body, cc, bcc)
 
 
 def _send_preview(ctx: ToolContext, args: BaseModel) -> Preview:
@@ -267,21 +191,11 @@ def send_email(
         cc: Addresses to copy openly.
         bcc: Addresses to copy without the others seeing them.
     """
-    message = _email(to, subject, body, cc, bcc)
-    if ctx.approved_by_policy:
-        message.extra_headers["Auto-Submitted"] = "auto-generated"
-    return _run(ctx.mail.send, message, ctx.idempotency_key)
+    return _receipt(outbound.send(ctx, _email(to, subject, body, cc, bcc)))
 
 
 def _reply(ctx: ToolContext, message_id: str, body: str, reply_all: bool) -> OutgoingMessage:
-    original = _get_message(ctx, message_id)
-    reply = compose_reply(original, body, ctx.principal, reply_all=reply_all)
-    if not (reply.to or reply.cc):
-        raise ToolError(
-            f"Message {original.message_id} has no sender address to reply to; "
-            "use send_email with an explicit recipient."
-        )
-    return reply
+    return outbound.reply(ctx, _get_message(ctx, message_id), body, reply_all)
 
 
 def _reply_preview(ctx: ToolContext, args: BaseModel) -> Preview:
@@ -307,9 +221,7 @@ def reply_to_message(
         reply_all: Also send to everyone else the original went to (never to the principal).
     """
     reply = _reply(ctx, message_id, body, reply_all)
-    if ctx.approved_by_policy:
-        reply.extra_headers["Auto-Submitted"] = "auto-replied"
-    return _run(ctx.mail.send, reply, ctx.idempotency_key)
+    return _receipt(outbound.send(ctx, reply, kind="reply"))
 
 
 def _forward(
@@ -322,17 +234,14 @@ def _forward(
     get_raw = getattr(ctx.mail, "get_raw", None)
     if original.attachments:
         if callable(get_raw):
-            try:
-                files = attachments_of(get_raw(original.message_id))
-            except ProviderError as exc:
-                raise ToolError(str(exc)) from None
+            files = attachments_of(get_raw(original.message_id))
         else:
             warnings.append(
                 "This mail account cannot forward attachments; "
                 f"{len(original.attachments)} will be left out."
             )
-    message = _new_message(
-        to, "Fwd: " + normalize_subject(original.subject), "", cc, ()
+    message = outbound.compose(
+        to, "Fwd: " + normalize_subject(original.subject), "", cc
     ).model_copy(
         update={
             "body": forward_body(original, note, ctx.principal.tz),
@@ -365,9 +274,7 @@ def forward_message(
         cc: Addresses to copy openly.
     """
     message, _warnings = _forward(ctx, message_id, to, note, cc)
-    if ctx.approved_by_policy:
-        message.extra_headers["Auto-Submitted"] = "auto-generated"
-    return _run(ctx.mail.send, message, ctx.idempotency_key)
+    return _receipt(outbound.send(ctx, message))
 
 
 def _draft(
@@ -378,13 +285,9 @@ def _draft(
     in_reply_to: str,
     cc: tuple[str, ...],
 ) -> OutgoingMessage:
-    references: list[str] = []
     in_reply_to = in_reply_to.strip()
-    if in_reply_to:
-        original = _get_message(ctx, in_reply_to)
-        in_reply_to = original.message_id
-        references = [*original.references, original.message_id]
-    return _new_message(to, subject, body, cc, (), in_reply_to, references)
+    original = _get_message(ctx, in_reply_to) if in_reply_to else None
+    return outbound.compose(to, subject, body, cc, answering=original)
 
 
 def _draft_preview(ctx: ToolContext, args: BaseModel) -> Preview:
@@ -411,4 +314,4 @@ def save_draft(
         cc: Addresses to copy openly.
     """
     draft = _draft(ctx, to, subject, body, in_reply_to, cc)
-    return _run(ctx.mail.save_draft, draft, ctx.idempotency_key)
+    return _receipt(outbound.save_draft(ctx, draft))

@@ -1,32 +1,23 @@
-"""Front-desk tools: phone messages, expected visitors, and tasks for the principal and staff.
-
-Taking a message, scheduling a visit and adding, delegating or completing a
-task are ``write`` tools: they change the principal's records (and, for visits
-and delegation, the calendar and the outbox), so each goes through the gate.
-Times are ISO 8601 or phrases ("tomorrow at 3pm"), read in the principal's zone
-against the moment the action was proposed, so an approval a day later still
-lands where the card said. The records live in the desk store
-(``Workspace.desk``, see :mod:`tools.providers.local.desk`).
-"""
+"""People who call or come by: phone messages, callbacks and expected visitors."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from tools import outbound
 from tools.base import Preview, ToolError, tool
 from tools.context import ToolContext
 from tools.dates import Reading, read_when, zone_label
 from tools.foundation.principals import WEEKDAYS
-from tools.providers.base import NewEvent, NotFound, OutgoingMessage, ProviderError
-from tools.providers.local.desk import LocalDesk, PhoneMessage, Task, Visit
-from tools.providers.mime import bare_address, parse_addresses
+from tools.providers.base import NewEvent, NotFound, OutgoingMessage
+from tools.providers.local.desk import LocalDesk, PhoneMessage, Visit
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_PRINCIPAL_WORDS = {"", "principal", "me", "myself"}
 
 
 # ------------------------------------------------------------------ helpers
@@ -46,17 +37,6 @@ def _read(ctx: ToolContext, text: str, name: str) -> Reading:
         raise ToolError(f"{name}: {exc}") from None
 
 
-def _address(value: str, name: str) -> str:
-    """One e-mail address (``Name <addr>`` allowed), or a ToolError saying how to write it."""
-    try:
-        found = parse_addresses(value)
-    except ValueError as exc:
-        raise ToolError(f"{name}: {exc}") from None
-    if len(found) != 1:
-        raise ToolError(f"{name}: give exactly one e-mail address, like dana@acme.com.")
-    return found[0]
-
-
 def _when(ctx: ToolContext, dt: datetime) -> str:
     """``Tue 24 Nov 2026 10:00 CET`` in the principal's zone."""
     local = dt.astimezone(ctx.principal.tz)
@@ -65,26 +45,6 @@ def _when(ctx: ToolContext, dt: datetime) -> str:
 
 def _day(d: date) -> str:
     return f"{_DAYS[d.weekday()]} {d:%d %b %Y}"
-
-
-def _signed(ctx: ToolContext, text: str) -> str:
-    sign = ctx.principal.signature.strip() or ctx.principal.name
-    return f"{text}\n\n{sign}\n"
-
-
-def _sub_key(ctx: ToolContext, part: str) -> str:
-    # Each backend call of one action gets its own key derived from the action's key,
-    # so a retried action finds both the event and the mail it made the first time.
-    return f"{ctx.idempotency_key}:{part}" if ctx.idempotency_key else ""
-
-
-def _send(ctx: ToolContext, message: OutgoingMessage, part: str) -> str:
-    if ctx.approved_by_policy:
-        message.extra_headers["Auto-Submitted"] = "auto-generated"
-    try:
-        return ctx.mail.send(message, _sub_key(ctx, part)).message_id
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
 
 
 # ----------------------------------------------------------- phone messages
@@ -289,12 +249,9 @@ def schedule_callback(
         duration_minutes: How long to block for the call.
     """
     message, begin, end, _ = _planned_callback(ctx, message_id, start, duration_minutes)
-    try:
-        event = ctx.calendar.create_event(
-            _callback_event(ctx, message, begin, end), _sub_key(ctx, "event")
-        )
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    event = ctx.calendar.create_event(
+        _callback_event(ctx, message, begin, end), outbound.sub_key(ctx, "event")
+    )
     _desk(ctx).mark_message(message.id, "done")
     return {
         "event_id": event.id,
@@ -341,7 +298,7 @@ def _planned_visit(
     visit = Visit(
         name=" ".join(name.split()),
         company=company.strip(),
-        email=_address(email, "email") if email.strip() else "",
+        email=outbound.one_address(email, "email") if email.strip() else "",
         host=host.strip() or ctx.principal.name,
         instructions=instructions.strip(),
         start=begin,
@@ -379,7 +336,7 @@ def _visit_mail(ctx: ToolContext, visit: Visit) -> OutgoingMessage:
     return OutgoingMessage(
         to=[visit.email],
         subject=f"Your visit on {_DAYS[local.weekday()]} {local:%d %b} at {local:%H:%M}",
-        body=_signed(ctx, text),
+        body=outbound.signed(ctx, text),
     )
 
 
@@ -448,13 +405,10 @@ def schedule_visit(
     visit, _ = _planned_visit(
         ctx, name, start, email, company, host, instructions, duration_minutes
     )
-    try:
-        event = ctx.calendar.create_event(_visit_event(ctx, visit), _sub_key(ctx, "event"))
-    except ProviderError as exc:
-        raise ToolError(str(exc)) from None
+    event = ctx.calendar.create_event(_visit_event(ctx, visit), outbound.sub_key(ctx, "event"))
     out: dict[str, Any] = {}
     if visit.email:
-        out["mail_message_id"] = _send(ctx, _visit_mail(ctx, visit), "mail")
+        out["mail_message_id"] = outbound.send(ctx, _visit_mail(ctx, visit), "mail").message_id
     booked = visit.model_copy(update={"event_id": event.id})
     saved = _desk(ctx).add_visit(booked, ctx.idempotency_key)
     return {**_visit_dict(ctx, saved), **out}
@@ -473,277 +427,3 @@ def visitor_log(ctx: ToolContext, day: str = "today") -> list[dict[str, Any]]:
     first = datetime.combine(reading.start.astimezone(tz).date(), datetime.min.time(), tzinfo=tz)
     last = datetime.combine(first.date() + timedelta(days=1), datetime.min.time(), tzinfo=tz)
     return [_visit_dict(ctx, v) for v in _desk(ctx).visits(first, last)]
-
-
-# --------------------------------------------------------------------- tasks
-
-
-def _due(ctx: ToolContext, text: str) -> date | None:
-    """The due day a phrase names; a span ("next week") is due on its last day."""
-    if not text.strip():
-        return None
-    reading = _read(ctx, text, "due")
-    tz = ctx.principal.tz
-    if reading.kind == "days":
-        day = (reading.end.astimezone(tz) - timedelta(seconds=1)).date()
-    else:
-        day = reading.start.astimezone(tz).date()
-    if day < ctx.now().date():
-        raise ToolError(f"due: {_day(day)} is in the past. Give a due date from today on.")
-    return day
-
-
-def _owner(value: str) -> str:
-    name = " ".join(value.split())
-    if name.lower() in _PRINCIPAL_WORDS:
-        return "principal"
-    return _address(name, "owner") if "@" in name else name
-
-
-def _same_owner(a: str, b: str) -> bool:
-    if a.casefold() == b.casefold():
-        return True
-    return "@" in a and "@" in b and bare_address(a) == bare_address(b)
-
-
-def _get_task(ctx: ToolContext, task_id: str) -> Task:
-    try:
-        return _desk(ctx).get_task(task_id.strip())
-    except NotFound:
-        raise ToolError(
-            f"No task with id '{task_id}'. Use list_tasks to find the right id."
-        ) from None
-
-
-def _task_dict(ctx: ToolContext, t: Task) -> dict[str, Any]:
-    data = t.model_dump(mode="json")
-    data["overdue"] = t.status == "open" and t.due is not None and t.due < ctx.now().date()
-    return data
-
-
-def _planned_task(
-    ctx: ToolContext, title: str, due: str, owner: str, notes: str, message_id: str
-) -> tuple[Task, PhoneMessage | None]:
-    if not title.strip():
-        raise ToolError("title is empty. Say in a few words what has to be done.")
-    message = None
-    if message_id.strip():
-        message = _get_message(ctx, message_id)
-    task = Task(
-        title=" ".join(title.split()),
-        owner=_owner(owner),
-        due=_due(ctx, due),
-        notes=notes.strip(),
-        created_at=ctx.reference_now(),
-    )
-    return task, message
-
-
-def _preview_add_task(ctx: ToolContext, args: BaseModel) -> Preview:
-    task, message = _planned_task(ctx, **args.model_dump())
-    details = {"Owner": task.owner, "Due": _day(task.due) if task.due else "no date"}
-    if message is not None:
-        details["From message"] = f"{message.caller}: {message.reason} (marked done)"
-    return Preview(summary=f"Add task '{task.title}'", details=details, body=task.notes or None)
-
-
-@tool(effect="write", duty="desk", preview=_preview_add_task, title="Add task")
-def add_task(
-    ctx: ToolContext,
-    title: str,
-    due: str = "",
-    owner: str = "principal",
-    notes: str = "",
-    message_id: str = "",
-) -> dict[str, Any]:
-    """Add a task to the principal's list (or a staff member's), without telling anyone.
-
-    To hand a task to staff with a message, use delegate_task instead.
-
-    Args:
-        ctx: Injected by the runtime; not an argument the model gives.
-        title: What has to be done, e.g. "Call back Dana Smith".
-        due: Due day: ISO date (2026-11-24) or a phrase ("Friday", "next week"); empty for none.
-        owner: "principal", or the staff member's name or e-mail address.
-        notes: Details worth keeping with the task.
-        message_id: A phone message this task comes from; it is marked done.
-    """
-    task, message = _planned_task(ctx, title, due, owner, notes, message_id)
-    desk = _desk(ctx)
-    saved = desk.add_task(task, ctx.idempotency_key)
-    if message is not None:
-        desk.mark_message(message.id, "done")
-    return _task_dict(ctx, saved)
-
-
-def _slack_staff(ctx: ToolContext, to: str) -> tuple[str, str]:
-    """(Slack user id, display name) of the staff member ``to`` names, or a ToolError."""
-    wanted = " ".join(to.split()).lstrip("@").casefold()
-    people = [i for i in ctx.principal.identities if i.channel == "slack" and i.role != "outsider"]
-    for ident in people:
-        if wanted in (ident.address.casefold(), ident.name.casefold()):
-            return ident.address, ident.name or ident.address
-    known = ", ".join(f"{i.name or i.address} ({i.address})" for i in people) or "none"
-    raise ToolError(
-        f"to: '{to}' is not a Slack identity of this principal's staff (known: {known}). "
-        "Add them to the principal's identities, or delegate by e-mail."
-    )
-
-
-def _planned_delegation(
-    ctx: ToolContext, to: str, title: str, task_id: str, due: str, notes: str, via: str
-) -> tuple[Task, OutgoingMessage, str]:
-    """The task as it will be, the message text (as a mail), and the Slack user id (if any)."""
-    if via == "slack":
-        slack_id, name = _slack_staff(ctx, to)
-        owner = name
-    else:
-        slack_id, owner = "", _address(to, "to")
-    if task_id.strip():
-        old = _get_task(ctx, task_id)
-        if old.status == "done":
-            raise ToolError(f"Task '{old.title}' is already done; there is nothing to delegate.")
-        task = old.model_copy(
-            update={
-                "owner": owner,
-                "title": " ".join(title.split()) or old.title,
-                "due": _due(ctx, due) if due.strip() else old.due,
-                "notes": notes.strip() or old.notes,
-            }
-        )
-    else:
-        if not title.strip():
-            raise ToolError("Give the task's title, or task_id to delegate an existing task.")
-        task = Task(
-            title=" ".join(title.split()),
-            owner=owner,
-            due=_due(ctx, due),
-            notes=notes.strip(),
-            created_at=ctx.reference_now(),
-        )
-    when = f" by {_day(task.due)}" if task.due else ""
-    text = f"Hello,\n\ncould you please take care of this{when}:\n\n{task.title}"
-    if task.notes:
-        text += f"\n\n{task.notes}"
-    text += "\n\nThank you,"
-    mail = OutgoingMessage(
-        to=[owner] if not slack_id else [], subject=f"Task: {task.title}", body=_signed(ctx, text)
-    )
-    return task, mail, slack_id
-
-
-def _preview_delegate(ctx: ToolContext, args: BaseModel) -> Preview:
-    task, mail, slack_id = _planned_delegation(ctx, **args.model_dump())
-    warnings = []
-    if slack_id:
-        details = {"Slack DM to": f"{task.owner} ({slack_id})"}
-        summary = f"Delegate '{task.title}' to {task.owner} on Slack"
-        if ctx.workspace.slack is None:
-            warnings.append("Slack is not connected (SLACK_BOT_TOKEN); this will fail")
-    else:
-        details = {"To": mail.to[0], "Subject": mail.subject}
-        summary = f"Delegate '{task.title}' to {mail.to[0]} by e-mail"
-        if ctx.principal.role_of("email", bare_address(mail.to[0])) != "staff":
-            warnings.append(f"{mail.to[0]} is not listed as staff in the principal's profile")
-    details["Due"] = _day(task.due) if task.due else "no date"
-    if task.id:
-        details["Task"] = task.id
-    return Preview(summary=summary, details=details, body=mail.body, warnings=warnings)
-
-
-@tool(effect="write", duty="desk", preview=_preview_delegate, title="Delegate task")
-def delegate_task(
-    ctx: ToolContext,
-    to: str,
-    title: str = "",
-    task_id: str = "",
-    due: str = "",
-    notes: str = "",
-    via: Literal["email", "slack"] = "email",
-) -> dict[str, Any]:
-    """Hand a task to a staff member: they get an e-mail or a Slack DM, and the task becomes theirs.
-
-    Give task_id to hand over an existing task, or title (and due, notes) for a new one.
-
-    Args:
-        ctx: Injected by the runtime; not an argument the model gives.
-        to: For e-mail, the staff member's address ("Sam <sam@example.com>"); for Slack, their
-            name or Slack user id as listed in the principal's identities.
-        title: What has to be done (for a new task, or to reword an existing one).
-        task_id: The id of an open task, as shown by list_tasks.
-        due: Due day: ISO date or a phrase ("Friday"); empty keeps the task's own.
-        notes: Details for the staff member.
-        via: ``email`` (default) or ``slack`` (a direct message from the secretary's bot).
-    """
-    task, mail, slack_id = _planned_delegation(ctx, to, title, task_id, due, notes, via)
-    if slack_id:
-        messenger = ctx.workspace.slack
-        if messenger is None:
-            raise ToolError(
-                "Slack is not connected: set SLACK_BOT_TOKEN (see the README section 'Slack'), "
-                "or delegate by e-mail."
-            )
-        try:
-            ts = messenger.direct_message(slack_id, mail.body, _sub_key(ctx, "slack"))
-        except ProviderError as exc:
-            raise ToolError(str(exc)) from None
-        handed = f"slack {slack_id} {ts}"
-    else:
-        handed = f"mail {_send(ctx, mail, 'mail')}"
-    task = task.model_copy(update={"delegated_via": handed})
-    desk = _desk(ctx)
-    saved = desk.update_task(task) if task.id else desk.add_task(task, ctx.idempotency_key)
-    return _task_dict(ctx, saved)
-
-
-def _preview_complete(ctx: ToolContext, args: BaseModel) -> Preview:
-    values = args.model_dump()
-    task = _get_task(ctx, values["task_id"])
-    warnings = ["Already done; nothing changes"] if task.status == "done" else []
-    return Preview(
-        summary=f"Mark task '{task.title}' done",
-        details={"Owner": task.owner, "Due": _day(task.due) if task.due else "no date"},
-        body=values["note"] or None,
-        warnings=warnings,
-    )
-
-
-@tool(effect="write", duty="desk", preview=_preview_complete, title="Complete task")
-def complete_task(ctx: ToolContext, task_id: str, note: str = "") -> dict[str, Any]:
-    """Mark a task done.
-
-    Args:
-        ctx: Injected by the runtime; not an argument the model gives.
-        task_id: The task's id, as shown by list_tasks.
-        note: How it was done, added to the task's notes.
-    """
-    task = _get_task(ctx, task_id)
-    if task.status == "done":
-        return _task_dict(ctx, task)
-    notes = "\n".join(n for n in (task.notes, note.strip()) if n)
-    done = task.model_copy(update={"status": "done", "done_at": ctx.now(), "notes": notes})
-    return _task_dict(ctx, _desk(ctx).update_task(done))
-
-
-@tool(effect="read", duty="desk", title="List tasks")
-def list_tasks(
-    ctx: ToolContext,
-    owner: str = "",
-    status: Literal["open", "done", "all"] = "open",
-    overdue_only: bool = False,
-) -> list[dict[str, Any]]:
-    """List tasks by due date, each marked overdue when its day has passed and it is open.
-
-    Args:
-        ctx: Injected by the runtime; not an argument the model gives.
-        owner: Only this owner's tasks ("principal", a staff name or e-mail); empty for all.
-        status: ``open``, ``done`` or ``all``.
-        overdue_only: Only open tasks whose due day has passed.
-    """
-    found = _desk(ctx).tasks(None if status == "all" else status)
-    if owner.strip():
-        # Match "sam@example.com" to a task owned by "Sam <sam@example.com>" too.
-        who = _owner(owner)
-        found = [t for t in found if _same_owner(t.owner, who)]
-    out = [_task_dict(ctx, t) for t in found]
-    return [t for t in out if t["overdue"]] if overdue_only else out
