@@ -26,11 +26,10 @@ briefing recognise mail from the press that still waits for an answer.
 
 from __future__ import annotations
 
-from tools.press.journalists import PRESS_TOOLS, add_journalist, find_journalist, press_history
+from tools.press.journalists import add_journalist, find_journalist, press_history
 from tools.press.replies import is_press_enquiry, press_enquiries, press_policy, reply_to_press
 
 __all__ = [
-    "PRESS_TOOLS",
     "find_journalist",
     "add_journalist",
     "press_history",

@@ -23,10 +23,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-PRESS_TOOLS = ("reply_to_press",)
-"""Tools that speak to the press for the principal: never approved by standing policy,
-and approved only by the principal or the press policy's ``approvers``."""
-
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _CITED = 3
 _ALL = 10_000

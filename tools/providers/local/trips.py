@@ -11,7 +11,6 @@ retried action finds its own row.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +18,7 @@ from pydantic import AwareDatetime, BaseModel
 
 from tools.providers.base import NotFound
 from tools.providers.local.store import LocalStore
-from tools.providers.travel.base import Booking, FlightOffer, HotelOffer, Money
+from tools.providers.travel.base import Booking, FlightOffer, HotelOffer
 
 if TYPE_CHECKING:
     from tools.foundation.db import Storage
@@ -99,28 +98,6 @@ class LocalTrips(LocalStore):
         if row["kind"] == "flight":
             return FlightOffer.model_validate_json(row["data"])
         return HotelOffer.model_validate_json(row["data"])
-
-    def seen_price(self, offer_id: str) -> Money | None:
-        """The price last shown on an approval card for this offer."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT seen_amount, seen_currency FROM offers WHERE id = ?", (offer_id,)
-            ).fetchone()
-        if row is None or row["seen_amount"] is None:
-            return None
-        return Money(amount=Decimal(row["seen_amount"]), currency=row["seen_currency"])
-
-    def note_seen_price(
-        self, offer_id: str, price: Money, kind: str, data: str, at: datetime
-    ) -> None:
-        """Record the price an approval card showed (the offer is kept if it was not searched)."""
-        with self._lock, self.transaction():
-            self._db.execute(
-                "INSERT INTO offers (id, kind, data, searched_at, seen_amount, seen_currency)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
-                " seen_amount = excluded.seen_amount, seen_currency = excluded.seen_currency",
-                (offer_id, kind, data, at.isoformat(), str(price.amount), price.currency),
-            )
 
     # ---------------------------------------------------------------- trips
 
