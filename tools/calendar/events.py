@@ -78,6 +78,17 @@ def _preview_create(ctx: ToolContext, args: BaseModel) -> Preview:
     )
 
 
+
+def _invited(ctx: ToolContext, event: Event, readings: list[Reading]) -> dict[str, Any]:
+    """The event as the tool returns it, after its attendees were sent the invitation."""
+    out = _event_dict(ctx, event)
+    sent = _notify(ctx, event, "REQUEST")
+    if sent is not None:
+        out["invitation"] = sent
+    if _read_as(readings):
+        out["read_as"] = _read_as(readings)
+    return out
+
 @tool(effect="write", duty="calendar", preview=_preview_create, title="Create event")
 def create_event(
     ctx: ToolContext,
@@ -119,13 +130,7 @@ def create_event(
             "is in the past. Propose a time from now on."
         )
     event = ctx.calendar.create_event(new, ctx.idempotency_key)
-    out = _event_dict(ctx, event)
-    sent = _notify(ctx, event, "REQUEST")
-    if sent is not None:
-        out["invitation"] = sent
-    if _read_as(readings):
-        out["read_as"] = _read_as(readings)
-    return out
+    return _invited(ctx, event, readings)
 
 
 def _planned_move(
@@ -213,13 +218,7 @@ def move_event(ctx: ToolContext, event_id: str, start: str, end: str = "") -> di
         event = ctx.calendar.move_event(event_id, new.start, new.end, ctx.idempotency_key)
     except NotFound:
         raise ToolError(f"No event with id '{event_id}'. Use agenda to find its id.") from None
-    out = _event_dict(ctx, event)
-    sent = _notify(ctx, event, "REQUEST")
-    if sent is not None:
-        out["invitation"] = sent
-    if _read_as(readings):
-        out["read_as"] = _read_as(readings)
-    return out
+    return _invited(ctx, event, readings)
 
 
 def _preview_cancel(ctx: ToolContext, args: BaseModel) -> Preview:
