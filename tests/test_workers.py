@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from imapclient.exceptions import IMAPClientError
 from mailfactory import eml
 
 from agent.approval import Decision
 from agent.runtime import Actor, Secretary
 from tools.foundation.principals import Principal
 from tools.foundation.settings import Settings, save_principal
+from tools.providers.local.mail_desk import OWN_FOLDER
 from tools.providers.mime import parse_rfc822
 from tools.providers.scripted import ScriptedOpenAIServer
 
@@ -157,6 +159,16 @@ class Cluster:
     def inbox(self, user: str) -> list[Any]:
         return [parse_rfc822(raw, "inbox") for raw, _ in self.dovecot.messages(user)]
 
+    def requests(self, user: str) -> list[Any]:
+        """The approval requests mailed to ``user``: in the inbox until a desk files them away."""
+        found = self.inbox(user)
+        try:
+            filed = self.dovecot.messages(user, OWN_FOLDER)
+        except IMAPClientError:  # the folder is made when the first message is filed there
+            filed = []
+        found += [parse_rfc822(raw, OWN_FOLDER) for raw, _ in filed]
+        return [m for m in found if m.headers.get("X-Secretary-Proposal")]
+
     def replies(self) -> list[Any]:
         return [m for m in self.inbox(self.dana) if m.subject.startswith("Re:")]
 
@@ -268,11 +280,8 @@ def test_worker_killed_mid_action_is_finished_by_the_other_once(cluster: Any) ->
         eml(f"Dana <{c.dana}>", to=c.ada, subject="Report", message_id=original,
             body="Hi Ada,\n\nCould you send me the Q3 report?\n\nDana"),
     )  # fmt: skip
-    c.wait(
-        lambda: any(m.headers.get("X-Secretary-Proposal") for m in c.inbox(c.ada)),
-        "the approval request",
-    )
-    [request] = [m for m in c.inbox(c.ada) if m.headers.get("X-Secretary-Proposal")]
+    c.wait(lambda: bool(c.requests(c.ada)), "the approval request")
+    [request] = c.requests(c.ada)
     proposal = request.headers["X-Secretary-Proposal"]
     # The next SMTP transaction (the approved reply) stalls at RCPT: the action is under way.
     c.smtp.hold_rcpt, c.smtp.hold_seconds = 1, 20.0
