@@ -350,16 +350,11 @@ def test_a_live_booking_needs_the_price_it_approves(dctx: ToolContext) -> None:
     assert len(sent_) == asked
 
 
-def test_a_second_card_or_an_edit_does_not_move_the_approved_price(
-    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from agent.runtime import Secretary
-    from tools.base import registry
-    from tools.foundation.settings import Settings
-
+def duffel_ada(monkeypatch: pytest.MonkeyPatch) -> Principal:
+    """Ada with Duffel as her travel provider (its cassettes replay unless recording)."""
     if not RECORD:
         monkeypatch.setenv("DUFFEL_TOKEN", "duffel_test_replayed")
-    ada = Principal(
+    return Principal(
         id="ada",
         name="Ada Lovelace",
         email="ada@example.com",
@@ -367,6 +362,15 @@ def test_a_second_card_or_an_edit_does_not_move_the_approved_price(
         travel=prefs(),
         accounts={"travel": {"provider": "duffel", "token_env": "DUFFEL_TOKEN"}},
     )
+
+def test_a_second_card_or_an_edit_does_not_move_the_approved_price(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.runtime import Secretary
+    from tools.base import registry
+    from tools.foundation.settings import Settings
+
+    ada = duffel_ada(monkeypatch)
     search = {
         "name": "search_flights",
         "args": {"destination": "JFK", "departure_date": "2026-12-01"},
@@ -628,16 +632,7 @@ def test_book_flight_through_the_secretary_waits_for_approval_then_orders_once(
     from agent.runtime import Secretary
     from tools.foundation.settings import Settings
 
-    if not RECORD:
-        monkeypatch.setenv("DUFFEL_TOKEN", "duffel_test_replayed")
-    ada = Principal(
-        id="ada",
-        name="Ada Lovelace",
-        email="ada@example.com",
-        timezone="Europe/Berlin",
-        travel=prefs(),
-        accounts={"travel": {"provider": "duffel", "token_env": "DUFFEL_TOKEN"}},
-    )
+    ada = duffel_ada(monkeypatch)
     settings = Settings(home=isolated_home, principals=[ada])
     search = {
         "name": "search_flights",

@@ -259,8 +259,9 @@ def registry() -> dict[str, ToolSpec]:
     return dict(_REGISTRY)
 
 
-def _approval_rules() -> dict[str, ApprovalRule]:
-    return {name: spec.approval_rule for name, spec in registry().items()}
+def _approval_rule(tool: str) -> ApprovalRule | None:
+    spec = _REGISTRY.get(tool) or registry().get(tool)
+    return None if spec is None else spec.approval_rule
 
 
-use_approval_rules(_approval_rules)
+use_approval_rules(_approval_rule)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -47,18 +47,24 @@ class ApprovalRule:
 
 ORDINARY = ApprovalRule()
 """The rule of a tool that declares nothing special."""
-_rules: Callable[[], Mapping[str, ApprovalRule]] = dict
 
 
-def use_approval_rules(rules: Callable[[], Mapping[str, ApprovalRule]]) -> None:
-    """Name where the tools' declared rules come from (the tool registry installs itself)."""
+def _undeclared(tool: str) -> ApprovalRule | None:
+    return None
+
+
+_rules: Callable[[str], ApprovalRule | None] = _undeclared
+
+
+def use_approval_rules(rules: Callable[[str], ApprovalRule | None]) -> None:
+    """Name where a tool's declared rule is looked up (the tool registry installs itself)."""
     global _rules
     _rules = rules
 
 
 def approval_rule(tool: str) -> ApprovalRule:
     """The declared approval rule of ``tool`` (:data:`ORDINARY` for a tool nobody declared)."""
-    return _rules().get(tool, ORDINARY)
+    return _rules(tool) or ORDINARY
 
 
 def local_timezone() -> str:
