@@ -1,12 +1,16 @@
-"""Benchmark of mail triage on the labelled set of :mod:`evals.triage_set`.
+"""Benchmark of mail triage on the labelled sets of :mod:`evals.triage_set`.
 
-    python -m evals.bench_triage [--model] [--json FILE] [--limit N]
+    python -m evals.bench_triage [--set NAME] [--model] [--json FILE] [--limit N]
 
-Runs the model-free rules layer (``tools.triage.rules``) on every message and
-prints the coverage (share decided without a model), per label the precision
-and recall of the decided messages, a confusion table, and how many messages
-per second the rules layer handles. A message counts as predicted
-``phishing`` when the verdict carries the phishing flag, whatever its category.
+Runs the model-free rules layer (``tools.triage.rules``) on every message of
+every set (``original`` and ``dev``, which the rules were tuned on, and
+``held-out``, which they never were) and prints per set the coverage (share
+decided without a model), the precision where decided, per label the
+precision and recall, phishing recall and false phishing, how many messages
+were ignored or filed quietly that should have been shown, a confusion table,
+and how many messages per second the rules layer handles. A message counts as
+predicted ``phishing`` when the verdict carries the phishing flag, whatever its
+category.
 
 With ``--model`` it also runs the full ``triage`` with the configured chat
 model (``SECRETARY_MODEL`` and friends) for what the rules leave, and reports
@@ -25,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evals.triage_set import LABELS, SEED, TriageItem, load, principal_of_set
+from evals.triage_set import FOLDERS, LABELS, SEED, TriageItem, TriageSet, load_set, sets
 
 if TYPE_CHECKING:
     from tools.foundation.principals import Principal
@@ -93,12 +97,17 @@ def _ratio(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
-def score(items: Sequence[TriageItem], predictions: Sequence[str]) -> dict[str, Any]:
+def score(
+    items: Sequence[TriageItem],
+    predictions: Sequence[str],
+    actions: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """Coverage, per-label precision/recall and the confusion table of one run.
 
     Args:
         items: The labelled items.
         predictions: One predicted label (or ``undecided``) per item.
+        actions: The action of each verdict, to count quiet filing that was wrong.
 
     Returns:
         The numbers; a ratio with an empty denominator is ``None``.
@@ -125,7 +134,17 @@ def score(items: Sequence[TriageItem], predictions: Sequence[str]) -> dict[str, 
             "recall": _ratio(hit, count),
         }
     hard = [k for k, i in enumerate(items) if i.hard]
+    quiet = [
+        k for k, a in enumerate(actions or []) if a in ("ignore", "file")
+    ]
+    quiet_wrong = [items[k].id for k in quiet if not items[k].quiet_ok]
+    false_phishing = [
+        i.id for i, p in zip(items, predictions, strict=True) if p == "phishing" and i.label != "phishing"
+    ]
     return {
+        "quiet": len(quiet),
+        "quiet_wrong": quiet_wrong,
+        "false_phishing": false_phishing,
         "items": n,
         "coverage": _ratio(sum(decided), n),
         "accuracy_decided": _ratio(
@@ -165,11 +184,13 @@ def evaluate(
     model: Any | None = None,
     settings: Settings | None = None,
     repeat: int = 3,
+    principal: Principal | None = None,
 ) -> dict[str, Any]:
     """Run the rules (and, with a model, the full triage) on the items and score them.
 
     Args:
-        items: The labelled items.
+        items: The labelled items (of one set: one principal).
+        principal: Whose inbox it is (default: the items' own).
         model: A chat model for the full triage; None for the rules only.
         settings: The settings the model runs with (needed with a model).
         repeat: Timing runs of the rules layer (the best one counts).
@@ -179,13 +200,15 @@ def evaluate(
     """
     from tools.triage import Incoming, triage
 
-    principal = principal_of_set()
+    from evals.triage_set import principal_of_set
+
+    principal = principal or (items[0].principal if items else None) or principal_of_set()
     start = time.perf_counter()
     incoming = [Incoming.from_raw(i.raw, principal, source=i.id) for i in items]
     parse_s = time.perf_counter() - start
     verdicts, rate = run_rules(incoming, items, principal, repeat)
     out: dict[str, Any] = {
-        "rules": score(items, [predicted(v) for v in verdicts]),
+        "rules": score(items, [predicted(v) for v in verdicts], [v.action for v in verdicts]),
         "speed": {
             "rules_messages_per_second": rate,
             "parse_messages_per_second": len(items) / parse_s if parse_s > 0 else None,
@@ -200,7 +223,7 @@ def evaluate(
         triage(m, principal, i.history(), counting, settings)
         for m, i in zip(incoming, items, strict=True)
     ]
-    out["combined"] = score(items, [predicted(v) for v in combined])
+    out["combined"] = score(items, [predicted(v) for v in combined], [v.action for v in combined])
     out["model"] = {
         "calls": counting.calls,
         "calls_per_message": _ratio(counting.calls, len(items)),
@@ -236,6 +259,12 @@ def table(scores: dict[str, Any], title: str) -> str:
         f"correct among decided: {_pct(scores['accuracy_decided'])}   "
         f"correct overall: {_pct(scores['accuracy'])}"
     )
+    phishing = scores["per_label"]["phishing"]
+    lines.append(
+        f"phishing recall: {_pct(phishing['recall'])} of {phishing['count']}   "
+        f"false phishing: {len(scores['false_phishing'])}   "
+        f"filed or ignored quietly: {scores['quiet']}, wrongly: {len(scores['quiet_wrong'])}"
+    )
     hard = scores["hard"]
     lines.append(
         f"hard items: {hard['items']}, decided {_pct(hard['coverage'])}, "
@@ -261,14 +290,16 @@ def table(scores: dict[str, Any], title: str) -> str:
     return "\n".join(lines)
 
 
-def report(result: dict[str, Any], seed: int) -> str:
-    """The whole terminal report."""
-    parts = [
-        table(
-            result["rules"],
-            f"Triage rules layer, {result['rules']['items']} messages (seed {seed})",
+def report(result: dict[str, Any], seed: int, about: TriageSet | None = None) -> str:
+    """The whole terminal report of one set."""
+    if about is not None:
+        title = (
+            f"Triage rules layer on the {about.name} set ({about.role}), "
+            f"{result['rules']['items']} messages to {about.principal.email}"
         )
-    ]
+    else:
+        title = f"Triage rules layer, {result['rules']['items']} messages (seed {seed})"
+    parts = [table(result["rules"], title)]
     speed = result["speed"]
     parts.append(
         f"speed: rules {speed['rules_messages_per_second']:,.0f} messages/s"
@@ -294,6 +325,23 @@ def report(result: dict[str, Any], seed: int) -> str:
     return "\n".join(parts)
 
 
+def summary(results: dict[str, dict[str, Any]], chosen: Sequence[TriageSet]) -> str:
+    """One line per set: the figures that matter, side by side."""
+    lines = ["", "Summary (rules layer, no model)", "-" * 31]
+    lines.append(
+        f"{'set':<10}{'role':<10}{'items':>6}{'coverage':>10}{'precision':>11}"
+        f"{'phish recall':>14}{'false phish':>13}{'quiet wrong':>13}"
+    )
+    for about in chosen:
+        r = results[about.name]["rules"]
+        lines.append(
+            f"{about.name:<10}{about.role:<10}{r['items']:>6}{_pct(r['coverage']):>10}"
+            f"{_pct(r['accuracy_decided']):>11}{_pct(r['per_label']['phishing']['recall']):>14}"
+            f"{len(r['false_phishing']):>13}{len(r['quiet_wrong']):>13}"
+        )
+    return "\n".join(lines)
+
+
 def _model(settings: Settings) -> Any | None:
     from tools.providers.llm import ModelNotConfigured, make_chat_model
 
@@ -314,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         "--model", action="store_true", help="also run the full triage with the configured model"
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the numbers as JSON")
-    parser.add_argument("--limit", type=int, default=0, help="only the first N messages")
+    parser.add_argument("--set", choices=list(FOLDERS), help="only this set (default: all)")
+    parser.add_argument("--limit", type=int, default=0, help="only the first N messages of each")
     parser.add_argument("--repeat", type=int, default=3, help="timing runs of the rules layer")
     args = parser.parse_args(argv)
     model = settings = None
@@ -325,13 +374,27 @@ def main(argv: list[str] | None = None) -> int:
         model = _model(settings)
         if model is None:
             return 2
-    items = load()
-    if args.limit:
-        items = items[: args.limit]
-    result = evaluate(items, model, settings, repeat=args.repeat)
-    print(report(result, SEED))
+    chosen = [load_set(args.set)] if args.set else sets()
+    results: dict[str, dict[str, Any]] = {}
+    for about in chosen:
+        items = about.items[: args.limit] if args.limit else about.items
+        result = evaluate(items, model, settings, repeat=args.repeat, principal=about.principal)
+        results[about.name] = result
+        print(report(result, SEED, about))
+        print()
+    print(summary(results, chosen))
     if args.json:
-        payload = {"seed": SEED, "labels": Counter(i.label for i in items), **result}
+        payload = {
+            "seed": SEED,
+            "sets": {
+                about.name: {
+                    "role": about.role,
+                    "labels": Counter(i.label for i in about.items),
+                    **results[about.name],
+                }
+                for about in chosen
+            },
+        }
         args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         print(f"numbers written to {args.json}", file=sys.stderr)
     return 0

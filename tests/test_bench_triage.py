@@ -150,7 +150,8 @@ def test_cli_writes_json_and_refuses_model_without_configuration(
     out = capsys.readouterr().out.strip()
     assert out == bench_triage.NO_MODEL and "SECRETARY_MODEL" in out
     target = tmp_path / "numbers.json"
-    assert bench_triage.main(["--limit", "30", "--repeat", "1", "--json", str(target)]) == 0
-    data = json.loads(target.read_text())
+    argv = ["--set", "original", "--limit", "30", "--repeat", "1", "--json", str(target)]
+    assert bench_triage.main(argv) == 0
+    data = json.loads(target.read_text())["sets"]["original"]
     assert data["rules"]["items"] == 30 and 0 <= data["rules"]["coverage"] <= 1
     assert "precision" in capsys.readouterr().out

@@ -77,12 +77,25 @@ def test_out_of_office_reply_is_ignored(ada: Principal) -> None:
     assert (v.action, v.no_auto_reply) == ("ignore", True)
 
 
-def test_auto_generated_notification_is_filed(ada: Principal) -> None:
+def test_auto_generated_confirmation_is_filed(ada: Principal) -> None:
     v = verdict(
         ada,
-        eml("Build <ci@acme.test>", headers={"Auto-Submitted": "auto-generated"}),
+        eml(
+            "Build <ci@acme.test>",
+            subject="Your order #4411 has shipped",
+            body="Tracking number 00340434.",
+            headers={"Auto-Submitted": "auto-generated"},
+        ),
     )
     assert (v.category, v.action, v.no_auto_reply) == ("fyi", "file", True)
+
+
+def test_machine_mail_that_says_nothing_clear_is_left_undecided(ada: Principal) -> None:
+    v = verdict(
+        ada,
+        eml("Build <ci@acme.test>", body="Build 118 ran.", headers={"Auto-Submitted": "auto-generated"}),
+    )
+    assert (v.action, v.no_auto_reply) == ("undecided", True)
 
 
 def test_bounce_is_reported_not_answered(ada: Principal) -> None:
@@ -90,9 +103,24 @@ def test_bounce_is_reported_not_answered(ada: Principal) -> None:
     assert (v.action, v.no_auto_reply) == ("notify", True)
 
 
-def test_no_reply_sender_is_filed(ada: Principal) -> None:
-    v = verdict(ada, eml("Bank <no-reply@bank.test>", subject="Your statement?"))
+def test_no_reply_receipt_is_filed(ada: Principal) -> None:
+    v = verdict(
+        ada,
+        eml("Shop <no-reply@shop.test>", subject="Receipt for your order", body="Total EUR 12."),
+    )
     assert (v.action, v.no_auto_reply) == ("file", True)
+
+
+def test_no_reply_mail_that_obliges_is_brought_up_not_filed(ada: Principal) -> None:
+    v = verdict(
+        ada,
+        eml(
+            "Club <no-reply@club.test>",
+            subject="Membership",
+            body="Please confirm by Wednesday or your membership is suspended.",
+        ),
+    )
+    assert (v.category, v.action, v.no_auto_reply) == ("needs-response", "notify", True)
 
 
 def test_own_messages_are_ignored(ada: Principal) -> None:

