@@ -134,12 +134,12 @@ def score(
             "recall": _ratio(hit, count),
         }
     hard = [k for k, i in enumerate(items) if i.hard]
-    quiet = [
-        k for k, a in enumerate(actions or []) if a in ("ignore", "file")
-    ]
+    quiet = [k for k, a in enumerate(actions or []) if a in ("ignore", "file")]
     quiet_wrong = [items[k].id for k in quiet if not items[k].quiet_ok]
     false_phishing = [
-        i.id for i, p in zip(items, predictions, strict=True) if p == "phishing" and i.label != "phishing"
+        i.id
+        for i, p in zip(items, predictions, strict=True)
+        if p == "phishing" and i.label != "phishing"
     ]
     return {
         "quiet": len(quiet),
@@ -198,9 +198,8 @@ def evaluate(
     Returns:
         ``{"rules": scores, "speed": {...}}`` plus ``"combined"`` and ``"model"`` with a model.
     """
-    from tools.triage import Incoming, triage
-
     from evals.triage_set import principal_of_set
+    from tools.triage import Incoming, triage
 
     principal = principal or (items[0].principal if items else None) or principal_of_set()
     start = time.perf_counter()

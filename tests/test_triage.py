@@ -93,7 +93,11 @@ def test_auto_generated_confirmation_is_filed(ada: Principal) -> None:
 def test_machine_mail_that_says_nothing_clear_is_left_undecided(ada: Principal) -> None:
     v = verdict(
         ada,
-        eml("Build <ci@acme.test>", body="Build 118 ran.", headers={"Auto-Submitted": "auto-generated"}),
+        eml(
+            "Build <ci@acme.test>",
+            body="Build 118 ran.",
+            headers={"Auto-Submitted": "auto-generated"},
+        ),
     )
     assert (v.action, v.no_auto_reply) == ("undecided", True)
 

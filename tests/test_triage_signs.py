@@ -35,7 +35,9 @@ def judge(p: Principal, raw: bytes, history: History | None = None) -> Any:
     return rules(Incoming.from_raw(raw, p), p, history or History())
 
 
-def book(*contacts: Contact, wrote: tuple[str, ...] = (), ibans: dict[str, set[str]] | None = None) -> History:
+def book(
+    *contacts: Contact, wrote: tuple[str, ...] = (), ibans: dict[str, set[str]] | None = None
+) -> History:
     by_mail = {c.email.lower(): c for c in contacts}
     by_name = {c.name.casefold(): c for c in contacts}
     return History(
@@ -234,7 +236,10 @@ def test_a_client_sharing_through_the_real_docusign_is_not_phishing(mette: Princ
         ("Automatic reply: Kontrakt", "Thanks, I'll read it Monday."),
         ("Autosvar: Kontrakt", "Jeg er på ferie til og med 12. december."),
         ("Abwesenheitsnotiz: Vertrag", "Ich bin bis zum 3. Januar nicht im Büro."),
-        ("Re: Kontrakt", "Auto-Reply: Out of Office\nI will respond to urgent messages on my return."),
+        (
+            "Re: Kontrakt",
+            "Auto-Reply: Out of Office\nI will respond to urgent messages on my return.",
+        ),
     ],
 )
 def test_out_of_office_forms_are_ignored_not_urgent(
@@ -273,7 +278,11 @@ def test_a_vacation_subject_from_family_is_not_an_automatic_reply(mette: Princip
     ],
 )
 def test_deadlines_within_hours_are_urgent(mette: Principal, body: str) -> None:
-    v = judge(mette, eml("Anders Holm <anders@kjaerholm.dk>", TO, subject="Sagen", body=body), book(ANDERS))
+    v = judge(
+        mette,
+        eml("Anders Holm <anders@kjaerholm.dk>", TO, subject="Sagen", body=body),
+        book(ANDERS),
+    )
     assert (v.category, v.action) == ("urgent", "notify")
 
 
@@ -286,7 +295,11 @@ def test_deadlines_within_hours_are_urgent(mette: Principal, body: str) -> None:
     ],
 )
 def test_negated_urgency_is_a_plain_request(mette: Principal, body: str) -> None:
-    v = judge(mette, eml("Jonas Berg <jonas@bergbyg.dk>", TO, subject="Lejekontrakt", body=body), book(CLIENT))
+    v = judge(
+        mette,
+        eml("Jonas Berg <jonas@bergbyg.dk>", TO, subject="Lejekontrakt", body=body),
+        book(CLIENT),
+    )
     assert (v.category, v.action) == ("needs-response", "respond")
 
 

@@ -1,4 +1,4 @@
-"""Domains as phishing uses them: registrable parts, look-alike letters, brands and their real homes.
+"""Domains as phishing uses them: registrable parts, look-alike letters, brands and their homes.
 
 * :func:`registrable` is the part of a host name one can register
   (``mail.secure.danskebank.dk.verify-id.co.uk`` -> ``verify-id.co.uk``),
@@ -59,6 +59,10 @@ class Brand:
         return any(p.fullmatch(reg) for p in self.patterns) and not words & ACCOUNT_WORDS
 
 
+_MIXED = re.compile(r"(?<=[a-z])[01]|[01](?=[a-z])")
+"""A digit inside a word, where it stands for a letter (``micr0soft``, ``paypa1``)."""
+
+
 @dataclass(frozen=True)
 class Brands:
     """The brand list with the shared hosts, shorteners and risky top-level domains."""
@@ -78,8 +82,8 @@ class Brands:
         variants = {folded}
         if re.search(r"[a-z][01]|[01][a-z]", folded):
             for one in ("i", "l"):
-                variants.add(re.sub(r"(?<=[a-z])[01]|[01](?=[a-z])",
-                                    lambda m, o=one: "o" if m.group() == "0" else o, folded))
+                table = str.maketrans({"0": "o", "1": one})
+                variants.add(_MIXED.sub(lambda m, t=table: str(m.group()).translate(t), folded))  # type: ignore[misc]
         for m in (m for v in variants for m in self.text.finditer(v)):
             brand = self.brands[int(next(k for k, v in m.groupdict().items() if v)[1:])]
             found.setdefault(brand.name, brand)
@@ -104,9 +108,7 @@ class Brands:
 @cache
 def brands() -> Brands:
     """The brand list of ``brands.toml`` (read once)."""
-    data = tomllib.loads(
-        resources.files("tools.triage").joinpath("brands.toml").read_text("utf-8")
-    )
+    data = tomllib.loads(resources.files("tools.triage").joinpath("brands.toml").read_text("utf-8"))
     items = tuple(
         Brand(
             name=b["name"],
@@ -220,7 +222,7 @@ def _confusables() -> dict[str, str]:
 
 @lru_cache(maxsize=8192)
 def skeleton(text: str) -> str:
-    """The TR39 skeleton, case-folded: equal skeletons look alike (``rnicrosoft``, ``micr0soft``)."""
+    """The TR39 skeleton, case-folded: equal ones look alike (``rnicrosoft``, ``micr0soft``)."""
     table = _confusables()
 
     def once(s: str) -> str:
@@ -255,8 +257,11 @@ def _edit1(a: str, b: str) -> bool:
         diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
         if len(diff) == 1:
             return True
-        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and (
-            a[diff[1]] == b[diff[0]]
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and (a[diff[1]] == b[diff[0]])
         )
     short, long = (a, b) if len(a) < len(b) else (b, a)
     return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
@@ -281,7 +286,9 @@ def _tokens(host: str) -> list[str]:
     """The labels of a host before its registrable suffix, and their hyphen parts."""
     host = unicode_host(host)
     suffix_part = suffix(host)
-    stem = host[: -len(suffix_part) - 1] if suffix_part and host.endswith("." + suffix_part) else host
+    stem = (
+        host[: -len(suffix_part) - 1] if suffix_part and host.endswith("." + suffix_part) else host
+    )
     labels = [x for x in stem.split(".") if x]
     out: list[str] = []
     for label in labels:

@@ -226,7 +226,9 @@ def assess(mail: Incoming, principal: Principal, history: History) -> Assessment
                 continue
             bare = _bare_brand_name(display, [*brand.names, *brand.marks])
             if catalogue.shared_host(host):
-                out.strong.append(f"it calls itself {brand.name} but writes from a free-mail address")
+                out.strong.append(
+                    f"it calls itself {brand.name} but writes from a free-mail address"
+                )
             elif bare:
                 out.strong.append(f"it calls itself {brand.name} but writes from {sender_reg}")
             else:
@@ -234,9 +236,7 @@ def assess(mail: Incoming, principal: Principal, history: History) -> Assessment
             break
 
     owned = catalogue.owner(host) if host else None
-    impersonated = (
-        history.named(display) if display and contact is None and owned is None else None
-    )
+    impersonated = history.named(display) if display and contact is None and owned is None else None
     if impersonated is not None and impersonated.email.lower() != addr:
         text = f"it carries the name of your contact {impersonated.name} but not their address"
         (out.strong if (out.bait or secrecy) else out.support).append(text)
@@ -273,8 +273,10 @@ def assess(mail: Incoming, principal: Principal, history: History) -> Assessment
         if pretence is not None:
             is_named = any(b.name == pretence.brand for b in named_brands)
             text_ = f"a link goes to {unicode_host(target)}, which {pretence.how.split(' ', 1)[1]}"
-            if pretence.lookalike or (is_named and not pretence.near) or (
-                pretence.near and is_named and out.bait
+            if (
+                pretence.lookalike
+                or (is_named and not pretence.near)
+                or (pretence.near and is_named and out.bait)
             ):
                 out.strong.append(text_)
             else:
@@ -346,8 +348,10 @@ def assess(mail: Incoming, principal: Principal, history: History) -> Assessment
             out.strong.append("it changes where to pay and asks you not to check by phone")
     if secrecy and words.found("bait_payment", folded):
         out.strong.append("it asks for a discreet payment")
-    if contact is None and any(b.startswith("promises") for b in out.bait) and (
-        catalogue.shared_host(host) or reply_reg or words.found("greeting_generic", folded)
+    if (
+        contact is None
+        and any(b.startswith("promises") for b in out.bait)
+        and (catalogue.shared_host(host) or reply_reg or words.found("greeting_generic", folded))
     ):
         out.support.append("an unsolicited offer of money")
     greeting = words.found("greeting_generic", words.prepare(body[:300]))

@@ -87,7 +87,9 @@ def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
         return verdict(
             "fyi",
             "notify",
-            "possible phishing: " + "; ".join(signs.reasons()[:3]) + ". Do not click, pay or reply.",
+            "possible phishing: "
+            + "; ".join(signs.reasons()[:3])
+            + ". Do not click, pay or reply.",
             phishing=True,
             spam=spam_flag,
             no_auto_reply=True,
