@@ -364,6 +364,6 @@ def _impersonation(host: str, known_items: tuple[tuple[str, str], ...]) -> Prete
             return Pretence(name, f"{reg} looks like {domain}", True)
         if len(stem) >= 6 and _edit1(head, stem):
             return Pretence(name, f"{reg} is one letter off {domain}", False, near=True)
-        if len(stem) >= 6 and stem in head.replace("-", ""):
+        if len(stem) >= 6 and stem.replace("-", "") in head.replace("-", ""):
             return Pretence(name, f"{reg} wraps {domain}", False)
     return None

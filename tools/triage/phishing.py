@@ -151,8 +151,18 @@ def _country(domain: str) -> str:
     return _COUNTRY_OF_TLD.get(tld, tld.upper())
 
 
-def assess(mail: Incoming, principal: Principal, history: History) -> Assessment:
-    """The phishing signs of one message (see the module's docstring for how they weigh)."""
+def assess(
+    mail: Incoming, principal: Principal, history: History, report: bool = False
+) -> Assessment:
+    """The phishing signs of one message (see the module's docstring for how they weigh).
+
+    Args:
+        mail: The message.
+        principal: Whose inbox it is.
+        history: What is known of the sender and thread.
+        report: The message is a mail system's delivery report (a mail server may call
+            itself "Microsoft Exchange" and speak of a full mailbox; its links still count).
+    """
     out = Assessment()
     catalogue = brands()
     m = mail.message
@@ -184,7 +194,7 @@ def assess(mail: Incoming, principal: Principal, history: History) -> Assessment
         ("scam", "promises money or threatens exposure"),
     ):
         phrase = words.found(concept, folded)
-        if phrase:
+        if phrase and not (report and concept == "bait_credentials"):
             out.bait.append(f"{what} ('{phrase}')")
     secrecy = words.found("secrecy", folded)
 
@@ -220,7 +230,7 @@ def assess(mail: Incoming, principal: Principal, history: History) -> Assessment
     if shown and registrable(shown.group(1)) != sender_reg and " via " not in f" {display} ":
         out.strong.append(f"the display name shows {shown.group(0)} but it came from {addr}")
 
-    if contact is None and display and host:
+    if contact is None and display and host and sender_reg != principal_reg and not report:
         for brand in catalogue.named_in(display):
             if brand.owns(host) and not catalogue.shared_host(host):
                 continue
@@ -248,7 +258,7 @@ def assess(mail: Incoming, principal: Principal, history: History) -> Assessment
 
     reply_to = bare_address(mail.header("Reply-To")).lower()
     reply_reg = registrable(reply_to.rpartition("@")[2]) if "@" in reply_to else ""
-    if reply_reg and sender_reg and reply_reg != sender_reg:
+    if reply_reg and sender_reg and reply_reg != sender_reg and owned is None:
         out.support.append(f"replies would go to {reply_to}, not to the sender's domain")
 
     if contact is None and catalogue.shared_host(host) and claimed:
@@ -271,7 +281,10 @@ def assess(mail: Incoming, principal: Principal, history: History) -> Assessment
                 out.support.append(f"a link shows {shown_host} but leads to {target}")
         pretence = impersonation(target, known)
         if pretence is not None:
-            is_named = any(b.name == pretence.brand for b in named_brands)
+            is_named = any(b.name == pretence.brand for b in named_brands) or (
+                pretence.brand in known.values()
+                and (catalogue.shared_host(target) or target_reg.rpartition(".")[2] in catalogue.risky_tlds)
+            )
             text_ = f"a link goes to {unicode_host(target)}, which {pretence.how.split(' ', 1)[1]}"
             if (
                 pretence.lookalike
@@ -328,8 +341,8 @@ def assess(mail: Incoming, principal: Principal, history: History) -> Assessment
     # ---- fraud shapes that need no link
     gift = words.found("bait_payment", folded)
     if gift and re.search(r"gift ?card|gavekort|geschenk|gutschein|itunes|google play|steam", gift):
-        if secrecy or words.request(folded) or contact is None:
-            out.strong.append("it asks for gift cards, a classic fraud")
+        if secrecy or words.found("gift_codes", folded):
+            out.strong.append("it asks for gift cards and their codes, a classic fraud")
     if words.found("bank_change", folded):
         ibans = {i.replace(" ", "") for i in _IBAN.findall(f"{body[:20000]}".upper())}
         before = history.ibans(addr) if addr else set()

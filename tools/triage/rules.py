@@ -69,7 +69,8 @@ def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
     own = bool(addr) and (addr == principal.email.lower() or addr in history.own_addresses)
     if mail.header("X-Secretary-Principal"):
         return verdict("fyi", "ignore", "sent by the secretary itself", no_auto_reply=True)
-    signs = assess(mail, principal, history)
+    found = detect(mail)
+    signs = assess(mail, principal, history, report=found is not None and found.kind == "bounce")
     if own:
         # Her own address is loop prevention, unless the message is bait she never wrote
         # (sextortion and "your account" mail forge the recipient as the sender).
@@ -101,14 +102,16 @@ def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
         )  # fmt: skip
 
     new = new_text(m.body)
-    text = words.prepare(f"{m.subject}\n{new[:3000]}")
+    reply = re.match(r"^\s*((re|aw|sv|vs|fwd?|wg|antw|ant)\s*(\[\d+\])?\s*:\s*)+", m.subject, re.I)
+    subject = m.subject[reply.end() :] if reply else m.subject
+    # A reply inherits its subject's words ("RE: URGENT ..."): only the new text speaks for it.
+    text = words.prepare(f"{'' if reply else subject}\n{new[:3000]}")
     if any(b.startswith("announces new bank details") for b in signs.bait):
         return verdict(
-            "needs-response", "notify",
+            "undecided", "undecided",
             "it announces new bank details: confirm the change by phone, on a number you "
             "already have, before paying anything", no_auto_reply=True,
         )  # fmt: skip
-    found = detect(mail)
     if found is not None:
         return _automatic(mail, found, text, verdict)
 
@@ -162,19 +165,40 @@ def _automatic(
             no_auto_reply=True,
         )  # fmt: skip
     duty = words.found("obligation", text)
+    selling = words.found("commerce", text)
+    soon = words.deadline(text)
+    if duty and selling:
+        return verdict(
+            "undecided", "undecided",
+            f"{found.reason}: it sells ('{selling}') and sets a date ('{duty}'); needs the model",
+            no_auto_reply=True,
+        )  # fmt: skip
+    if duty and soon:
+        return verdict(
+            "urgent", "notify", f"{found.reason}, and it must be done soon ('{soon}')",
+            no_auto_reply=True,
+        )  # fmt: skip
+    if duty and words.found("private_life", text):
+        return verdict(
+            "personal", "notify", f"{found.reason}: a private matter with a date ('{duty}')",
+            no_auto_reply=True,
+        )  # fmt: skip
     if duty:
         return verdict(
             "needs-response", "notify",
             f"{found.reason}, but it asks you to act ('{duty}')", no_auto_reply=True,
         )  # fmt: skip
-    marketing = words.found("marketing", text)
-    if found.kind == "bulk" or (found.kind == "list" and not mail.header("List-Id")):
-        if marketing:
-            return verdict("promotional", "ignore", found.reason, no_auto_reply=True)
-    if found.kind == "list" and mail.header("List-Id") and not marketing:
-        return verdict("fyi", "file", found.reason, no_auto_reply=True)
-    if found.kind == "list" and marketing:
-        return verdict("promotional", "ignore", found.reason, no_auto_reply=True)
+    if found.kind == "list" and mail.header("List-Post") and not selling:
+        return verdict("fyi", "file", f"{found.reason}: the list's discussion", no_auto_reply=True)
+    if found.kind in ("list", "bulk") and selling:
+        return verdict(
+            "promotional", "ignore", f"{found.reason}, selling ('{selling}')", no_auto_reply=True
+        )
+    if found.kind in ("list", "bulk"):
+        return verdict(
+            "undecided", "undecided", f"{found.reason}; a newsletter or a notice, for the model",
+            no_auto_reply=True,
+        )  # fmt: skip
     receipt = words.found("receipt", text)
     if receipt:
         return verdict(
@@ -182,9 +206,9 @@ def _automatic(
             no_auto_reply=True,
         )  # fmt: skip
     footer = words.found("bulk_footer", words.prepare(mail.message.body[-3000:]))
-    if marketing and footer:
+    if selling and footer:
         return verdict(
-            "promotional", "ignore", f"{found.reason}, selling ('{marketing}')", no_auto_reply=True
+            "promotional", "ignore", f"{found.reason}, selling ('{selling}')", no_auto_reply=True
         )
     return verdict(
         "undecided", "undecided", f"{found.reason}; what it is about needs the model",
@@ -195,10 +219,10 @@ def _automatic(
 def _stranger(mail: Incoming, text: str, verdict: Callable[..., Verdict]) -> Verdict:
     """Mail from someone not in the address book, outside her threads."""
     footer = words.found("bulk_footer", words.prepare(mail.message.body[-3000:]))
-    marketing = words.found("marketing", text)
-    if footer and marketing and not words.found("obligation", text):
+    selling = words.found("commerce", text)
+    if footer and selling and not words.found("obligation", text):
         return verdict(
-            "promotional", "ignore", f"mass mail selling something ('{marketing}')",
+            "promotional", "ignore", f"mass mail selling something ('{selling}')",
             no_auto_reply=True,
         )  # fmt: skip
     return verdict("undecided", "undecided", "no rule applies; needs the model")
