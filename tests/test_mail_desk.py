@@ -354,7 +354,7 @@ def test_replayed_approval_is_refused(desk: Callable[..., MailDesk]) -> None:
 def test_bulk_and_auto_replies_get_no_reply(desk: Callable[..., MailDesk]) -> None:
     model = ScriptedChatModel([])
     d = desk(model)
-    deliver(d, eml(subject="Sale", headers={"List-Unsubscribe": "<mailto:u@x>"}))
+    deliver(d, eml(subject="Winter sale: 30% off", headers={"List-Unsubscribe": "<mailto:u@x>"}))
     deliver(d, eml(subject="Out of office", headers={"Auto-Submitted": "auto-replied"}))
     report = d.run_round()
     assert len(report.handled) == 2 and model.calls == []
@@ -367,7 +367,7 @@ def test_unreadable_message_is_reported_and_the_loop_goes_on(
     d = desk(ScriptedChatModel([]))
     box = d.workspace.root / "mail" / "inbox" / "new"
     (box / "garbage.eml").write_bytes(b"\x00\x01 not mail at all")
-    deliver(d, eml(subject="Sale", headers={"List-Unsubscribe": "<mailto:u@x>"}))
+    deliver(d, eml(subject="Winter sale: 30% off", headers={"List-Unsubscribe": "<mailto:u@x>"}))
     report = d.run_round()
     assert any("unreadable" in line for line in report.handled)
     assert any("promotional" in line for line in report.handled)
