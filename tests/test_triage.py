@@ -57,7 +57,10 @@ def test_mailing_list_post_is_filed(ada: Principal) -> None:
             "Bob <bob@lists.test>",
             subject="[board] minutes of Tuesday",
             body="Minutes attached.",
-            headers={"List-Id": "Board <board.lists.test>"},
+            headers={
+                "List-Id": "Board <board.lists.test>",
+                "List-Post": "<mailto:board@lists.test>",
+            },
         ),
     )
     assert (v.category, v.action, v.no_auto_reply) == ("fyi", "file", True)
@@ -253,7 +256,11 @@ def test_cli_triage_json_without_model(tmp_path: Path, isolated_home: Path) -> N
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a.eml").write_bytes(
-        eml("Shop <news@shop.test>", subject="Sale", headers={"List-Unsubscribe": "<mailto:u@s>"})
+        eml(
+            "Shop <news@shop.test>",
+            subject="Sale: 40% off",
+            headers={"List-Unsubscribe": "<mailto:u@s>"},
+        )
     )
     (folder / "b.eml").write_bytes(eml("Stranger <s@new.test>", body="Are you hiring?"))
     (folder / "c.eml").write_bytes(b"")
@@ -272,7 +279,7 @@ def test_cli_triage_json_without_model(tmp_path: Path, isolated_home: Path) -> N
     )
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     by_subject = {r["subject"]: r for r in rows}
-    assert by_subject["Sale"]["category"] == "promotional"
+    assert by_subject["Sale: 40% off"]["category"] == "promotional"
     assert by_subject["Hello"]["action"] == "undecided"
     assert all({"message_id", "category", "action", "reason", "used_model"} <= set(r) for r in rows)
     assert any(r["reason"].startswith("unreadable") for r in rows)

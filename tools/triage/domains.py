@@ -30,7 +30,8 @@ ACCOUNT_WORDS = frozenset(
     wallet refund claim confirm validation unlock recovery restore access customer client care
     konto sikkerhed kunde kundeservice bekraeft bekraeftelse sicherheit kundenservice bestaetigung
     konten verifizierung hilfe app web info official delivery tracking track parcel package paket
-    pakke express status
+    pakke express status aktualisierung pushtan tan banking onlinebanking legitimation sikker
+    opdatering kundecenter login verify netbank
     """.split()
 )
 """Words that, next to a brand's name in someone else's domain, make it an impersonation."""
@@ -270,6 +271,35 @@ def _edit1(a: str, b: str) -> bool:
 # ---------------------------------------------------------- impersonation
 
 
+_LONG_WORDS = tuple(w for w in ACCOUNT_WORDS if len(w) >= 5)
+
+
+def country_trick(host: str) -> str:
+    """``minretssag-dk.com``: a country code glued to a name on another ending ('' if not).
+
+    Returns the site it reads like (``minretssag.dk``).
+    """
+    reg = registrable(host)
+    head, _, tld = unicode_host(reg).partition(".")
+    m = re.fullmatch(r"(.{4,})-(dk|de|se|no|fi|uk|nl|be|at|ch|fr|it|es|pl|eu)", head)
+    if m and len(tld.split(".")[-1]) != 2:
+        return f"{m.group(1)}.{m.group(2)}"
+    return ""
+
+
+def mixed_script(text: str) -> str:
+    """A word that mixes Latin letters with Cyrillic or Greek look-alikes ('' when none)."""
+    for word in re.findall(r"\w{3,}", text):
+        scripts = set()
+        for ch in word:
+            if ch.isalpha():
+                name = unicodedata.name(ch, "")
+                scripts.add(name.split(" ")[0])
+        if "LATIN" in scripts and scripts & {"CYRILLIC", "GREEK"}:
+            return word
+    return ""
+
+
 @dataclass(frozen=True)
 class Pretence:
     """A host that pretends to be a brand's (or a known organisation's)."""
@@ -339,7 +369,11 @@ def _impersonation(host: str, known_items: tuple[tuple[str, str], ...]) -> Prete
             for token in tokens:
                 flat = token.replace("-", "")
                 if flat == plain:
-                    if common and not account:
+                    compound = any(
+                        t != flat and t.startswith(flat) and any(w in t for w in _LONG_WORDS)
+                        for t in tokens
+                    )
+                    if common and not (account or compound):
                         continue
                     return Pretence(brand.name, f"{reg} uses the name {brand.name}", False)
                 tsk = skeleton(flat)
@@ -351,13 +385,18 @@ def _impersonation(host: str, known_items: tuple[tuple[str, str], ...]) -> Prete
                     )
                 if not common and len(plain) >= 6 and plain in flat and flat != plain:
                     return Pretence(brand.name, f"{reg} wraps the name {brand.name}", False)
+    labels = unicode_host(host).split(".")
     for domain, name in known.items():
         if reg == domain:
             continue
         stem = domain.split(".")[0]
         if len(stem) < 5:
             continue
-        head = reg.split(".")[0]
+        head = unicode_host(reg).split(".")[0]
+        sub = [x for x in labels[: -len(reg.split("."))] if x]
+        flat = stem.replace("-", "")
+        if any(flat in x.replace("-", "") and x.replace("-", "") != flat for x in sub):
+            return Pretence(name, f"{host} puts {stem} in front of {reg}", True)
         if head == stem:
             return Pretence(name, f"{reg} has the name of {domain} on another ending", False)
         if skeleton(head) == skeleton(stem):

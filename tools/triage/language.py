@@ -47,13 +47,23 @@ def calm(folded: str) -> str:
 
 def urgency(folded: str) -> str:
     """An urgency word or a deadline within hours, outside negations ('' when none)."""
-    text = calm(folded)
-    return _find("urgency", text) or _find("deadline", text)
+    return _find("urgency", calm(folded)) or deadline(folded)
 
 
 def deadline(folded: str) -> str:
-    """A deadline within hours: today, a time of day, EOD, COB, within the hour."""
-    return _find("deadline", calm(folded))
+    """A deadline within hours: today, a time of day, EOD, COB, within the hour.
+
+    A bare time ("by 14:00") counts only when the text names no other day: in
+    "Saturday 21 November ... before 22:00" the time is Saturday's.
+    """
+    text = calm(folded)
+    for m in _patterns()["deadline"].finditer(text):
+        phrase = m.group(0).strip()
+        bare = re.search(r"\d", phrase) and not _find("today", phrase)
+        if bare and _find("dated", text) and not _find("today", text):
+            continue
+        return phrase
+    return ""
 
 
 def request(folded: str) -> str:

@@ -27,9 +27,11 @@ from tools.providers.mime import bare_address, decode_words
 from tools.triage import language as words
 from tools.triage.domains import (
     brands,
+    country_trick,
     fold,
     impersonation,
     is_ip,
+    mixed_script,
     registrable,
     unicode_host,
 )
@@ -131,6 +133,22 @@ def _display(mail: Incoming) -> str:
     return decode_words(display).strip().strip('"').strip()
 
 
+def _names_in(display: str) -> list[str]:
+    """The person names a display name may hold, as the address book writes them.
+
+    'Brenner, Klaus' gives 'Klaus Brenner'; 'CleanCph ApS - Dorthe Nielsen' also 'Dorthe Nielsen'.
+    """
+    names = [display]
+    if display.count(",") == 1:
+        last, first = (p.strip() for p in display.split(","))
+        names.append(f"{first} {last}")
+    for part in re.split(r"\s+[-|–/]\s+|[()]", display):
+        part = part.strip()
+        if part and part != display:
+            names.append(part)
+    return names
+
+
 def _bare_brand_name(display: str, brand_names: list[str]) -> bool:
     """Whether a display name is just a brand with service words ('PayPal Security Team')."""
     rest = fold(display)
@@ -226,6 +244,18 @@ def assess(
             else:
                 out.support.append(text)
 
+    if host and contact is None:
+        reads_like = country_trick(host)
+        if reads_like:
+            (out.strong if out.bait else out.support).append(
+                f"{sender_reg} reads like {reads_like}, but is not it"
+            )
+    odd = mixed_script(f"{display} {m.subject}")
+    if odd:
+        out.strong.append(
+            f"'{odd}' mixes letters of different alphabets, to look like another name"
+        )
+
     shown = re.search(r"[\w.+-]+@([\w-]+\.[\w.-]+)", display)
     if shown and registrable(shown.group(1)) != sender_reg and " via " not in f" {display} ":
         out.strong.append(f"the display name shows {shown.group(0)} but it came from {addr}")
@@ -246,10 +276,17 @@ def assess(
             break
 
     owned = catalogue.owner(host) if host else None
-    impersonated = history.named(display) if display and contact is None and owned is None else None
+    impersonated = None
+    if display and contact is None and owned is None:
+        for name in _names_in(display):
+            impersonated = history.named(name)
+            if impersonated is not None:
+                break
     if impersonated is not None and impersonated.email.lower() != addr:
         text = f"it carries the name of your contact {impersonated.name} but not their address"
-        (out.strong if (out.bait or secrecy) else out.support).append(text)
+        theirs = registrable(impersonated.email.rpartition("@")[2])
+        near = impersonation(host, {theirs: theirs}) if host else None
+        (out.strong if (out.bait or secrecy or near) else out.support).append(text)
 
     auth = mail.header("Authentication-Results").lower()
     if "dmarc=fail" in auth or ("spf=fail" in auth and "dkim=pass" not in auth):
@@ -273,9 +310,14 @@ def assess(
             continue
         target_reg = registrable(target)
         shown_host = _shown_host(text)
-        if shown_host and registrable(shown_host) != target_reg:
+        same_owner = catalogue.owner(shown_host) is not None and (
+            catalogue.owner(shown_host) == catalogue.owner(target)
+        )
+        if shown_host and registrable(shown_host) != target_reg and not same_owner:
             owner = catalogue.owner(shown_host)
-            if owner is not None or registrable(shown_host) in (principal_reg, sender_reg):
+            stem = registrable(shown_host).split(".")[0]
+            mimic = len(stem) >= 5 and stem.replace("-", "") in target_reg.replace("-", "")
+            if owner is not None or registrable(shown_host) in (principal_reg, sender_reg) or mimic:
                 out.strong.append(f"a link shows {shown_host} but leads to {target}")
             else:
                 out.support.append(f"a link shows {shown_host} but leads to {target}")
@@ -283,7 +325,10 @@ def assess(
         if pretence is not None:
             is_named = any(b.name == pretence.brand for b in named_brands) or (
                 pretence.brand in known.values()
-                and (catalogue.shared_host(target) or target_reg.rpartition(".")[2] in catalogue.risky_tlds)
+                and (
+                    catalogue.shared_host(target)
+                    or target_reg.rpartition(".")[2] in catalogue.risky_tlds
+                )
             )
             text_ = f"a link goes to {unicode_host(target)}, which {pretence.how.split(' ', 1)[1]}"
             if (
@@ -359,6 +404,12 @@ def assess(
             )
         if secrecy:
             out.strong.append("it changes where to pay and asks you not to check by phone")
+        refs = [r for r in [m.in_reply_to, *m.references] if r][:5]
+        if any(history.wrote(r) for r in refs):
+            out.support.append(
+                "it changes where to pay in the middle of your thread, the way a hijacked "
+                "mailbox does"
+            )
     if secrecy and words.found("bait_payment", folded):
         out.strong.append("it asks for a discreet payment")
     if (

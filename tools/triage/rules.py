@@ -74,7 +74,7 @@ def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
     if own:
         # Her own address is loop prevention, unless the message is bait she never wrote
         # (sextortion and "your account" mail forge the recipient as the sender).
-        scam = [b for b in signs.bait if b.startswith(("promises", "asks for a log-in"))]
+        scam = [b for b in signs.bait if b.startswith(("promises", "asks for a"))]
         if not (scam and not history.wrote(m.message_id)):
             return verdict(
                 "fyi", "ignore", "sent from the principal's own address", no_auto_reply=True
@@ -116,9 +116,10 @@ def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
         return _automatic(mail, found, text, verdict)
 
     parts = {t for t, _ in mail.parts()}
-    method = re.search(r"^METHOD:(\w+)", mail.part_text("text/calendar"), re.M)
+    calendar = mail.part_text("text/calendar")
+    method = re.search(r"^METHOD:(\w+)", calendar, re.M)
     if "text/calendar" in parts and method and method.group(1).upper() == "REQUEST":
-        return verdict("needs-response", "notify", "a meeting invitation to accept or decline")
+        return _invitation(mail, calendar, history, verdict)
     if "text/calendar" in parts and method and method.group(1).upper() in ("REPLY", "CANCEL"):
         return verdict("fyi", "file", "an answer to or cancellation of a meeting invitation")
 
@@ -133,15 +134,17 @@ def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
     asks = words.request(words.prepare(new[:3000]))
     private = contact is not None and contact.role in _PRIVATE_ROLES
     to_me = principal.email.lower() in {bare_address(a).lower() for a in m.to}
-    if urgent and not private:
+    work = contact is None or contact.role.lower() in _WORK_ROLES
+    if urgent and work:
         return verdict("urgent", "notify", f"{who} needs it soon ('{urgent}'): {m.subject[:60]}")
     if private:
         if urgent:
             return verdict("undecided", "undecided", f"{who} writes privately and it sounds urgent")
         return verdict("personal", "notify", f"from {who} ({contact.role if contact else ''})")
+    if not work:
+        return verdict("undecided", "undecided", f"{who} is neither family nor a business contact")
     if words.fyi_subject(m.subject) and not asks:
         return verdict("fyi", "file", f"{who} sends it for information and asks nothing")
-    work = contact is None or contact.role.lower() in _WORK_ROLES
     if asks and (in_thread or to_me) and work and not words.found("private_life", text):
         why = "replies in a thread you wrote in" if in_thread else f"{who} writes to you"
         return verdict("needs-response", "respond", f"{why} and asks something")
@@ -157,6 +160,12 @@ def _automatic(
     if found.kind == "bounce":
         return verdict("fyi", "notify", found.reason, no_auto_reply=True)
     if found.kind == "auto-reply":
+        gone = words.found("gone", words.prepare(mail.message.body[:3000]))
+        if gone:
+            return verdict(
+                "fyi", "notify", f"{found.reason}: your mail reached nobody ('{gone}')",
+                no_auto_reply=True,
+            )  # fmt: skip
         return verdict("fyi", "ignore", found.reason, no_auto_reply=True)
     notice = words.found("security_notice", text)
     if notice:
@@ -167,6 +176,39 @@ def _automatic(
     duty = words.found("obligation", text)
     selling = words.found("commerce", text)
     soon = words.deadline(text)
+    broke = words.found("disruption", text)
+    if broke:
+        if soon or words.found("today", text):
+            return verdict(
+                "urgent", "notify", f"{found.reason}: '{broke}', and it is today",
+                no_auto_reply=True,
+            )  # fmt: skip
+        return verdict(
+            "undecided", "undecided", f"{found.reason}: '{broke}'; needs the model",
+            no_auto_reply=True,
+        )  # fmt: skip
+    if found.kind in ("list", "bulk"):
+        # A newsletter talks of deadlines and offers; only its own headers and plain selling
+        # decide it. Anything else is for the model, never filed or dropped unseen.
+        if duty:
+            return verdict(
+                "undecided", "undecided",
+                f"{found.reason}, and it names a date ('{duty}'); needs the model",
+                no_auto_reply=True,
+            )  # fmt: skip
+        if found.kind == "list" and mail.header("List-Post") and not selling:
+            return verdict(
+                "fyi", "file", f"{found.reason}: the list's discussion", no_auto_reply=True
+            )
+        if selling:
+            return verdict(
+                "promotional", "ignore", f"{found.reason}, selling ('{selling}')",
+                no_auto_reply=True,
+            )  # fmt: skip
+        return verdict(
+            "undecided", "undecided", f"{found.reason}; a newsletter or a notice, for the model",
+            no_auto_reply=True,
+        )  # fmt: skip
     if duty and selling:
         return verdict(
             "undecided", "undecided",
@@ -188,17 +230,6 @@ def _automatic(
             "needs-response", "notify",
             f"{found.reason}, but it asks you to act ('{duty}')", no_auto_reply=True,
         )  # fmt: skip
-    if found.kind == "list" and mail.header("List-Post") and not selling:
-        return verdict("fyi", "file", f"{found.reason}: the list's discussion", no_auto_reply=True)
-    if found.kind in ("list", "bulk") and selling:
-        return verdict(
-            "promotional", "ignore", f"{found.reason}, selling ('{selling}')", no_auto_reply=True
-        )
-    if found.kind in ("list", "bulk"):
-        return verdict(
-            "undecided", "undecided", f"{found.reason}; a newsletter or a notice, for the model",
-            no_auto_reply=True,
-        )  # fmt: skip
     receipt = words.found("receipt", text)
     if receipt:
         return verdict(
@@ -214,6 +245,24 @@ def _automatic(
         "undecided", "undecided", f"{found.reason}; what it is about needs the model",
         no_auto_reply=True,
     )  # fmt: skip
+
+
+def _invitation(
+    mail: Incoming, calendar: str, history: History, verdict: Callable[..., Verdict]
+) -> Verdict:
+    """A meeting invitation: a decision to make; today's is urgent, family's personal."""
+    m = mail.message
+    event = calendar[calendar.find("BEGIN:VEVENT") :] if "BEGIN:VEVENT" in calendar else calendar
+    start = re.search(r"^DTSTART[^:\n]*:(\d{8})", event, re.M)
+    sent = m.date.strftime("%Y%m%d") if m.date else ""
+    if start and sent and start.group(1) == sent:
+        return verdict("urgent", "notify", "an invitation to a meeting today")
+    contact = history.contact(mail.address)
+    if contact is not None and contact.role in _PRIVATE_ROLES:
+        return verdict("personal", "notify", f"an invitation from {contact.name}")
+    if contact is not None and contact.role not in _WORK_ROLES:
+        return verdict("undecided", "undecided", "an invitation; private or business is unclear")
+    return verdict("needs-response", "notify", "a meeting invitation to accept or decline")
 
 
 def _stranger(mail: Incoming, text: str, verdict: Callable[..., Verdict]) -> Verdict:
