@@ -41,6 +41,7 @@ for one, ``--out set.jsonl`` to write its items as JSON lines for review.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import tomllib
@@ -171,6 +172,8 @@ class TriageSet:
     """``tuning`` (rules were shaped on it) or ``held-out`` (never tuned on)."""
     description: str
     frozen: str
+    digest: str
+    """The :func:`digest` recorded when the set was frozen ('' for a set still growing)."""
     principal: Principal
     items: list[TriageItem]
 
@@ -246,9 +249,23 @@ def load_set(name: str) -> TriageSet:
         role=about.get("role", "tuning"),
         description=about.get("description", ""),
         frozen=about.get("frozen", ""),
+        digest=about.get("digest", ""),
         principal=principal_of_set(data),
         items=load(data),
     )
+
+
+def digest(data: Path) -> str:
+    """The SHA-256 of a set's messages and labels, in name order (``set.toml`` left out).
+
+    A held-out set's ``set.toml`` records it when the set is frozen; the tests
+    check it still holds, so a later edit to the set cannot go unnoticed.
+    """
+    h = hashlib.sha256()
+    for path in sorted(data.iterdir()):
+        if path.is_file() and path.name != "set.toml":
+            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 def sets() -> list[TriageSet]:

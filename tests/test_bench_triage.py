@@ -155,3 +155,47 @@ def test_cli_writes_json_and_refuses_model_without_configuration(
     data = json.loads(target.read_text())["sets"]["original"]
     assert data["rules"]["items"] == 30 and 0 <= data["rules"]["coverage"] <= 1
     assert "precision" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ the later sets
+
+
+def test_every_set_loads_labelled_and_whole() -> None:
+    from evals.triage_set import FOLDERS, load_set, sets
+
+    found = {s.name: s for s in sets()}
+    assert {"original", "dev", "held-out"} <= set(found)
+    for about in found.values():
+        items = about.items
+        assert len(items) >= 240, about.name
+        assert {i.label for i in items} <= set(LABELS)
+        assert {i.action for i in items if i.action} <= {"ignore", "file", "notify", "respond"}
+        assert len({i.id for i in items}) == len(items)
+        on_disk = sorted(p.stem for p in FOLDERS[about.name].glob("*.eml"))
+        assert on_disk == sorted(i.id for i in items), about.name
+        assert all(i.principal == about.principal for i in items)
+        assert load_set(about.name).items[0].raw == items[0].raw
+    # The later sets are not the first one's principal, and mostly lack helpful headers.
+    held = found["held-out"]
+    assert held.principal.email != principal_of_set().email
+    assert sum(i.headers == "minimal" for i in held.items) > len(held.items) / 2
+    assert sum(i.label == "phishing" for i in held.items) >= 60
+
+
+def test_held_out_sets_are_frozen() -> None:
+    from evals.triage_set import FOLDERS, digest, sets
+
+    frozen = [s for s in sets() if s.role == "held-out"]
+    assert frozen
+    for about in frozen:
+        assert about.digest, f"{about.name} has no digest in its set.toml"
+        assert digest(FOLDERS[about.name]) == about.digest, f"{about.name} changed after freezing"
+
+
+def test_quiet_filing_of_phishing_or_urgent_mail_is_always_wrong() -> None:
+    item = TriageItem(id="x", label="phishing", template="", raw=b"", action="ignore")
+    assert not item.quiet_ok
+    assert TriageItem(id="y", label="fyi", template="", raw=b"", action="file").quiet_ok
+    assert not TriageItem(id="z", label="fyi", template="", raw=b"", action="notify").quiet_ok
+    scores = score([item], ["fyi"], ["ignore"])
+    assert scores["quiet_wrong"] == ["x"] and scores["false_phishing"] == []
