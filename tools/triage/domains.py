@@ -86,24 +86,34 @@ class Brands:
                 table = str.maketrans({"0": "o", "1": one})
                 variants.add(_MIXED.sub(lambda m, t=table: str(m.group()).translate(t), folded))  # type: ignore[misc]
         for m in (m for v in variants for m in self.text.finditer(v)):
-            brand = self.brands[int(next(k for k, v in m.groupdict().items() if v)[1:])]
+            brand = self.brands[int(str(m.lastgroup)[1:])]
             found.setdefault(brand.name, brand)
         if self.marks is not None:
             for m in self.marks.finditer(text):
-                brand = self.brands[int(next(k for k, v in m.groupdict().items() if v)[1:])]
+                brand = self.brands[int(str(m.lastgroup)[1:])]
                 found.setdefault(brand.name, brand)
         return list(found.values())
 
     def owner(self, host: str) -> Brand | None:
         """The brand whose domain the host is (None for other hosts and shared ones)."""
-        reg = registrable(host)
-        if reg in self.shared:
-            return None
-        return next((b for b in self.brands if b.owns(host)), None)
+        if self is not brands():
+            return _owner_in(self, host.lower().rstrip("."))
+        return _owner(host.lower().rstrip("."))
 
     def shared_host(self, host: str) -> bool:
         """Free mail or hosting anyone can use (an address there proves no affiliation)."""
         return registrable(host) in self.shared
+
+
+def _owner_in(catalogue: Brands, host: str) -> Brand | None:
+    if registrable(host) in catalogue.shared:
+        return None
+    return next((b for b in catalogue.brands if b.owns(host)), None)
+
+
+@lru_cache(maxsize=8192)
+def _owner(host: str) -> Brand | None:
+    return _owner_in(brands(), host)
 
 
 @cache
@@ -235,19 +245,25 @@ def skeleton(text: str) -> str:
 
 def fold(text: str) -> str:
     """Compare form of a text: case, accents and look-alike letters folded, spaces collapsed."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("ø", "o").replace("æ", "ae")
-    text = "".join(_LETTER.get(c, c) for c in text)
+    text = unicodedata.normalize("NFKD", text.casefold()).translate(_FOLD)
     return " ".join(text.split())
 
 
 _LETTER = {
     "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y", "і": "i", "ј": "j",
     "ѕ": "s", "ԁ": "d", "ɡ": "g", "һ": "h", "ӏ": "l", "ı": "i", "ο": "o", "α": "a", "ν": "v",
-    "κ": "k", "τ": "t", "ք": "q", "ⅼ": "l", "ß": "ss",
+    "κ": "k", "τ": "t", "ք": "q", "ⅼ": "l", "ß": "ss", "ø": "o", "æ": "ae", "\u2019": "'",
+    "\u2018": "'",
 }  # fmt: skip
 """Letters of other scripts that readers take for Latin ones, for finding brand names in text."""
+_FOLD: dict[int, str | None] = {
+    **{c: None for c in range(0x300, 0x370)},  # combining diacritics, left by NFKD
+    **{c: None for c in range(0x1AB0, 0x1B00)},
+    **{c: None for c in range(0x1DC0, 0x1E00)},
+    **{c: None for c in range(0x20D0, 0x2100)},
+    **{c: None for c in range(0xFE20, 0xFE30)},
+    **{ord(k): v for k, v in _LETTER.items()},
+}
 
 
 def _edit1(a: str, b: str) -> bool:
