@@ -60,6 +60,7 @@ FOLDERS: dict[str, Path] = {
     "original": DATA,
     "dev": DATA.parent / "triage_dev",
     "held-out": DATA.parent / "triage_heldout",
+    "fresh": DATA.parent / "triage_fresh",
 }
 """Every set by name, in the order reports show them."""
 

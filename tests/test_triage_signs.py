@@ -340,3 +340,27 @@ def test_history_of_a_workspace_knows_the_ledgers_ibans(tmp_path: Path, duty_con
     history = History.of(ctx.workspace)
     assert history.ibans("faktura@rengoring.dk") == {"DK5000400440116243"}
     assert history.ibans("someone@else.dk") == set()
+
+
+def test_signs_too_weak_to_decide_are_handed_to_the_model(mette: Principal) -> None:
+    import json
+
+    from tools.foundation.settings import Settings
+    from tools.providers.scripted import ScriptedChatModel
+    from tools.triage import triage
+
+    raw = eml(
+        "Events <hello@conference-updates.test>",
+        TO,
+        subject="Your seat",
+        body="Details of your seat: https://bit.ly/3kq9",
+    )
+    mail = Incoming.from_raw(raw, mette)
+    draft = rules(mail, mette, History())
+    assert draft.action == "undecided" and any("shortened" in s for s in draft.signs)
+    answer = {"category": "fyi", "action": "file", "reason": "event details"}
+    model = ScriptedChatModel([json.dumps(answer)])
+    v = triage(mail, mette, History(), model, Settings())
+    assert v.used_model and (v.category, v.action) == ("fyi", "file")
+    prompt = str(model.calls[0][-1].content)
+    assert "What the rules noticed" in prompt and "shortened" in prompt

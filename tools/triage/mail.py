@@ -45,6 +45,9 @@ class Verdict:
     source: str = ""
     warnings: list[str] = field(default_factory=list)
     """What could be read only by a fallback (a charset, damaged base64), for the report."""
+    signs: list[str] = field(default_factory=list)
+    """Phishing signs the rules saw that were not enough to decide (for the model and the
+    report): a reply-to elsewhere, a shortened link, a request for a log-in."""
 
     def to_json(self) -> dict[str, Any]:
         """The stable ``secretary triage --json`` object."""

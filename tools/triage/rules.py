@@ -53,6 +53,8 @@ def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
     m = mail.message
     addr = mail.address
 
+    hints: list[str] = []
+
     def verdict(category: Category, action: Action, reason: str, **flags: bool) -> Verdict:
         return Verdict(
             message_id=m.message_id,
@@ -63,6 +65,7 @@ def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
             reason=reason,
             source=mail.source,
             warnings=list(mail.notes),
+            signs=[] if flags.get("phishing") else hints,
             **flags,
         )
 
@@ -71,6 +74,7 @@ def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
         return verdict("fyi", "ignore", "sent by the secretary itself", no_auto_reply=True)
     found = detect(mail)
     signs = assess(mail, principal, history, report=found is not None and found.kind == "bounce")
+    hints.extend(signs.reasons()[:4])
     if own:
         # Her own address is loop prevention, unless the message is bait she never wrote
         # (sextortion and "your account" mail forge the recipient as the sender).
