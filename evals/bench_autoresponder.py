@@ -99,7 +99,8 @@ def rule_decided(i: int, rng: random.Random) -> tuple[str, bytes]:
         raw = _eml(
             i, f"Member {i} <member{i}@lists.example>", f"[{name}] thread {i}: notes",
             f"Notes from the last meeting.\n\n{filler}",
-            {"List-Id": f"<{name}.lists.example>", "Precedence": "list"},
+            {"List-Id": f"<{name}.lists.example>", "List-Post": f"<mailto:{name}@lists.example>",
+             "Precedence": "list"},
         )  # fmt: skip
     else:
         raw = _eml(

@@ -33,6 +33,7 @@ from tools.triage.phishing import assess
 
 if TYPE_CHECKING:
     from tools.foundation.principals import Principal
+    from tools.providers.base import Contact
     from tools.triage.mail import History, Incoming
 
 _PRIVATE_ROLES = ("family", "friend")
@@ -127,7 +128,7 @@ def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
     if "text/calendar" in parts and method and method.group(1).upper() in ("REPLY", "CANCEL"):
         return verdict("fyi", "file", "an answer to or cancellation of a meeting invitation")
 
-    contact = history.contact(addr)
+    contact = history.contact(addr) or _colleague(mail, principal)
     refs = [r for r in [m.in_reply_to, *reversed(m.references)] if r][:5]
     in_thread = any(history.wrote(r) for r in dict.fromkeys(refs))
     if contact is None and not in_thread:
@@ -139,6 +140,12 @@ def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
     private = contact is not None and contact.role in _PRIVATE_ROLES
     to_me = principal.email.lower() in {bare_address(a).lower() for a in m.to}
     work = contact is None or contact.role.lower() in _WORK_ROLES
+    if contact is not None and contact.role == "other":
+        # The book's default role: business when written from a company's domain, open
+        # when from free mail (friends write from there).
+        from tools.triage.domains import brands
+
+        work = not brands().shared_host(addr.rpartition("@")[2])
     if urgent and work:
         return verdict("urgent", "notify", f"{who} needs it soon ('{urgent}'): {m.subject[:60]}")
     if private:
@@ -249,6 +256,26 @@ def _automatic(
         "undecided", "undecided", f"{found.reason}; what it is about needs the model",
         no_auto_reply=True,
     )  # fmt: skip
+
+
+def _colleague(mail: Incoming, principal: Principal) -> Contact | None:
+    """Someone writing from the principal's own organisation's domain, not yet in her book.
+
+    Phishing that forges the domain is looked for before this; free-mail domains never
+    count (everyone at gmail.com is not a colleague).
+    """
+    from tools.providers.base import Contact
+    from tools.triage.domains import brands, registrable
+
+    own = registrable(principal.email.rpartition("@")[2])
+    host = mail.address.rpartition("@")[2]
+    if not host or registrable(host) != own or brands().shared_host(host):
+        return None
+    name = mail.message.sender.rpartition("<")[0].strip().strip('"') or mail.address
+    try:
+        return Contact(name=name, email=mail.address, role="colleague")
+    except ValueError:
+        return None
 
 
 def _invitation(
