@@ -364,3 +364,24 @@ def test_signs_too_weak_to_decide_are_handed_to_the_model(mette: Principal) -> N
     assert v.used_model and (v.category, v.action) == ("fyi", "file")
     prompt = str(model.calls[0][-1].content)
     assert "What the rules noticed" in prompt and "shortened" in prompt
+
+
+def test_a_lookalike_of_a_contacts_domain_through_the_real_address_book(
+    duty_context: Any,
+) -> None:
+    ctx = duty_context()
+    ctx.workspace.contacts.upsert(CLIENT)
+    history = History.of(ctx.workspace)
+    assert "bergbyg.dk" in history.domains()
+    p = ctx.workspace.principal
+    v = judge(
+        p,
+        eml(
+            "Jonas Berg <jonas@bergbyg-dk.com>",
+            f"{p.name} <{p.email}>",
+            subject="Faktura",
+            body="Hej, betal venligst vedhæftede faktura til vores nye konto i dag.",
+        ),
+        history,
+    )
+    assert v.phishing and "bergbyg" in v.reason

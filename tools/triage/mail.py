@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import weakref
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from email.message import Message as PyMessage
@@ -25,6 +27,11 @@ Category = Literal["urgent", "needs-response", "fyi", "promotional", "personal",
 Action = Literal["ignore", "file", "notify", "respond", "undecided"]
 CATEGORIES: tuple[str, ...] = ("urgent", "needs-response", "fyi", "promotional", "personal")
 ACTIONS: tuple[str, ...] = ("ignore", "file", "notify", "respond")
+
+_DOMAINS: weakref.WeakKeyDictionary[Any, tuple[float, set[str]]] = weakref.WeakKeyDictionary()
+"""The domains of each address book, read at most once a minute (the desk triages mail one
+message at a time, and the look-alike check compares every sender with them)."""
+_DOMAINS_TTL = 60.0
 
 
 @dataclass
@@ -204,10 +211,19 @@ class History:
             }
 
         def domains() -> set[str]:
+            book = workspace.contacts
+            cached = _DOMAINS.get(book)
+            if cached is not None and time.monotonic() - cached[0] < _DOMAINS_TTL:
+                return cached[1]
             try:
-                found = workspace.contacts.find(limit=5000)
+                found = book.find(limit=5000)
             except (ProviderError, TypeError):
                 return set()
-            return {c.email.rpartition("@")[2].lower() for c in found if "@" in c.email}
+            known = {c.email.rpartition("@")[2].lower() for c in found if "@" in c.email}
+            try:
+                _DOMAINS[book] = (time.monotonic(), known)
+            except TypeError:  # a provider that cannot be weakly referenced is asked each time
+                pass
+            return known
 
         return cls(contact, wrote, own_addresses, named, ibans, domains)
