@@ -155,11 +155,21 @@ def _ingest(d: dict[str, Any], _out: str) -> list[Row]:
 
 
 def _triage(d: dict[str, Any], _out: str) -> list[Row]:
-    return [
-        ("triage rules coverage (labelled set)", d["rules"]["coverage"], "share"),
-        ("triage rules accuracy where decided", d["rules"]["accuracy_decided"], "share"),
-        ("triage rules speed", d["speed"]["rules_messages_per_second"], "msg/s"),
-    ]
+    rows: list[Row] = []
+    for name, r in d["sets"].items():
+        rules = r["rules"]
+        rows += [
+            (f"triage rules coverage ({name} set, {r['role']})", rules["coverage"], "share"),
+            (f"triage rules precision where decided ({name} set)", rules["accuracy_decided"],
+             "share"),
+            (f"triage phishing recall ({name} set)", rules["per_label"]["phishing"]["recall"],
+             "share"),
+            (f"triage false phishing ({name} set)", float(len(rules["false_phishing"])),
+             "messages"),
+        ]  # fmt: skip
+    speeds = [r["speed"]["rules_messages_per_second"] for r in d["sets"].values()]
+    rows.append(("triage rules speed (slowest set)", min(speeds), "msg/s"))
+    return rows
 
 
 def _workers(d: dict[str, Any], _out: str) -> list[Row]:

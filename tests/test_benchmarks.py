@@ -178,11 +178,13 @@ def test_bench_all_reads_the_other_benchmarks_output() -> None:
         "quality": {"merged": {"recall@5": 0.8}},
     }
     rows_ok(bench_all._memory(memory, ""))
-    triage = {
-        "rules": {"coverage": 0.6, "accuracy_decided": 0.9},
-        "speed": {"rules_messages_per_second": 1000.0},
-    }
-    rows_ok(bench_all._triage(triage, ""))
+    from evals import bench_triage
+    from evals.triage_set import load_set
+
+    original = load_set("original")
+    result = bench_triage.evaluate(original.items[:20], repeat=1, principal=original.principal)
+    triage = {"sets": {"original": {"role": original.role, **result}}}
+    rows_ok(bench_all._triage(json.loads(json.dumps(triage)), ""))
     embeddings = (
         "load: imports 400 ms + session and tokenizer 200 ms = 600 ms\n"
         "short query (5-9 tokens), 50 calls: p50 4.10 ms, p95 6.00 ms, max 9.00 ms\n"
