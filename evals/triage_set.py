@@ -61,6 +61,7 @@ FOLDERS: dict[str, Path] = {
     "dev": DATA.parent / "triage_dev",
     "held-out": DATA.parent / "triage_heldout",
     "fresh": DATA.parent / "triage_fresh",
+    "fresh2": DATA.parent / "triage_fresh2",
 }
 """Every set by name, in the order reports show them."""
 
