@@ -296,7 +296,8 @@ def _subject_pattern(phrases: list[str]) -> re.Pattern[str]:
     # ":", "(", "|", " - " or the end; "Out of office plans" is not matched.
     alt = rf"(?:{_alternation(phrases)})(?!\w)"
     return re.compile(
-        rf"^(?:[\[(]\s*{alt}\s*[\])]|{alt}(?:\s*{alt})*(?:\s*[:\uff1a(|]|\s+[-\u2013\u2014]\s|\s*$))"
+        rf"^(?:[\[(]\s*{alt}\s*[\])]|{alt}(?:\s*{alt})*"
+        rf"(?:\s*[:\uff1a(|]|\s+[-\u2013\u2014]\s|\s+(?:re|aw|sv|vs|fw|fwd|wg|antw)\s*:|\s*$))"
     )
 
 

@@ -70,6 +70,7 @@ class Brands:
 
     brands: tuple[Brand, ...]
     shared: frozenset[str]
+    tenants: frozenset[str]
     shorteners: frozenset[str]
     risky_tlds: frozenset[str]
     text: re.Pattern[str]
@@ -145,6 +146,7 @@ def brands() -> Brands:
     return Brands(
         brands=items,
         shared=frozenset(data["shared"]),
+        tenants=frozenset(data.get("tenants", [])),
         shorteners=frozenset(data["shorteners"]),
         risky_tlds=frozenset(data["risky_tlds"]),
         text=re.compile(rf"(?<![\w.-])(?:{'|'.join(names)})(?![\w-])"),
@@ -160,6 +162,21 @@ def _psl() -> object:
     from publicsuffixlist import PublicSuffixList
 
     return PublicSuffixList()
+
+
+@cache
+def _psl_strict() -> object:
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList(accept_unknown=False)
+
+
+def known_suffix(host: str) -> bool:
+    """Whether the host ends in a real public suffix (``report.docx`` does not)."""
+    try:
+        return _psl_strict().publicsuffix(ascii_host(host)) is not None  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - a malformed name has no suffix
+        return False
 
 
 def ascii_host(host: str) -> str:
@@ -376,6 +393,8 @@ def _impersonation(host: str, known_items: tuple[tuple[str, str], ...]) -> Prete
     tokens = _tokens(host)
     if reg in catalogue.shared:
         tokens = tokens[:-1] if tokens else tokens  # the tenant or site name still counts
+    if reg in catalogue.tenants:
+        return None  # a customer's own subdomain on a help-desk or sign-in platform
     account = {skeleton(t) for t in tokens} & {skeleton(w) for w in ACCOUNT_WORDS}
     for brand in catalogue.brands:
         for label in brand.labels:
@@ -410,6 +429,8 @@ def _impersonation(host: str, known_items: tuple[tuple[str, str], ...]) -> Prete
             continue
         head = unicode_host(reg).split(".")[0]
         sub = [x for x in labels[: -len(reg.split("."))] if x]
+        if f".{domain}." in f".{host}.":
+            return Pretence(name, f"{host} puts {domain} in front of {reg}", True)
         flat = stem.replace("-", "")
         if any(flat in x.replace("-", "") and x.replace("-", "") != flat for x in sub):
             return Pretence(name, f"{host} puts {stem} in front of {reg}", True)

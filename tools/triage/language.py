@@ -89,6 +89,11 @@ def fyi_subject(subject: str) -> bool:
     return bool(_find("fyi_subject", fold(subject)))
 
 
+def matches(concept: str, folded: str) -> list[re.Match[str]]:
+    """Every phrase of a concept the folded text contains."""
+    return list(_patterns()[concept].finditer(folded))
+
+
 def found(concept: str, folded: str) -> str:
     """The phrase of a ``words.toml`` concept the folded text contains ('' when none)."""
     return _find(concept, folded)

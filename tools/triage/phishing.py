@@ -31,6 +31,7 @@ from tools.triage.domains import (
     fold,
     impersonation,
     is_ip,
+    known_suffix,
     mixed_script,
     registrable,
     unicode_host,
@@ -54,6 +55,12 @@ _SERVICE_WORDS = {
     "express", "delivery", "levering", "zustellung", "paket", "pakke", "parcel", "tracking",
     "system", "admin", "administrator", "department", "dept", "payments", "wallet", "business",
 }  # fmt: skip
+_DOCUMENT = re.compile(
+    r"invoice|payment|remittance|advice|document|doc|scan|fax|voice|statement|receipt|order|"
+    r"contract|faktura|betaling|kvittering|rechnung|zahlung|beleg|auftrag|lonseddel|payslip",
+    re.I,
+)
+"""Names of attachments that pose as business papers."""
 _IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b")
 
 
@@ -124,7 +131,25 @@ def _host(url: str) -> str:
 
 def _shown_host(text: str) -> str:
     m = re.match(r"^\s*(?:https?://)?((?:[\w-]+\.)+[a-z]{2,})(?:[/:?#]|\s*$)", text, re.I)
-    return m.group(1).lower() if m else ""
+    host = m.group(1).lower() if m else ""
+    return host if host and known_suffix(host) else ""  # "plan_v2.docx" is a file, not a site
+
+
+_FORWARD = re.compile(
+    r"^\s*(-{2,}\s*(original message|forwarded message|videresendt (meddelelse|besked)|"
+    r"oprindelig (meddelelse|besked)|weitergeleitete nachricht|ursprungliche nachricht|"
+    r"urspr.ngliche nachricht|vidarebefordrat meddelande)|begin forwarded message|"
+    r"(from|fra|von|fr.n):\s.+\n\s*(sent|sendt|gesendet|date|dato|datum|skickat):)",
+    re.I | re.M,
+)
+
+
+def own_words(body: str) -> str:
+    """The sender's own text: everything before a forwarded or quoted message's header block."""
+    from tools.triage.rules import new_text
+
+    m = _FORWARD.search(body)
+    return new_text(body[: m.start()] if m else body)
 
 
 def _display(mail: Incoming) -> str:
@@ -192,13 +217,12 @@ def assess(
     html = mail.part_text("text/html")
     body = m.body or ""
     forwarded = bool(re.match(r"^\s*(fwd?|fw|vs|wg|tr|doorst)\s*:", m.subject, re.I))
-    if contact is not None or addr == principal.email.lower():
+    colleague = bool(host) and registrable(host) == registrable(principal.email.rpartition("@")[2])
+    if contact is not None or colleague or addr == principal.email.lower():
         # Someone she knows answers for what they wrote, not for what they quote or forward
         # ("is this real?" about a phishing mail is not phishing).
-        from tools.triage.rules import new_text
-
-        body = new_text(body)
-        if forwarded:
+        body = own_words(body)
+        if forwarded or _FORWARD.search(mail.message.body or ""):
             html = ""
     head = f"{m.subject}\n{body[:6000]}"
     folded = words.prepare(head)
@@ -286,7 +310,13 @@ def assess(
         text = f"it carries the name of your contact {impersonated.name} but not their address"
         theirs = registrable(impersonated.email.rpartition("@")[2])
         near = impersonation(host, {theirs: theirs}) if host else None
-        (out.strong if (out.bait or secrecy or near) else out.support).append(text)
+        refs = [r for r in [m.in_reply_to, *m.references] if r][:5]
+        threaded = any(history.wrote(r) for r in refs)
+        if threaded:
+            text += ", answering in your own thread"
+        locked = words.found("archive_password", folded)
+        strong = out.bait or secrecy or near or threaded or locked
+        (out.strong if strong else out.support).append(text)
 
     auth = mail.header("Authentication-Results").lower()
     if "dmarc=fail" in auth or ("spf=fail" in auth and "dkim=pass" not in auth):
@@ -367,7 +397,19 @@ def assess(
             )
     for name in m.attachments:
         if _RISKY_ATTACHMENTS.search(name.strip()):
-            out.support.append(f"it attaches {name}, a file type that runs or opens a web page")
+            if re.search(r"\.(s?html?|xhtml|svg)$", name.strip(), re.I) and _DOCUMENT.search(name):
+                out.strong.append(
+                    f"it attaches {name}: a web page dressed as a document, a log-in trap"
+                )
+            else:
+                out.support.append(f"it attaches {name}, a file type that runs or opens a web page")
+            break
+        if (
+            contact is None
+            and re.search(r"\.(zip|7z|rar)$", name.strip(), re.I)
+            and _DOCUMENT.search(name)
+        ):
+            out.support.append(f"it sends {name}: a document packed in an archive")
             break
     locked = words.found("archive_password", folded)
     if locked:
@@ -412,6 +454,25 @@ def assess(
             )
     if secrecy and words.found("bait_payment", folded):
         out.strong.append("it asks for a discreet payment")
+    scams = {m.group(0) for m in words.matches("scam", folded)}
+    if contact is None and len(scams) >= 2:
+        out.strong.append(f"it reads like a known scam ({'; '.join(sorted(scams)[:2])})")
+    if host and contact is None and out.bait and owned is None:
+        parts = set(re.split(r"[-.]", sender_reg.partition(".")[0]))
+        if len(parts) > 1 and parts & {
+            "service",
+            "support",
+            "verify",
+            "secure",
+            "login",
+            "portal",
+            "payment",
+            "billing",
+            "update",
+            "kundeservice",
+            "konto",
+        }:
+            out.support.append(f"{sender_reg} is a name with a service word tacked on")
     if (
         contact is None
         and any(b.startswith("promises") for b in out.bait)
@@ -421,6 +482,9 @@ def assess(
     greeting = words.found("greeting_generic", words.prepare(body[:300]))
     if greeting and out.bait and contact is None:
         out.support.append(f"it greets nobody in particular ('{greeting}')")
+    if (contact is not None or colleague) and forwarded and words.found("asks_if_real", folded):
+        # "Is this real?" about a forwarded message: the question is theirs, the bait is not.
+        out.strong, out.support, out.bait = [], [], []
     out.strong = list(dict.fromkeys(out.strong))
     out.support = list(dict.fromkeys(out.support))
     return out

@@ -241,6 +241,12 @@ def _automatic(
             "needs-response", "notify",
             f"{found.reason}, but it asks you to act ('{duty}')", no_auto_reply=True,
         )  # fmt: skip
+    waiting = words.found("pickup", text)
+    if waiting:
+        return verdict(
+            "fyi", "notify", f"{found.reason}: something waits to be collected ('{waiting}')",
+            no_auto_reply=True,
+        )  # fmt: skip
     receipt = words.found("receipt", text)
     if receipt:
         return verdict(
