@@ -385,3 +385,22 @@ def test_a_lookalike_of_a_contacts_domain_through_the_real_address_book(
         history,
     )
     assert v.phishing and "bergbyg" in v.reason
+
+
+def test_a_bare_absence_word_is_not_an_automatic_reply_but_its_prefix_form_is(
+    mette: Principal,
+) -> None:
+    person = judge(
+        mette,
+        eml("Anders Holm <anders@kjaerholm.dk>", TO, subject="Fraværende",
+            body="Jeg er syg i dag. Kan du tage mødet kl. 13?"),
+        book(ANDERS),
+    )  # fmt: skip
+    assert person.action != "ignore"
+    machine = judge(
+        mette,
+        eml("Anders Holm <anders@kjaerholm.dk>", TO, subject="Fraværende: Re: møde",
+            body="Tak for din mail."),
+        book(ANDERS),
+    )  # fmt: skip
+    assert (machine.category, machine.action) == ("fyi", "ignore")
