@@ -62,6 +62,7 @@ FOLDERS: dict[str, Path] = {
     "held-out": DATA.parent / "triage_heldout",
     "fresh": DATA.parent / "triage_fresh",
     "fresh2": DATA.parent / "triage_fresh2",
+    "fresh3": DATA.parent / "triage_fresh3",
 }
 """Every set by name, in the order reports show them."""
 
