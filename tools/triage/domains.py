@@ -71,6 +71,7 @@ class Brands:
     brands: tuple[Brand, ...]
     shared: frozenset[str]
     tenants: frozenset[str]
+    trackers: frozenset[str]
     shorteners: frozenset[str]
     risky_tlds: frozenset[str]
     text: re.Pattern[str]
@@ -147,6 +148,7 @@ def brands() -> Brands:
         brands=items,
         shared=frozenset(data["shared"]),
         tenants=frozenset(data.get("tenants", [])),
+        trackers=frozenset(data.get("trackers", [])),
         shorteners=frozenset(data["shorteners"]),
         risky_tlds=frozenset(data["risky_tlds"]),
         text=re.compile(rf"(?<![\w.-])(?:{'|'.join(names)})(?![\w-])"),
@@ -314,7 +316,7 @@ def country_trick(host: str) -> str:
     """
     reg = registrable(host)
     head, _, tld = unicode_host(reg).partition(".")
-    m = re.fullmatch(r"(.{4,})-(dk|de|se|no|fi|uk|nl|be|at|ch|fr|it|es|pl|eu)", head)
+    m = re.fullmatch(r"(.{2,})-(dk|de|se|no|fi|uk|nl|be|at|ch|fr|it|es|pl|eu)", head)
     if m and len(tld.split(".")[-1]) != 2:
         return f"{m.group(1)}.{m.group(2)}"
     return ""
@@ -418,7 +420,7 @@ def _impersonation(host: str, known_items: tuple[tuple[str, str], ...]) -> Prete
                     return Pretence(
                         brand.name, f"{reg} is one letter off {brand.name}", False, near=True
                     )
-                if not common and len(plain) >= 6 and plain in flat and flat != plain:
+                if not common and len(plain) >= 5 and plain in flat and flat != plain:
                     return Pretence(brand.name, f"{reg} wraps the name {brand.name}", False)
     labels = unicode_host(host).split(".")
     for domain, name in known.items():
@@ -429,7 +431,7 @@ def _impersonation(host: str, known_items: tuple[tuple[str, str], ...]) -> Prete
             continue
         head = unicode_host(reg).split(".")[0]
         sub = [x for x in labels[: -len(reg.split("."))] if x]
-        if f".{domain}." in f".{host}.":
+        if f".{domain}." in f".{host}." or f".{domain}-" in f".{host}":
             return Pretence(name, f"{host} puts {domain} in front of {reg}", True)
         flat = stem.replace("-", "")
         if any(flat in x.replace("-", "") and x.replace("-", "") != flat for x in sub):

@@ -284,6 +284,7 @@ def assess(
     if shown and registrable(shown.group(1)) != sender_reg and " via " not in f" {display} ":
         out.strong.append(f"the display name shows {shown.group(0)} but it came from {addr}")
 
+    bare_claim = ""
     if contact is None and display and host and sender_reg != principal_reg and not report:
         for brand in catalogue.named_in(display):
             if brand.owns(host) and not catalogue.shared_host(host):
@@ -294,7 +295,10 @@ def assess(
                     f"it calls itself {brand.name} but writes from a free-mail address"
                 )
             elif bare:
-                out.strong.append(f"it calls itself {brand.name} but writes from {sender_reg}")
+                # A brand's own name alone, from a domain that is not the brand's: strong once
+                # it wants something or links elsewhere (a brand also mails from domains this
+                # list lacks); decided after the links are read.
+                bare_claim = f"it calls itself {brand.name} but writes from {sender_reg}"
             else:
                 out.support.append(f"its name mentions {brand.name}; it writes from {sender_reg}")
             break
@@ -347,7 +351,15 @@ def assess(
             owner = catalogue.owner(shown_host)
             stem = registrable(shown_host).split(".")[0]
             mimic = len(stem) >= 5 and stem.replace("-", "") in target_reg.replace("-", "")
-            if owner is not None or registrable(shown_host) in (principal_reg, sender_reg) or mimic:
+            tracked = target_reg in catalogue.trackers or any(
+                target.endswith("." + t) for t in catalogue.trackers
+            )
+            if (
+                owner is not None
+                or registrable(shown_host) in (principal_reg, sender_reg)
+                or mimic
+                or not tracked
+            ):
                 out.strong.append(f"a link shows {shown_host} but leads to {target}")
             else:
                 out.support.append(f"a link shows {shown_host} but leads to {target}")
@@ -383,6 +395,9 @@ def assess(
             and target_reg not in (principal_reg,)
         ):
             foreign.append(target_reg)
+    if bare_claim:
+        wants = out.bait or secrecy or foreign or m.attachments
+        (out.strong if wants else out.support).append(bare_claim)
     if brand_of_message is not None and foreign and out.bait and not brand_of_message.owns(host):
         out.support.append(
             f"it speaks for {brand_of_message.name}, but its links go to {foreign[0]}"

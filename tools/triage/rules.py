@@ -135,7 +135,9 @@ def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
         return _stranger(mail, text, verdict)
 
     who = contact.name if contact is not None else "someone in your thread"
-    urgent = words.urgency(text)
+    urgent = words.urgency(text) or (
+        "" if reply else words.found("today", words.prepare(subject))
+    )  # a new mail about today: "Syg i dag - mine patienter i eftermiddag"
     asks = words.request(words.prepare(new[:3000]))
     private = contact is not None and contact.role in _PRIVATE_ROLES
     to_me = principal.email.lower() in {bare_address(a).lower() for a in m.to}
@@ -154,13 +156,16 @@ def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
         return verdict("personal", "notify", f"from {who} ({contact.role if contact else ''})")
     if not work:
         return verdict("undecided", "undecided", f"{who} is neither family nor a business contact")
-    if words.fyi_subject(m.subject) and not asks:
+    if (words.fyi_subject(m.subject) or words.found("no_action", text)) and not (
+        asks and not words.found("no_action", text)
+    ):
         return verdict("fyi", "file", f"{who} sends it for information and asks nothing")
     if asks and (in_thread or to_me) and work and not words.found("private_life", text):
         why = "replies in a thread you wrote in" if in_thread else f"{who} writes to you"
         return verdict("needs-response", "respond", f"{why} and asks something")
     if in_thread and not asks:
-        return verdict("fyi", "file", "a reply in your thread that asks nothing")
+        # Shown, not filed: a reply that asks nothing the rules can see may still matter.
+        return verdict("fyi", "notify", "a reply in your thread that asks nothing")
     return verdict("undecided", "undecided", "no rule applies; needs the model")
 
 
@@ -184,7 +189,7 @@ def _automatic(
             "fyi", "notify", f"{found.reason}: a notice about your account ('{notice}')",
             no_auto_reply=True,
         )  # fmt: skip
-    duty = words.found("obligation", text)
+    duty = words.found("obligation", words.calm(text))
     selling = words.found("commerce", text)
     soon = words.deadline(text)
     broke = words.found("disruption", text)
