@@ -176,8 +176,8 @@ class Database:
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
             )
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA busy_timeout=30000")
+            _wal(conn)
             return conn
         import psycopg
         from psycopg.rows import dict_row
@@ -545,6 +545,23 @@ _MIGRATIONS_DDL = (
 
 def _utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
+    """Switch a connection to WAL, waiting while another connection is switching a new file.
+
+    Changing the journal mode needs the database to itself and does not wait on the busy
+    timeout: several processes opening one new database at once get "database is locked".
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _lock_for_migrations(db: Database, component: str) -> None:
