@@ -404,3 +404,35 @@ def test_a_bare_absence_word_is_not_an_automatic_reply_but_its_prefix_form_is(
         book(ANDERS),
     )  # fmt: skip
     assert (machine.category, machine.action) == ("fyi", "ignore")
+
+
+def test_a_contact_denying_a_bank_change_in_her_thread_is_not_phishing(mette: Principal) -> None:
+    raw = eml(
+        "Jonas Berg <jonas@bergbyg.dk>",
+        TO,
+        subject="SV: Har I skiftet bank?",
+        body="Nej, vi har ikke skiftet bank. Den mail er ikke fra os.\n\nMvh Jonas",
+        in_reply_to="<m-1@kjaerholm.dk>",
+    )
+    v = judge(mette, raw, book(CLIENT, wrote=("<m-1@kjaerholm.dk>",)))
+    assert not v.phishing
+
+
+def test_a_colleague_on_a_private_address_asking_for_a_call_or_for_a_payment(
+    mette: Principal,
+) -> None:
+    call = judge(
+        mette,
+        eml("Anders Holm <anders.holm71@gmail.com>", TO, subject="Vandskade – ring til mig",
+            body="Skriver fra min private mail, min Outlook er låst. Kan du ringe til mig på "
+                 "mobilen, så snart du ser det?"),
+        book(ANDERS),
+    )  # fmt: skip
+    assert not call.phishing
+    pay = judge(
+        mette,
+        eml("Anders Holm <anders.holm71@gmail.com>", TO, subject="Hjælp",
+            body="Skriver fra min private mail. Kan du lave en hurtig betaling for mig i dag?"),
+        book(ANDERS),
+    )  # fmt: skip
+    assert pay.phishing

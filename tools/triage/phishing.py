@@ -224,8 +224,13 @@ def assess(
         body = own_words(body)
         if forwarded or _FORWARD.search(mail.message.body or ""):
             html = ""
-    head = f"{m.subject}\n{body[:6000]}"
+    reply = re.match(r"^\s*((re|aw|sv|antw|ant)\s*(\[\d+\])?\s*:\s*)+", m.subject, re.I)
+    in_her_thread = any(history.wrote(r) for r in [m.in_reply_to, *m.references][:6] if r)
+    # A reply in her own thread inherits her subject ("SV: Har I skiftet bank?"): only its
+    # new text speaks. A "RE:" outside her threads is the sender's own subject.
+    head = f"{'' if reply and in_her_thread else m.subject}\n{body[:6000]}"
     folded = words.prepare(head)
+    denial = words.found("not_changed", folded)
     principal_reg = registrable(principal.email.rpartition("@")[2])
 
     # ---- bait: what the message wants
@@ -236,6 +241,8 @@ def assess(
         ("scam", "promises money or threatens exposure"),
     ):
         phrase = words.found(concept, folded)
+        if concept == "bank_change" and denial:
+            phrase = ""
         if phrase and not (report and concept == "bait_credentials"):
             out.bait.append(f"{what} ('{phrase}')")
     secrecy = words.found("secrecy", folded)
@@ -320,6 +327,8 @@ def assess(
             text += ", answering in your own thread"
         locked = words.found("archive_password", folded)
         strong = out.bait or secrecy or near or threaded or locked
+        if words.found("private_channel", folded) and not strong:
+            text += " (it says it writes from a private address)"
         (out.strong if strong else out.support).append(text)
 
     auth = mail.header("Authentication-Results").lower()
@@ -445,7 +454,7 @@ def assess(
     if gift and re.search(r"gift ?card|gavekort|geschenk|gutschein|itunes|google play|steam", gift):
         if secrecy or words.found("gift_codes", folded):
             out.strong.append("it asks for gift cards and their codes, a classic fraud")
-    if words.found("bank_change", folded):
+    if words.found("bank_change", folded) and not denial:
         ibans = {i.replace(" ", "") for i in _IBAN.findall(f"{body[:20000]}".upper())}
         before = history.ibans(addr) if addr else set()
         if before and ibans and not ibans & before:
@@ -467,7 +476,8 @@ def assess(
                 "it changes where to pay in the middle of your thread, the way a hijacked "
                 "mailbox does"
             )
-    if secrecy and words.found("bait_payment", folded):
+    private = words.found("private_channel", folded)
+    if (secrecy or private) and words.found("bait_payment", folded):
         out.strong.append("it asks for a discreet payment")
     scams = {m.group(0) for m in words.matches("scam", folded)}
     if contact is None and len(scams) >= 2:
