@@ -168,7 +168,7 @@ _TERMS_RES = (
 _AMOUNT_RE = re.compile(
     r"(?<![\d.,])[-−]?(?:\d{1,3}(?:[.,'’\u00a0\u202f]\d{3})+|\d+)(?:[.,]\d{1,2})?(?![\d])"
 )
-_IBAN_RE = re.compile(r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b")
+IBAN_RE = re.compile(r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b")
 _BIC_RE = re.compile(
     r"(?<![A-Za-z])(?:BIC|SWIFT(?:[-/ ]?(?:BIC|code))?)\s*[:.]?\s*"
     r"([A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)\b"
@@ -470,7 +470,7 @@ def parse_document(text: str, source: str, *, header_vendor: bool = False) -> di
                     put(field, ref[:80], 0.85)
     if currency:
         put("currency", currency, 0.8)
-    for m in _IBAN_RE.finditer(text.upper()):
+    for m in IBAN_RE.finditer(text.upper()):
         candidate = m.group(1)
         if iban_valid(candidate):
             put("iban", format_iban(candidate), 0.95)

@@ -371,15 +371,19 @@ def _tokens(host: str) -> list[str]:
     return out
 
 
-def impersonation(host: str, known: dict[str, str] | None = None) -> Pretence | None:
+def impersonation(
+    host: str, known: dict[str, str] | tuple[tuple[str, str], ...] | None = None
+) -> Pretence | None:
     """The brand (or known organisation) a host pretends to be, or None (cached per host).
 
     Args:
         host: A sender's or link's host name.
         known: Other registrable domains to protect, with a name for each (the
-            principal's own organisation, her contacts' companies).
+            principal's own organisation, her contacts' companies); pass them as
+            ``tuple(sorted(d.items()))`` when checking many hosts against one set.
     """
-    return _impersonation(ascii_host(host), tuple(sorted((known or {}).items())))
+    items = known if isinstance(known, tuple) else tuple(sorted((known or {}).items()))
+    return _impersonation(ascii_host(host), items)
 
 
 @lru_cache(maxsize=8192)

@@ -28,6 +28,14 @@ Action = Literal["ignore", "file", "notify", "respond", "undecided"]
 CATEGORIES: tuple[str, ...] = ("urgent", "needs-response", "fyi", "promotional", "personal")
 ACTIONS: tuple[str, ...] = ("ignore", "file", "notify", "respond")
 
+
+def new_text(body: str) -> str:
+    """The text a message adds: quotes, forwarded history and signatures taken out."""
+    from tools.providers.memory.store import new_text as strip
+
+    return strip(body)
+
+
 _DOMAINS: weakref.WeakKeyDictionary[Any, tuple[float, set[str]]] = weakref.WeakKeyDictionary()
 """The domains of each address book, read at most once a minute (the desk triages mail one
 message at a time, and the look-alike check compares every sender with them)."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from tools.triage.mail import ACTIONS, CATEGORIES, Action, Category, Verdict
-from tools.triage.rules import new_text, rules
+from tools.triage.mail import ACTIONS, CATEGORIES, Action, Category, Verdict, new_text
+from tools.triage.rules import rules
 
 if TYPE_CHECKING:
     from tools.foundation.principals import Principal
@@ -43,6 +44,15 @@ def _json_object(text: str) -> dict[str, Any]:
     return data
 
 
+def _unquoted(signs: list[str]) -> list[str]:
+    """The signs without the phrases they quote from the mail.
+
+    Those phrases are the sender's words, and the hints stand outside the block the model
+    is told is untrusted.
+    """
+    return [re.sub(r"\s*\('[^']*'\)|'[^']*'", "", s).strip() for s in signs]
+
+
 def model_verdict(
     model: Any, mail: Incoming, principal: Principal, draft: Verdict, settings: Settings
 ) -> Verdict:
@@ -71,7 +81,7 @@ def model_verdict(
         f"Subject: {m.subject}\nDate: {m.date.isoformat() if m.date else '-'}\n"
         f"Attachments: {', '.join(m.attachments) or '-'}\n"
         + (
-            f"What the rules noticed (hints, not proof): {'; '.join(draft.signs)}\n"
+            f"What the rules noticed (hints, not proof): {'; '.join(_unquoted(draft.signs))}\n"
             if draft.signs
             else ""
         )

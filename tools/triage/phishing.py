@@ -23,6 +23,7 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
+from tools.invoice_parse import IBAN_RE
 from tools.providers.mime import bare_address, decode_words
 from tools.triage import language as words
 from tools.triage.domains import (
@@ -36,6 +37,7 @@ from tools.triage.domains import (
     registrable,
     unicode_host,
 )
+from tools.triage.mail import new_text
 
 if TYPE_CHECKING:
     from tools.foundation.principals import Principal
@@ -61,7 +63,6 @@ _DOCUMENT = re.compile(
     re.I,
 )
 """Names of attachments that pose as business papers."""
-_IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b")
 
 
 @dataclass
@@ -146,8 +147,6 @@ _FORWARD = re.compile(
 
 def own_words(body: str) -> str:
     """The sender's own text: everything before a forwarded or quoted message's header block."""
-    from tools.triage.rules import new_text
-
     m = _FORWARD.search(body)
     return new_text(body[: m.start()] if m else body)
 
@@ -257,12 +256,13 @@ def assess(
         d = registrable(bare_address(other).rpartition("@")[2])
         if d and not catalogue.shared_host(d):
             known.setdefault(d, d)
+    protected = tuple(sorted(known.items()))  # once: every host is checked against it
     named_brands = catalogue.named_in(f"{display}\n{m.subject}\n{body[:3000]}")
     claimed = catalogue.named_in(display) if display else []
     claimed += [b for b in catalogue.named_in(m.subject) if b not in claimed]
 
     if contact is None and host:
-        pretence = impersonation(host, known)
+        pretence = impersonation(host, protected)
         if pretence is not None:
             is_named = any(b.name == pretence.brand for b in named_brands) or (
                 pretence.brand == known.get(principal_reg)
@@ -372,7 +372,7 @@ def assess(
                 out.strong.append(f"a link shows {shown_host} but leads to {target}")
             else:
                 out.support.append(f"a link shows {shown_host} but leads to {target}")
-        pretence = impersonation(target, known)
+        pretence = impersonation(target, protected)
         if pretence is not None:
             is_named = any(b.name == pretence.brand for b in named_brands) or (
                 pretence.brand in known.values()
@@ -455,7 +455,7 @@ def assess(
         if secrecy or words.found("gift_codes", folded):
             out.strong.append("it asks for gift cards and their codes, a classic fraud")
     if words.found("bank_change", folded) and not denial:
-        ibans = {i.replace(" ", "") for i in _IBAN.findall(f"{body[:20000]}".upper())}
+        ibans = {i.replace(" ", "") for i in IBAN_RE.findall(f"{body[:20000]}".upper())}
         before = history.ibans(addr) if addr else set()
         if before and ibans and not ibans & before:
             out.strong.append(

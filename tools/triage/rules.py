@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from tools.autoreply import Finding, detect
 from tools.providers.mime import bare_address
 from tools.triage import language as words
-from tools.triage.mail import Action, Category, Verdict
+from tools.triage.mail import Action, Category, Verdict, new_text
 from tools.triage.phishing import assess
 
 if TYPE_CHECKING:
@@ -40,13 +40,6 @@ _PRIVATE_ROLES = ("family", "friend")
 _WORK_ROLES = ("colleague", "client", "vendor", "press", "staff", "visitor")
 """Roles whose questions are business: a request from someone with another role (or none) is
 as likely private, and left to the model."""
-
-
-def new_text(body: str) -> str:
-    """The text a message adds: quotes, forwarded history and signatures taken out."""
-    from tools.providers.memory.store import new_text as strip
-
-    return strip(body)
 
 
 def rules(mail: Incoming, principal: Principal, history: History) -> Verdict:
@@ -173,100 +166,72 @@ def _automatic(
     mail: Incoming, found: Finding, text: str, verdict: Callable[..., Verdict]
 ) -> Verdict:
     """Machine-made mail: reported, ignored or filed, never answered; obligations brought up."""
+
+    def machine(category: Category, action: Action, reason: str) -> Verdict:
+        return verdict(category, action, reason, no_auto_reply=True)
+
     if found.kind == "bounce":
-        return verdict("fyi", "notify", found.reason, no_auto_reply=True)
+        return machine("fyi", "notify", found.reason)
     if found.kind == "auto-reply":
         gone = words.found("gone", words.prepare(mail.message.body[:3000]))
         if gone:
-            return verdict(
-                "fyi", "notify", f"{found.reason}: your mail reached nobody ('{gone}')",
-                no_auto_reply=True,
-            )  # fmt: skip
-        return verdict("fyi", "ignore", found.reason, no_auto_reply=True)
+            return machine("fyi", "notify", f"{found.reason}: your mail reached nobody ('{gone}')")
+        return machine("fyi", "ignore", found.reason)
     notice = words.found("security_notice", text)
     if notice:
-        return verdict(
-            "fyi", "notify", f"{found.reason}: a notice about your account ('{notice}')",
-            no_auto_reply=True,
-        )  # fmt: skip
+        return machine("fyi", "notify", f"{found.reason}: a notice about your account ('{notice}')")
     duty = words.found("obligation", words.calm(text))
     selling = words.found("commerce", text)
     soon = words.deadline(text)
     broke = words.found("disruption", text)
     if broke:
         if soon or words.found("today", text):
-            return verdict(
-                "urgent", "notify", f"{found.reason}: '{broke}', and it is today",
-                no_auto_reply=True,
-            )  # fmt: skip
-        return verdict(
-            "undecided", "undecided", f"{found.reason}: '{broke}'; needs the model",
-            no_auto_reply=True,
-        )  # fmt: skip
+            return machine("urgent", "notify", f"{found.reason}: '{broke}', and it is today")
+        return machine("undecided", "undecided", f"{found.reason}: '{broke}'; needs the model")
     if found.kind in ("list", "bulk"):
         # A newsletter talks of deadlines and offers; only its own headers and plain selling
         # decide it. Anything else is for the model, never filed or dropped unseen.
         if duty:
-            return verdict(
-                "undecided", "undecided",
+            return machine(
+                "undecided",
+                "undecided",
                 f"{found.reason}, and it names a date ('{duty}'); needs the model",
-                no_auto_reply=True,
-            )  # fmt: skip
-        if found.kind == "list" and mail.header("List-Post") and not selling:
-            return verdict(
-                "fyi", "file", f"{found.reason}: the list's discussion", no_auto_reply=True
             )
+        if found.kind == "list" and mail.header("List-Post") and not selling:
+            return machine("fyi", "file", f"{found.reason}: the list's discussion")
         if selling:
-            return verdict(
-                "promotional", "ignore", f"{found.reason}, selling ('{selling}')",
-                no_auto_reply=True,
-            )  # fmt: skip
-        return verdict(
-            "undecided", "undecided", f"{found.reason}; a newsletter or a notice, for the model",
-            no_auto_reply=True,
-        )  # fmt: skip
+            return machine("promotional", "ignore", f"{found.reason}, selling ('{selling}')")
+        return machine(
+            "undecided", "undecided", f"{found.reason}; a newsletter or a notice, for the model"
+        )
     if duty and selling:
-        return verdict(
-            "undecided", "undecided",
+        return machine(
+            "undecided",
+            "undecided",
             f"{found.reason}: it sells ('{selling}') and sets a date ('{duty}'); needs the model",
-            no_auto_reply=True,
-        )  # fmt: skip
+        )
     if duty and soon:
-        return verdict(
-            "urgent", "notify", f"{found.reason}, and it must be done soon ('{soon}')",
-            no_auto_reply=True,
-        )  # fmt: skip
+        return machine("urgent", "notify", f"{found.reason}, and it must be done soon ('{soon}')")
     if duty and words.found("private_life", text):
-        return verdict(
-            "personal", "notify", f"{found.reason}: a private matter with a date ('{duty}')",
-            no_auto_reply=True,
-        )  # fmt: skip
+        return machine(
+            "personal", "notify", f"{found.reason}: a private matter with a date ('{duty}')"
+        )
     if duty:
-        return verdict(
-            "needs-response", "notify",
-            f"{found.reason}, but it asks you to act ('{duty}')", no_auto_reply=True,
-        )  # fmt: skip
+        return machine(
+            "needs-response", "notify", f"{found.reason}, but it asks you to act ('{duty}')"
+        )
     waiting = words.found("pickup", text)
     if waiting:
-        return verdict(
-            "fyi", "notify", f"{found.reason}: something waits to be collected ('{waiting}')",
-            no_auto_reply=True,
-        )  # fmt: skip
+        return machine(
+            "fyi", "notify", f"{found.reason}: something waits to be collected ('{waiting}')"
+        )
     receipt = words.found("receipt", text)
     if receipt:
-        return verdict(
-            "fyi", "file", f"{found.reason}: a confirmation to keep ('{receipt}')",
-            no_auto_reply=True,
-        )  # fmt: skip
+        return machine("fyi", "file", f"{found.reason}: a confirmation to keep ('{receipt}')")
     footer = words.found("bulk_footer", words.prepare(mail.message.body[-3000:]))
     if selling and footer:
-        return verdict(
-            "promotional", "ignore", f"{found.reason}, selling ('{selling}')", no_auto_reply=True
-        )
-    return verdict(
-        "undecided", "undecided", f"{found.reason}; what it is about needs the model",
-        no_auto_reply=True,
-    )  # fmt: skip
+        return machine("promotional", "ignore", f"{found.reason}, selling ('{selling}')")
+    return machine("undecided", "undecided", f"{found.reason}; what it is about needs the model")
 
 
 def _colleague(mail: Incoming, principal: Principal) -> Contact | None:
